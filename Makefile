@@ -1,0 +1,68 @@
+# roadbranch: `make demo` runs the main job, `make test` runs every test. Both install what they need,
+# idempotently, caching under the user's cache folder (uv, Python packages, Kafka jars, FerretDB build).
+
+SHELL := /bin/bash
+CACHE_HOME := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)
+CACHE := $(CACHE_HOME)/roadbranch
+BOOTSTRAP := $(CACHE)/bootstrap
+UV_VERSION := 0.13.9
+UV := $(BOOTSTRAP)/bin/uv
+PYTHON ?= python3.11
+# Never let uv download a Python: this project runs on the machine's Python 3.11.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := 3.11
+RUN := $(UV) run --frozen
+
+.PHONY: all deps demo test test-fast lint bench contracts devstack-up devstack-down clean
+
+all: test
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is needed"; exit 1; }
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(UV) sync --frozen
+	@touch $@
+
+# promtool (Debian's prometheus package) checks the Prometheus config and the dashboards' queries.
+promtool:
+	@command -v promtool >/dev/null || { \
+	  echo "installing Debian's prometheus package for promtool"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+deps: .venv/synced promtool
+	$(RUN) python -m roadbranch_shared.devstack prepare
+
+lint: .venv/synced
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+test: deps lint
+	$(RUN) pytest
+
+# Unit tests only (no servers): fast feedback while editing.
+test-fast: .venv/synced
+	$(RUN) pytest -m "not integration" shared/tests services
+
+demo: deps
+	$(RUN) python demo/run.py
+
+bench: deps
+	$(RUN) python bench/run.py
+
+contracts: .venv/synced
+	$(RUN) python -m roadbranch_shared.contract_snapshots write
+	$(RUN) python -m roadbranch_shared.asyncapi_docs write
+
+devstack-up: deps
+	$(RUN) python -m roadbranch_shared.devstack up
+
+devstack-down: .venv/synced
+	$(RUN) python -m roadbranch_shared.devstack down
+
+clean:
+	rm -rf .venv runs .pytest_cache .mypy_cache .ruff_cache

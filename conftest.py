@@ -1,0 +1,3 @@
+"""Root conftest: the real-server fixtures (Kafka, FerretDB, service processes) for every test folder."""
+
+pytest_plugins = ["roadbranch_shared.testing"]

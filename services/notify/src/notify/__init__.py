@@ -1,0 +1,1 @@
+"""Notify: reminders to drivers on the road, never lost, never doubled."""

@@ -1,0 +1,1 @@
+"""Welfare: needs hotline, warm-heart stations and care campaigns (提供精准服务)."""

@@ -1,0 +1,111 @@
+"""Each service's AsyncAPI document, committed as `services/<name>/asyncapi.json`, checked in CI.
+
+Run from the repo root: `python -m roadbranch_shared.asyncapi_docs write|check`. Services are found
+by globbing `services/*/src/*/main.py`; each module exposes `service`. The Kafka server's host comes
+from the environment, so the document always shows the compose broker, `kafka:9092`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DOCUMENTED_BOOTSTRAP = "kafka:9092"
+DOCUMENT_NAME = "asyncapi.json"
+REFRESH = "run `make contracts` (python -m roadbranch_shared.asyncapi_docs write)"
+
+
+@dataclass(frozen=True)
+class ServiceModule:
+    name: str  # the folder under services/
+    package: str  # the package under src/ holding main.py
+    src: Path
+
+    @property
+    def document(self) -> Path:
+        return self.src.parent / DOCUMENT_NAME
+
+
+def discover(root: Path) -> list[ServiceModule]:
+    return [
+        ServiceModule(name=main.parents[2].name, package=main.parent.name, src=main.parents[1])
+        for main in sorted(root.glob("services/*/src/*/main.py"))
+    ]
+
+
+def generate(service: ServiceModule) -> dict[str, Any]:
+    """The service's AsyncAPI document with the run-dependent parts pinned."""
+    src = str(service.src.resolve())
+    if src not in sys.path:
+        sys.path.append(src)  # a service not installed in the workspace yet
+    module = importlib.import_module(f"{service.package}.main")
+    document: dict[str, Any] = module.service.asyncapi().to_specification().to_jsonable()
+    for server in document.get("servers", {}).values():
+        server["host"] = DOCUMENTED_BOOTSTRAP
+    return document
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def stale_documents(root: Path) -> dict[Path, str]:
+    """Committed documents that differ from a fresh one -> the fresh text."""
+    stale = {}
+    for service in discover(root):
+        fresh = render(generate(service))
+        path = service.document
+        if not path.exists() or path.read_text(encoding="utf-8") != fresh:
+            stale[path] = fresh
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m roadbranch_shared.asyncapi_docs",
+        description="Write or check each service's committed AsyncAPI document.",
+    )
+    parser.add_argument("command", choices=["write", "check"])
+    parser.add_argument("--root", type=Path, default=Path(), help="the repo root (default: here)")
+    args = parser.parse_args(argv)
+    root: Path = args.root
+    services = discover(root)
+    if not services:
+        print(
+            f"no services/*/src/*/main.py under {root.resolve()}: run from the repo root",
+            file=sys.stderr,
+        )
+        return 2
+    for service in services:
+        # Importing a service logs that it has no token table; irrelevant while documenting.
+        os.environ.setdefault(f"ROADBRANCH_{service.package.upper()}_LOG_LEVEL", "ERROR")
+    stale = stale_documents(root)
+    if args.command == "write":
+        for path, text in stale.items():
+            path.write_text(text, encoding="utf-8")
+        print(f"{len(services)} AsyncAPI documents; updated: {', '.join(str(p) for p in stale) or '-'}")
+        return 0
+    if not stale:
+        print(f"{len(services)} AsyncAPI documents are current")
+        return 0
+    print(f"stale AsyncAPI documents: {REFRESH}", file=sys.stderr)
+    for path, fresh in stale.items():
+        print(f"  - {path}", file=sys.stderr)
+        old = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        diff = list(difflib.unified_diff(old, fresh.splitlines(), str(path), "fresh", lineterm=""))
+        for line in diff[:40]:
+            print(f"    {line}", file=sys.stderr)
+        if len(diff) > 40:
+            print(f"    ... {len(diff) - 40} more diff lines", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Subscribing to topics and applying events exactly once to a service's own documents.
+
+`EventSubscription` registers one subscriber per topic with the project's consumer settings
+(own group id, earliest offset, ack after processing) and dispatches by event type. The `apply_*`
+helpers dedupe inside the very single-document update that applies the event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from roadbranch_shared.documents import document_locks
+from roadbranch_shared.events import Envelope, EventPayload, decode_envelope, payload_of
+from roadbranch_shared.topics import Topic
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=EventPayload)
+Handler = Callable[[Any, Envelope], Awaitable[None]]
+Document = dict[str, Any]
+
+
+async def decode_record(msg: StreamMessage[Any]) -> dict[str, Any]:
+    """Our records are `application/cloudevents+json`, which FastStream's decoder leaves as bytes;
+    decoding here also gives the dead-letter reason (not_json, envelope_invalid, ...)."""
+    return decode_envelope(msg.body).model_dump()
+
+
+def consumer_settings(group_id: str) -> dict[str, Any]:
+    """FastStream's Kafka default is at-most-once from `latest`; every subscriber of ours overrides it."""
+    return {
+        "group_id": group_id,
+        "auto_offset_reset": "earliest",
+        # Commit after the handler (and the dead-letter middleware) finished with the record.
+        "ack_policy": AckPolicy.ACK,
+    }
+
+
+class EventSubscription:
+    """The handlers one service runs for one topic, keyed by event type."""
+
+    def __init__(self, topic: Topic, *, group_id: str, description: str | None = None) -> None:
+        self.topic = topic
+        self.group_id = group_id
+        self.description = description
+        self._handlers: dict[str, Handler] = {}
+
+    def on(self, model: type[P]) -> Callable[[Callable[[P, Envelope], Awaitable[None]]], Handler]:
+        if model.topic != self.topic:
+            raise ValueError(f"{model.event_type} is published on {model.topic.name}, not {self.topic.name}")
+
+        def register(handler: Callable[[P, Envelope], Awaitable[None]]) -> Handler:
+            self._handlers[model.event_type] = handler
+            return handler
+
+        return register
+
+    @property
+    def event_types(self) -> list[str]:
+        return sorted(self._handlers)
+
+    async def dispatch(self, envelope: Envelope) -> None:
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return  # other event types on the topic are not this service's concern
+        await handler(payload_of(envelope), envelope)
+
+    def register(self, broker: KafkaBroker) -> None:
+        subscriber = broker.subscriber(
+            self.topic.name,
+            title=f"{self.group_id}:{self.topic.name}",
+            description=self.description or f"handles {', '.join(self.event_types)}",
+            decoder=decode_record,
+            **consumer_settings(self.group_id),
+        )
+        subscriber(self.dispatch)
+
+
+async def apply_once(
+    collection: AsyncCollection[Document],
+    doc_id: Any,
+    envelope: Envelope,
+    update: Mapping[str, Any],
+    *,
+    upsert: bool = True,
+) -> bool:
+    """Apply `update` unless this event was applied to the document before; True if it was applied.
+
+    The event id joins the document's `applied` list in the same update, so a redelivered event
+    finds its id there and changes nothing. Keep such documents per aggregate so the list stays short.
+    """
+    merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$push", {})["applied"] = envelope.id
+    async with document_locks.hold(collection.full_name, doc_id):
+        try:
+            result = await collection.update_one(
+                {"_id": doc_id, "applied": {"$ne": envelope.id}}, merged, upsert=upsert
+            )
+        except DuplicateKeyError:
+            return False  # the document exists and already holds this event id
+    return result.matched_count > 0 or result.upserted_id is not None
+
+
+async def apply_in_order(
+    collection: AsyncCollection[Document],
+    doc_id: Any,
+    envelope: Envelope,
+    update: Mapping[str, Any],
+    *,
+    seq_field: str = "seq",
+    upsert: bool = True,
+) -> bool:
+    """Apply `update` only if the event is newer than the last one applied from its aggregate.
+
+    For a view of one source aggregate: a redelivered or older event (seq not above the stored
+    one) changes nothing. Returns True if applied.
+    """
+    merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$set", {})[seq_field] = envelope.seq
+    newer = {"$or": [{seq_field: {"$exists": False}}, {seq_field: {"$lt": envelope.seq}}]}
+    async with document_locks.hold(collection.full_name, doc_id):
+        try:
+            result = await collection.update_one({"_id": doc_id, **newer}, merged, upsert=upsert)
+        except DuplicateKeyError:
+            return False
+    return result.matched_count > 0 or result.upserted_id is not None

@@ -1,0 +1,89 @@
+"""Service apps run by uvicorn as separate processes (tests and the demo), ready when /health/ready is 200."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from roadbranch_shared.devstack.process import free_port, pid_alive, tail, terminate
+
+
+class ServiceProcess:
+    """A service app run by uvicorn in its own process, ready once /health/ready answers 200."""
+
+    def __init__(self, app: str, *, env: dict[str, str], log: Path, app_dir: Path | None = None) -> None:
+        self.app = app
+        self.env = env
+        self.log = log
+        self.app_dir = app_dir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60.0) -> ServiceProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+        ]
+        if self.app_dir is not None:
+            cmd += ["--app-dir", str(self.app_dir)]
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.app} exited with {self.proc.returncode}:\n{tail(self.log)}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.app} was not ready after {timeout:.0f}s:\n{tail(self.log)}")
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and pid_alive(self.proc.pid)
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        terminate(self.proc.pid, timeout=20)
+        code = self.proc.wait()
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up (a crash)."""
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""

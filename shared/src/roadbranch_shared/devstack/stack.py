@@ -1,0 +1,119 @@
+"""The local dev stack: one run folder holding Kafka's and FerretDB's data, logs and ports."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from roadbranch_shared.devstack.ferretdb import FerretDBServer, ferretdb_binary, mongo_answers
+from roadbranch_shared.devstack.kafka import KafkaServer, broker_answers, kafka_lib
+from roadbranch_shared.devstack.process import cache_dir, pid_alive, terminate
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    run_dir: str
+    kafka_bootstrap: str
+    mongo_uri: str
+    kafka_pid: int | None = None
+    ferretdb_pid: int | None = None
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment a service process needs to reach this stack."""
+        prefix = f"ROADBRANCH_{service.upper()}_"
+        return {
+            f"{prefix}KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            f"{prefix}MONGO_URI": self.mongo_uri,
+        }
+
+
+def prepare() -> None:
+    """Fetch the Kafka jars and build FerretDB (in parallel); a no-op once both are cached."""
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for f in [pool.submit(kafka_lib), pool.submit(ferretdb_binary)]:
+            f.result()
+
+
+class Stack:
+    """Starts and stops both servers; `kafka` can be stopped and restarted on the same port and data."""
+
+    def __init__(self, run_dir: Path | None = None) -> None:
+        self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix="roadbranch-run-"))
+        self.kafka = KafkaServer(self.run_dir / "kafka")
+        self.ferretdb = FerretDBServer(self.run_dir / "ferretdb")
+
+    def up(self) -> StackInfo:
+        prepare()
+        try:
+            self.ferretdb.start()
+            self.kafka.start()
+        except BaseException:
+            self.down()
+            raise
+        info = self.info()
+        (self.run_dir / "stack.json").write_text(json.dumps(asdict(info), indent=2))
+        return info
+
+    def info(self) -> StackInfo:
+        return StackInfo(
+            run_dir=str(self.run_dir),
+            kafka_bootstrap=self.kafka.bootstrap,
+            mongo_uri=self.ferretdb.uri,
+            kafka_pid=self.kafka.pid,
+            ferretdb_pid=self.ferretdb.pid,
+        )
+
+    def down(self) -> None:
+        self.kafka.stop()
+        self.ferretdb.stop()
+
+
+CURRENT = "devstack-current.json"
+
+
+def save_current(info: StackInfo) -> Path:
+    path = cache_dir() / CURRENT
+    path.write_text(json.dumps(asdict(info), indent=2))
+    return path
+
+
+def load_current() -> StackInfo | None:
+    path = cache_dir() / CURRENT
+    if not path.exists():
+        return None
+    return StackInfo(**json.loads(path.read_text()))
+
+
+def stop_current() -> StackInfo | None:
+    info = load_current()
+    if info is None:
+        return None
+    for pid in (info.kafka_pid, info.ferretdb_pid):
+        if pid is not None:
+            terminate(pid)
+    (cache_dir() / CURRENT).unlink(missing_ok=True)
+    return info
+
+
+def status(info: StackInfo) -> dict[str, Any]:
+    return {
+        "run_dir": info.run_dir,
+        "kafka": {
+            "bootstrap": info.kafka_bootstrap,
+            "process": info.kafka_pid is not None and pid_alive(info.kafka_pid),
+            "answers": broker_answers(info.kafka_bootstrap),
+        },
+        "ferretdb": {
+            "uri": info.mongo_uri,
+            "process": info.ferretdb_pid is not None and pid_alive(info.ferretdb_pid),
+            "answers": mongo_answers(info.mongo_uri),
+        },
+    }
+
+
+def healthy(report: dict[str, Any]) -> bool:
+    return bool(report["kafka"]["answers"] and report["ferretdb"]["answers"])

@@ -1,0 +1,33 @@
+"""The event backbone's published language: CloudEvents envelope, payload registry and decoding."""
+
+from roadbranch_shared.events.envelope import (
+    Envelope,
+    InvalidEvent,
+    decode_envelope,
+    encode_envelope,
+    kafka_headers,
+    new_event,
+)
+from roadbranch_shared.events.registry import (
+    EventPayload,
+    EventSpec,
+    event_type,
+    payload_of,
+    registered_events,
+    spec_for,
+)
+
+__all__ = [
+    "Envelope",
+    "EventPayload",
+    "EventSpec",
+    "InvalidEvent",
+    "decode_envelope",
+    "encode_envelope",
+    "event_type",
+    "kafka_headers",
+    "new_event",
+    "payload_of",
+    "registered_events",
+    "spec_for",
+]

@@ -1,0 +1,267 @@
+"""Transactional outbox kept inside the aggregate document, and the relay that drains it to Kafka.
+
+A command changes the aggregate and appends its events to `outbox` in one single-document update
+(optimistic concurrency on `version`). The relay publishes each document's entries in order with
+the idempotent producer (acks=all), then removes exactly what Kafka acknowledged. A crash between
+the two republishes: at-least-once, which idempotent consumers absorb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, PyMongoError
+
+from roadbranch_shared.documents import document_locks
+from roadbranch_shared.events import (
+    Envelope,
+    EventPayload,
+    encode_envelope,
+    kafka_headers,
+    new_event,
+)
+from roadbranch_shared.metrics import OutboxMetrics
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+OutboxEntry = dict[str, Any]
+Publish = Callable[[OutboxEntry], Awaitable[None]]
+
+
+class ConcurrencyConflict(Exception):
+    """The aggregate changed since it was read (its version moved on); reload and retry the command."""
+
+    def __init__(self, collection: str, aggregate_id: Any, expected_version: int) -> None:
+        super().__init__(f"{collection}/{aggregate_id} is no longer at version {expected_version}")
+        self.aggregate_id = aggregate_id
+        self.expected_version = expected_version
+
+
+def stage_events(
+    payloads: Sequence[EventPayload],
+    *,
+    source: str,
+    subject: str,
+    from_version: int,
+    correlation_id: str | None = None,
+    caused_by: Envelope | None = None,
+) -> list[Envelope]:
+    """Envelopes for a command's events, numbered on from the aggregate's current version."""
+    return [
+        new_event(
+            p,
+            source=source,
+            subject=subject,
+            seq=from_version + i + 1,
+            correlation_id=correlation_id,
+            caused_by=caused_by,
+        )
+        for i, p in enumerate(payloads)
+    ]
+
+
+def outbox_entry(envelope: Envelope) -> OutboxEntry:
+    from roadbranch_shared.events import spec_for
+
+    spec = spec_for(envelope.type)
+    if spec is None:
+        raise ValueError(f"event type {envelope.type!r} is not registered")
+    return {
+        "id": envelope.id,
+        "topic": spec.topic.name,
+        "key": envelope.subject,
+        "type": envelope.type,
+        # Stored as the exact bytes to publish, so every retry sends the same record.
+        "body": encode_envelope(envelope).decode(),
+        "headers": kafka_headers(envelope),
+        "created_at": datetime.now(UTC),
+    }
+
+
+async def insert_aggregate(
+    collection: AsyncCollection[Document], document: Document, events: Sequence[Envelope]
+) -> None:
+    """Create an aggregate with its first events (its version is the number of events so far)."""
+    doc = dict(document, version=len(events), outbox=[outbox_entry(e) for e in events])
+    async with document_locks.hold(collection.full_name, doc["_id"]):
+        await collection.insert_one(doc)
+
+
+async def update_aggregate(
+    collection: AsyncCollection[Document],
+    aggregate_id: Any,
+    *,
+    expected_version: int,
+    update: Mapping[str, Any],
+    events: Sequence[Envelope],
+) -> int:
+    """Apply `update` and append `events` in one write, if the aggregate is still at `expected_version`.
+
+    Returns the new version; raises ConcurrencyConflict when another command got there first.
+    """
+    new_version = expected_version + len(events)
+    merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$set", {})["version"] = new_version
+    if events:
+        merged.setdefault("$push", {})["outbox"] = {"$each": [outbox_entry(e) for e in events]}
+    async with document_locks.hold(collection.full_name, aggregate_id):
+        result = await collection.update_one({"_id": aggregate_id, "version": expected_version}, merged)
+    if result.matched_count == 0:
+        raise ConcurrencyConflict(collection.name, aggregate_id, expected_version)
+    return new_version
+
+
+class OutboxRelay:
+    """Drains the outbox arrays of some collections to Kafka, in order per aggregate.
+
+    A lease on the document keeps two relays from draining the same aggregate at once; if a relay
+    dies its lease runs out and another takes over, republishing what was not yet pulled.
+    """
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        collections: Sequence[str],
+        publish: Publish,
+        *,
+        metrics: OutboxMetrics | None = None,
+        owner: str | None = None,
+        lease: timedelta = timedelta(seconds=30),
+        idle_interval: float = 0.2,
+        max_documents: int = 500,
+        concurrency: int = 16,
+    ) -> None:
+        self.db = db
+        self.collections = list(collections)
+        self.publish = publish
+        self.metrics = metrics
+        self.owner = owner or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = lease
+        self.idle_interval = idle_interval
+        self.max_documents = max_documents
+        self.concurrency = concurrency
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Tell the relay that new events were written, so it does not wait for the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        backoff = self.idle_interval
+        while True:
+            try:
+                published = await self.drain_once()
+                backoff = self.idle_interval
+            except (ConnectionFailure, OSError) as e:
+                # The database is unreachable: nothing is lost (the events stay in the outbox).
+                log.warning("outbox relay cannot reach the database, retrying", extra={"error": str(e)})
+                published = 0
+                backoff = min(backoff * 2, 5.0)
+            except PyMongoError as e:
+                log.error("outbox relay failed, retrying", extra={"error": repr(e)})
+                published = 0
+                backoff = min(backoff * 2, 5.0)
+            if published == 0:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+
+    async def drain_once(self) -> int:
+        """Publish everything pending now; returns the number of events published."""
+        now = datetime.now(UTC)
+        pending: list[tuple[str, Document]] = []
+        for name in self.collections:
+            cursor = self.db[name].find(
+                {"outbox.0": {"$exists": True}}, {"outbox.created_at": 1}, limit=self.max_documents
+            )
+            async for doc in cursor:
+                pending.append((name, doc))
+        self._record_backlog(pending, now)
+        if not pending:
+            return 0
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def drain(name: str, doc_id: Any) -> int:
+            async with gate:
+                return await self._drain_document(self.db[name], doc_id)
+
+        counts = await asyncio.gather(*(drain(n, d["_id"]) for n, d in pending))
+        return sum(counts)
+
+    async def _drain_document(self, collection: AsyncCollection[Document], doc_id: Any) -> int:
+        now = datetime.now(UTC)
+        async with document_locks.hold(collection.full_name, doc_id):
+            claimed = await collection.find_one_and_update(
+                {
+                    "_id": doc_id,
+                    "$or": [
+                        {"outbox_lease": {"$exists": False}},
+                        {"outbox_lease.until": {"$lt": now}},
+                        {"outbox_lease.owner": self.owner},
+                    ],
+                },
+                {"$set": {"outbox_lease": {"owner": self.owner, "until": now + self.lease}}},
+                return_document=ReturnDocument.AFTER,
+            )
+        if claimed is None or not claimed.get("outbox"):
+            return 0
+        entries: list[OutboxEntry] = claimed["outbox"]
+        published: list[OutboxEntry] = []
+        try:
+            for entry in entries:
+                await self.publish(entry)
+                published.append(entry)
+        except Exception as e:
+            # Kafka is unreachable or refused: keep the rest in order for the next round.
+            log.warning(
+                "outbox relay could not publish, will retry",
+                extra={"event_id": entries[len(published)]["id"], "error": repr(e)},
+            )
+        if published:
+            await self._acknowledge(collection, doc_id, published)
+        return len(published)
+
+    async def _acknowledge(
+        self, collection: AsyncCollection[Document], doc_id: Any, published: list[OutboxEntry]
+    ) -> None:
+        """Remove what Kafka acknowledged; `$pullAll` of the exact entries is a pull by event id
+        that FerretDB v1 also supports (it ignores query conditions inside `$pull`)."""
+        async with document_locks.hold(collection.full_name, doc_id):
+            await collection.update_one(
+                {"_id": doc_id},
+                {"$pullAll": {"outbox": published}, "$unset": {"outbox_lease": ""}},
+            )
+        if self.metrics is not None:
+            self.metrics.published.inc(len(published))
+
+    def _record_backlog(self, pending: list[tuple[str, Document]], now: datetime) -> None:
+        if self.metrics is None:
+            return
+        created = [e["created_at"] for _, d in pending for e in d.get("outbox", []) if "created_at" in e]
+        self.metrics.pending.set(len(created))
+        oldest = min(created, default=None)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        self.metrics.oldest_age.set((now - oldest).total_seconds() if oldest else 0.0)

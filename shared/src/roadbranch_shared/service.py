@@ -1,0 +1,246 @@
+"""The service app factory: FastAPI for HTTP, FastStream for Kafka, PyMongo async for the database.
+
+The FastAPI lifespan starts the Mongo client, the broker and the outbox relay, and stops them in
+reverse order; `/metrics`, `/health/live` and `/health/ready` come with every service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from fastapi import APIRouter, Depends, FastAPI, Response
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.specification import AsyncAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import create_model
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from roadbranch_shared import contracts  # noqa: F401  (registers every published event type)
+from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, TokenTable, require_roles
+from roadbranch_shared.consumers import EventSubscription
+from roadbranch_shared.deadletter import DeadLetterPolicy
+from roadbranch_shared.errors import install_error_handlers
+from roadbranch_shared.events import Envelope, registered_events
+from roadbranch_shared.logs import configure_logging
+from roadbranch_shared.metrics import BackboneMetrics
+from roadbranch_shared.outbox import OutboxEntry, OutboxRelay
+from roadbranch_shared.settings import ServiceSettings
+from roadbranch_shared.topics import Topic
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+
+
+def make_broker(
+    name: str, settings: ServiceSettings, metrics: BackboneMetrics
+) -> tuple[KafkaBroker, DeadLetterPolicy]:
+    """A broker with the project's producer settings and middlewares (metrics outermost)."""
+    dead_letters = DeadLetterPolicy(
+        metrics.dead_letters,
+        max_attempts=settings.dlq_max_attempts,
+        base_delay=settings.dlq_base_delay,
+    )
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=f"roadbranch-{name}",
+        enable_idempotence=True,
+        acks="all",
+        allow_auto_create_topics=False,
+        middlewares=[
+            KafkaPrometheusMiddleware(registry=metrics.registry, app_name=name),
+            dead_letters,
+        ],
+        logger=logging.getLogger(f"faststream.{name}"),
+    )
+
+    async def publish_raw(value: bytes, topic: str, key: bytes | None, headers: dict[str, str]) -> None:
+        await broker.publish(value, topic=topic, key=key, headers=headers)
+
+    dead_letters.bind(publish_raw)
+    return broker, dead_letters
+
+
+def envelope_schema(topic: Topic) -> type[Envelope]:
+    """The envelope of `topic` with `data` typed as the union of its registered payloads (for AsyncAPI)."""
+    payloads = [s.model for s in registered_events() if s.topic == topic]
+    if not payloads:
+        return Envelope
+    data_type: Any = payloads[0] if len(payloads) == 1 else Union[tuple(payloads)]  # noqa: UP007
+    model_name = "".join(part.title() for part in topic.name.replace(".", "_").split("_")) + "Event"
+    return create_model(model_name, __base__=Envelope, data=(data_type, ...))
+
+
+def _topic_description(topic: Topic) -> str:
+    types = [s.type for s in registered_events() if s.topic == topic]
+    kind = "log-compacted, " if topic.compacted else ""
+    listed = ", ".join(types) or "none yet"
+    return f"{kind}keyed by {topic.key}; {topic.partitions} partitions; event types: {listed}"
+
+
+def outbox_publisher(broker: KafkaBroker) -> Callable[[OutboxEntry], Awaitable[None]]:
+    """How a relay publishes an outbox entry: the stored bytes, keyed by aggregate, with CE headers."""
+
+    async def publish(entry: OutboxEntry) -> None:
+        await broker.publish(
+            entry["body"].encode(),
+            topic=entry["topic"],
+            key=entry["key"].encode(),
+            headers=entry["headers"],
+        )
+
+    return publish
+
+
+@dataclass
+class Service:
+    """One roadbranch service process. Routes and subscriptions are added before the app starts."""
+
+    name: str
+    settings: ServiceSettings
+    outbox_collections: Sequence[str] = ()
+    publishes: Sequence[Topic] = ()
+    on_startup: Callable[[AsyncDatabase[Document]], Awaitable[None]] | None = None
+    description: str = ""
+    metrics: BackboneMetrics = field(default_factory=BackboneMetrics)
+
+    def __post_init__(self) -> None:
+        configure_logging(self.name, self.settings.log_level)
+        self.broker, self.dead_letters = make_broker(self.name, self.settings, self.metrics)
+        for topic in self.publishes:
+            self.broker.publisher(
+                topic.name,
+                title=topic.name,
+                schema=envelope_schema(topic),
+                description=_topic_description(topic),
+            )
+        self.app = FastAPI(
+            title=f"roadbranch {self.name}", description=self.description, lifespan=self._lifespan
+        )
+        self.app.state.service = self
+        self.app.state.token_table = self._token_table()
+        install_error_handlers(self.app)
+        self.app.include_router(self._operations_router())
+        self._mongo: AsyncMongoClient[Document] | None = None
+        self.relay: OutboxRelay | None = None
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        if self._mongo is None:
+            raise RuntimeError(f"{self.name} is not started: the database is opened in the app's lifespan")
+        return self._mongo[self.settings.mongo_db or self.name]
+
+    def subscribe(self, subscription: EventSubscription) -> None:
+        subscription.register(self.broker)
+
+    def include(self, router: APIRouter) -> None:
+        self.app.include_router(router)
+
+    def asyncapi(self) -> AsyncAPI:
+        return AsyncAPI(
+            self.broker,
+            title=f"roadbranch {self.name}",
+            version="1.0.0",
+            description=self.description,
+        )
+
+    def wake_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+    def _token_table(self) -> TokenTable:
+        if self.settings.tokens_file is not None:
+            return TokenTable.from_file(self.settings.tokens_file)
+        if self.settings.tokens:
+            return TokenTable.from_json(self.settings.tokens)
+        log.warning("no token table configured: every API call will be refused with 401")
+        return TokenTable({})
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        # One client per process and event loop; tz_aware so stored times come back in UTC.
+        self._mongo = AsyncMongoClient(
+            self.settings.mongo_uri, tz_aware=True, appname=f"roadbranch-{self.name}"
+        )
+        try:
+            if self.on_startup is not None:
+                await self.on_startup(self.db)
+            await self.broker.start()
+            if self.outbox_collections:
+                self.relay = OutboxRelay(
+                    self.db,
+                    self.outbox_collections,
+                    outbox_publisher(self.broker),
+                    metrics=self.metrics.outbox,
+                    idle_interval=self.settings.relay_idle_interval,
+                )
+                self.relay.start()
+            log.info("service started", extra={"kafka": self.settings.kafka_bootstrap})
+            yield
+        finally:
+            if self.relay is not None:
+                await self.relay.stop()
+                self.relay = None
+            await self.broker.stop()
+            await self._mongo.close()
+            self._mongo = None
+            log.info("service stopped")
+
+    def _operations_router(self) -> APIRouter:
+        router = APIRouter(tags=["operations"])
+
+        @router.get("/health/live")
+        async def live() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @router.get("/health/ready")
+        async def ready(response: Response) -> dict[str, Any]:
+            checks = {"database": await self._database_ready(), "kafka": await self._kafka_ready()}
+            ok = all(checks.values())
+            if not ok:
+                response.status_code = 503
+            return {"status": "ok" if ok else "unavailable", "service": self.name, "checks": checks}
+
+        @router.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+        @router.get("/v1/whoami")
+        async def whoami(principal: CurrentPrincipal) -> Principal:
+            """The caller as this service knows them (role and organisation scope)."""
+            return principal
+
+        operators = Depends(require_roles(Role.OPERATOR, Role.WORK_GROUP_STAFF))
+
+        @router.get("/v1/ops/outbox", dependencies=[operators])
+        async def outbox_backlog() -> dict[str, Any]:
+            """Events waiting in this service's outboxes, per collection."""
+            counts = {}
+            for name in self.outbox_collections:
+                n = 0
+                async for doc in self.db[name].find({"outbox.0": {"$exists": True}}, {"outbox.id": 1}):
+                    n += len(doc.get("outbox", []))
+                counts[name] = n
+            return {"service": self.name, "pending": counts}
+
+        return router
+
+    async def _database_ready(self) -> bool:
+        try:
+            await asyncio.wait_for(self.db.command("ping"), timeout=2)
+            return True
+        except Exception:
+            return False
+
+    async def _kafka_ready(self) -> bool:
+        try:
+            return bool(await self.broker.ping(timeout=2))
+        except Exception:
+            return False

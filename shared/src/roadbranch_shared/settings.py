@@ -1,0 +1,34 @@
+"""Service settings from the environment, one prefix per service (e.g. ROADBRANCH_ROSTER_MONGO_URI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings; each service subclasses it with its own `env_prefix`."""
+
+    model_config = SettingsConfigDict(env_prefix="ROADBRANCH_", extra="ignore")
+
+    kafka_bootstrap: str = "localhost:9092"
+    mongo_uri: str = "mongodb://localhost:27017/"
+    mongo_db: str | None = Field(default=None, description="database name; defaults to the service name")
+    tokens: str | None = Field(default=None, description="JSON token table: token -> principal")
+    tokens_file: Path | None = Field(default=None, description="file holding the JSON token table")
+    log_level: str = "INFO"
+    relay_idle_interval: float = Field(default=0.2, gt=0)
+    dlq_max_attempts: int = Field(default=3, ge=1)
+    dlq_base_delay: float = Field(default=0.2, ge=0)
+
+
+def settings_for(service: str) -> type[ServiceSettings]:
+    """A settings class reading `ROADBRANCH_<SERVICE>_*`."""
+    prefix = f"ROADBRANCH_{service.upper()}_"
+    return type(
+        f"{service.title()}Settings",
+        (ServiceSettings,),
+        {"model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore")},
+    )

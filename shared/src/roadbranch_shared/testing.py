@@ -1,0 +1,58 @@
+"""pytest plugin: the real local Kafka and FerretDB for a test session, service processes, polling.
+
+Loaded from the repo's root conftest. The stack is started fresh for every session in the session's
+temporary folder, so no test depends on servers left over from an earlier run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.kafka_tools import list_topics, read_topic
+from roadbranch_shared.topics import ensure_topics
+
+__all__ = ["ServiceProcess", "eventually", "list_topics", "read_topic"]
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Kafka and FerretDB started for this session, with the project's topics created."""
+    running = Stack(tmp_path_factory.mktemp("stack"))
+    info = running.up()
+    try:
+        asyncio.run(ensure_topics(info.kafka_bootstrap))
+        yield running
+    finally:
+        running.down()
+
+
+@pytest.fixture(scope="session")
+def stack_info(stack: Stack) -> StackInfo:
+    return stack.info()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T]],
+    *,
+    timeout: float = 30.0,  # noqa: ASYNC109 (a polling deadline, not a cancellation scope)
+    interval: float = 0.1,
+    message: str = "condition",
+) -> T:
+    """Poll `check` until it returns something truthy; fail with `message` and the last value."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}; last value: {last!r}")

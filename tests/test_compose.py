@@ -1,0 +1,547 @@
+"""Static checks of the operators' stack: compose.yaml, the Dockerfiles, Prometheus, Grafana.
+
+No Docker engine is needed: the compose file is validated against the Compose
+Specification (check-jsonschema's vendored schema, no network), its
+cross-references are checked with PyYAML, the Prometheus config and the
+dashboard's queries are checked with promtool (Debian's `prometheus` package).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+# Metric names the Grafana dashboards may query. This list MUST match what the
+# services export on /metrics: FastStream's KafkaPrometheusMiddleware
+# (faststream_*), the shared outbox relay and dead-letter middleware
+# (roadbranch_*), plus Prometheus's own per-target `up`. A later issue checks
+# this list against the /metrics of real running services; until then, add a
+# name here only together with the code that exports it.
+ALLOWED_METRICS = frozenset(
+    {
+        "faststream_received_messages_total",
+        "faststream_published_messages_total",
+        "roadbranch_outbox_pending_events",
+        "roadbranch_outbox_oldest_pending_age_seconds",
+        "roadbranch_dead_letters_total",
+        "up",
+    }
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "compose.yaml"
+PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
+DATASOURCES_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yaml"
+DASHBOARD_PROVIDER_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "dashboards" / "roadbranch.yaml"
+ENV_EXAMPLE_FILE = ROOT / "deploy" / "roadbranch.env.example"
+
+APP_SERVICES = ("roster", "activities", "welfare", "notify")
+# Services that run once and exit: they have no health check.
+ONE_SHOT_SERVICES = frozenset({"topics"})
+APP_PORT = 8000
+PII_KEYS = ("ROADBRANCH_PII_BLIND_INDEX_KEY", "ROADBRANCH_PII_ENCRYPTION_KEY")
+# Files the operator creates before `docker compose up` and never commits
+# (repo-relative path -> the committed file that tells how to make it).
+OPERATOR_PROVIDED = {
+    "deploy/roadbranch.env": "deploy/roadbranch.env.example",
+    "deploy/tokens.json": "deploy/roadbranch.env.example",
+}
+
+PROMTOOL_ENV = "ROADBRANCH_PROMTOOL"
+PROMTOOL_INSTALL = "apt-get install -y --no-install-recommends prometheus"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _load_yaml(path: Path) -> Any:
+    assert path.is_file(), f"{path.relative_to(ROOT)} is missing"
+    with path.open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = _load_yaml(COMPOSE_FILE)
+    assert isinstance(data, dict), "compose.yaml is not a YAML mapping"
+    assert isinstance(data.get("services"), dict), "compose.yaml has no `services:` mapping"
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def _names(entries: Any) -> list[str]:
+    """Names from a short/long-syntax list (`- name` or `- source: name`) or a mapping."""
+    if entries is None:
+        return []
+    if isinstance(entries, dict):
+        return list(entries)
+    return [e if isinstance(e, str) else e["source"] for e in entries]
+
+
+def _volume_mounts(service: dict[str, Any]) -> Iterator[tuple[str, str | None, str]]:
+    """Yield (type, source, target) of every mount of a service; type is volume or bind."""
+    for entry in service.get("volumes") or []:
+        if isinstance(entry, dict):
+            yield entry.get("type", "volume"), entry.get("source"), entry["target"]
+            continue
+        parts = entry.split(":")
+        if len(parts) == 1:  # anonymous volume
+            yield "volume", None, parts[0]
+            continue
+        source, target = parts[0], parts[1]
+        kind = "bind" if source.startswith((".", "/", "~", "$")) else "volume"
+        yield kind, source, target
+
+
+def _host_path(relative: str) -> Path:
+    return (COMPOSE_FILE.parent / relative).resolve()
+
+
+def _published_ports(spec: Any) -> Iterator[tuple[int, str]]:
+    """Yield (host port, protocol) for every host port a ports entry publishes."""
+    if isinstance(spec, dict):
+        published = spec.get("published")
+        if published is None:
+            return
+        protocol = spec.get("protocol", "tcp")
+        text = str(published)
+    else:
+        text, _, protocol = str(spec).partition("/")
+        protocol = protocol or "tcp"
+        if text.startswith("["):  # [ipv6]:host:container
+            text = text[text.index("]") + 2 :]
+        parts = text.split(":")
+        if len(parts) == 1:  # container port only: Docker picks an ephemeral host port
+            return
+        text = parts[-2]
+        if not text:  # "ip::container": ephemeral as well
+            return
+    low, _, high = text.partition("-")
+    for port in range(int(low), int(high or low) + 1):
+        yield port, protocol
+
+
+def _dashboards() -> list[Path]:
+    return sorted(DASHBOARD_DIR.glob("*.json"))
+
+
+def _exprs(node: Any) -> Iterator[str]:
+    """Every `expr` string anywhere in a dashboard (panels, rows' nested panels...)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "expr" and isinstance(value, str):
+                yield value
+            else:
+                yield from _exprs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _exprs(item)
+
+
+_PROMQL_KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "inf", "nan"})
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects (functions, labels and keywords dropped)."""
+    s = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', expr)  # strings
+    s = re.sub(r"\{[^}]*\}", " ", s)  # label matchers
+    s = re.sub(r"\[[^\]]*\]", " ", s)  # ranges and subqueries
+    s = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", s)
+    names = set()
+    for match in re.finditer(r"(?<![\w.:$])[A-Za-z_:][\w:]*", s):
+        word = match.group(0)
+        if re.match(r"\s*\(", s[match.end() :]):  # a function or an aggregation
+            continue
+        if word.lower() in _PROMQL_KEYWORDS:
+            continue
+        names.add(word)
+    return names
+
+
+def _promtool() -> str:
+    configured = os.environ.get(PROMTOOL_ENV)
+    if configured:
+        if not (Path(configured).is_file() and os.access(configured, os.X_OK)):
+            pytest.fail(f"{PROMTOOL_ENV}={configured!r} is not an executable file")
+        return configured
+    found = shutil.which("promtool")
+    if found is None:
+        pytest.fail(
+            "promtool not found: set "
+            f"{PROMTOOL_ENV} to its path or put it on PATH "
+            f"(Debian: `{PROMTOOL_INSTALL}`)"
+        )
+    return found
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
+# ------------------------------------------------ (a) the Compose Specification
+
+
+def test_compose_file_validates_against_the_compose_spec() -> None:
+    exe = Path(sys.executable).parent / "check-jsonschema"
+    assert exe.is_file(), f"{exe} is missing: install the dev group (`uv sync`)"
+    result = _run([str(exe), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)])
+    assert result.returncode == 0, (
+        f"compose.yaml does not validate against the Compose Specification "
+        f"(exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
+
+
+def test_compose_file_has_no_obsolete_version_key(compose: dict[str, Any]) -> None:
+    assert "version" not in compose, "`version:` is obsolete in the Compose Specification"
+
+
+# ------------------------------------------------------ (b) cross-references
+
+
+def test_depends_on_targets_are_defined_services(services: dict[str, dict[str, Any]]) -> None:
+    problems = [
+        f"{name} depends on undefined service {target!r}"
+        for name, service in services.items()
+        for target in _names(service.get("depends_on"))
+        if target not in services
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
+    declared = set(compose.get("volumes") or {})
+    problems = [
+        f"{name} mounts named volume {source!r}, not declared under top-level `volumes:`"
+        for name, service in compose["services"].items()
+        for kind, source, _ in _volume_mounts(service)
+        if kind == "volume" and source is not None and source not in declared
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("kind", ["secrets", "configs"])
+def test_secrets_and_configs_are_declared(compose: dict[str, Any], kind: str) -> None:
+    declared = set(compose.get(kind) or {})
+    problems = [
+        f"{name} uses {kind[:-1]} {used!r}, not declared under top-level `{kind}:`"
+        for name, service in compose["services"].items()
+        for used in _names(service.get(kind))
+        if used not in declared
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_no_two_services_publish_the_same_host_port(services: dict[str, dict[str, Any]]) -> None:
+    owners: dict[tuple[int, str], list[str]] = {}
+    for name, service in services.items():
+        for spec in service.get("ports") or []:
+            for key in _published_ports(spec):
+                owners.setdefault(key, []).append(name)
+    clashes = {f"{port}/{proto}": who for (port, proto), who in owners.items() if len(who) > 1}
+    assert not clashes, f"host ports published more than once: {clashes}"
+
+
+def test_every_long_running_service_has_a_healthcheck(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    missing = [
+        name
+        for name, service in services.items()
+        if name not in ONE_SHOT_SERVICES
+        and (not service.get("healthcheck") or service["healthcheck"].get("disable"))
+    ]
+    assert not missing, f"services without a health check: {missing}"
+
+
+def test_one_shot_services_are_not_restarted(services: dict[str, dict[str, Any]]) -> None:
+    for name in ONE_SHOT_SERVICES:
+        assert name in services, f"one-shot service {name!r} is not in compose.yaml"
+        restart = services[name].get("restart", "no")
+        assert restart in ("no", "on-failure"), f"{name} runs once and exits, but has restart: {restart!r}"
+
+
+def test_build_contexts_and_dockerfiles_exist(services: dict[str, dict[str, Any]]) -> None:
+    problems = []
+    for name, service in services.items():
+        build = service.get("build")
+        if build is None:
+            continue
+        if isinstance(build, str):
+            build = {"context": build}
+        context = _host_path(build.get("context", "."))
+        if not context.is_dir():
+            problems.append(f"{name}: build context {build.get('context')!r} is not a directory")
+            continue
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        if not dockerfile.is_file():
+            problems.append(f"{name}: Dockerfile {dockerfile} does not exist")
+    assert not problems, "\n".join(problems)
+
+
+def test_bind_mounted_host_files_exist(services: dict[str, dict[str, Any]]) -> None:
+    problems = [
+        f"{name} bind-mounts {source!r}, which does not exist in the repo"
+        for name, service in services.items()
+        for kind, source, _ in _volume_mounts(service)
+        if kind == "bind" and source is not None and not _host_path(source).exists()
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def test_env_files_and_secret_files_exist_or_are_documented(compose: dict[str, Any]) -> None:
+    """Operator-provided files need not exist, but a committed file must explain them."""
+    used: list[tuple[str, str]] = []
+    for name, service in compose["services"].items():
+        env_files = service.get("env_file") or []
+        for entry in [env_files] if isinstance(env_files, str | dict) else env_files:
+            used.append((f"service {name} env_file", entry if isinstance(entry, str) else entry["path"]))
+    for kind in ("secrets", "configs"):
+        for name, spec in (compose.get(kind) or {}).items():
+            if "file" in spec:
+                used.append((f"{kind[:-1]} {name}", spec["file"]))
+    problems = []
+    for who, path in used:
+        relative = _host_path(path).relative_to(ROOT).as_posix()
+        if relative in OPERATOR_PROVIDED:
+            doc = ROOT / OPERATOR_PROVIDED[relative]
+            if not doc.is_file() or relative not in doc.read_text(encoding="utf-8"):
+                problems.append(f"{who}: {OPERATOR_PROVIDED[relative]} must explain {relative}")
+        elif not _host_path(path).is_file():
+            problems.append(f"{who}: {relative} does not exist and is not operator-provided")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_app_services_are_the_four_services(services: dict[str, dict[str, Any]]) -> None:
+    built = {n for n, s in services.items() if "build" in s} - ONE_SHOT_SERVICES
+    assert built == set(APP_SERVICES), f"services built from this repo: {sorted(built)}"
+
+
+def test_app_services_wait_for_kafka_mongo_and_topics(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    expected = {
+        "kafka": "service_healthy",
+        "mongo": "service_healthy",
+        "topics": "service_completed_successfully",
+    }
+    problems = []
+    for name in APP_SERVICES:
+        depends = services[name].get("depends_on") or {}
+        got = {t: c.get("condition") for t, c in depends.items()} if isinstance(depends, dict) else {}
+        for target, condition in expected.items():
+            if got.get(target) != condition:
+                problems.append(f"{name} must depend on {target} with condition {condition}")
+    topics_depends = services["topics"].get("depends_on") or {}
+    if (
+        not isinstance(topics_depends, dict)
+        or topics_depends.get("kafka", {}).get("condition") != "service_healthy"
+    ):
+        problems.append("topics must depend on kafka with condition service_healthy")
+    assert not problems, "\n".join(problems)
+
+
+def test_app_services_get_their_settings(services: dict[str, dict[str, Any]]) -> None:
+    problems = []
+    for name in APP_SERVICES:
+        service = services[name]
+        env = service.get("environment") or {}
+        assert isinstance(env, dict), f"{name}: write `environment:` as a mapping"
+        prefix = f"ROADBRANCH_{name.upper()}_"
+        expected = {
+            "KAFKA_BOOTSTRAP": "kafka:9092",
+            "MONGO_URI": "mongodb://mongo:27017",
+            "MONGO_DB": name,
+        }
+        for key, value in expected.items():
+            if env.get(prefix + key) != value:
+                problems.append(f"{name}: {prefix}{key} must be {value!r}, is {env.get(prefix + key)!r}")
+        tokens = env.get(prefix + "TOKENS_FILE")
+        mounted = {f"/run/secrets/{s}" for s in _names(service.get("secrets"))}
+        if tokens not in mounted:
+            problems.append(f"{name}: {prefix}TOKENS_FILE={tokens!r} is not a mounted secret {mounted}")
+        if not service.get("env_file"):
+            problems.append(f"{name}: has no env_file for the PII keys")
+        ports = [str(p) for p in service.get("ports") or []]
+        if not any(p.endswith(f":{APP_PORT}") for p in ports):
+            problems.append(f"{name}: does not publish its port {APP_PORT}: {ports}")
+    assert not problems, "\n".join(problems)
+
+
+def test_pii_keys_are_never_literal_in_compose(compose: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    literal = [
+        f"{name}: {key}"
+        for name, service in compose["services"].items()
+        for key in (service.get("environment") or {})
+        if str(key).split("=")[0].startswith("ROADBRANCH_PII_")
+    ]
+    assert not literal, f"PII keys set in compose.yaml (use env_file or secrets): {literal}"
+    for key in PII_KEYS:
+        assert not re.search(rf"^\s*-?\s*{key}\s*[:=]", text, re.M), f"{key} is set in compose.yaml"
+
+
+def test_env_example_has_placeholder_pii_keys() -> None:
+    assert ENV_EXAMPLE_FILE.is_file(), "deploy/roadbranch.env.example is missing"
+    values = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE_FILE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    for key in PII_KEYS:
+        assert key in values, f"{key} is missing from deploy/roadbranch.env.example"
+        assert values[key].startswith("change-me"), (
+            f"{key} in the example must be a change-me placeholder, not a real key"
+        )
+
+
+def test_service_dockerfiles_are_one_file_with_the_name_swapped() -> None:
+    reference = (ROOT / "services" / APP_SERVICES[0] / "Dockerfile").read_text(encoding="utf-8")
+    for name in APP_SERVICES[1:]:
+        dockerfile = ROOT / "services" / name / "Dockerfile"
+        expected = reference.replace(APP_SERVICES[0], name)
+        assert dockerfile.read_text(encoding="utf-8") == expected, (
+            f"services/{name}/Dockerfile has drifted from services/{APP_SERVICES[0]}/Dockerfile "
+            f"(they must differ only in the service name)"
+        )
+    for instruction in ("USER ", "EXPOSE 8000", "uv sync --frozen --no-dev"):
+        assert instruction in reference, f"the service Dockerfile lacks `{instruction}`"
+
+
+def test_app_services_are_scraped_by_prometheus(services: dict[str, dict[str, Any]]) -> None:
+    config = _load_yaml(PROMETHEUS_FILE)
+    targets: set[str] = set()
+    for job in config.get("scrape_configs") or []:
+        if job.get("metrics_path", "/metrics") != "/metrics":
+            continue
+        for static in job.get("static_configs") or []:
+            targets.update(static.get("targets") or [])
+    missing = [f"{name}:{APP_PORT}" for name in APP_SERVICES if f"{name}:{APP_PORT}" not in targets]
+    assert not missing, f"deploy/prometheus/prometheus.yml does not scrape /metrics of {missing}"
+    mounted = {
+        source for kind, source, _ in _volume_mounts(services["prometheus"]) if kind == "bind" and source
+    }
+    assert any(_host_path(s) == PROMETHEUS_FILE for s in mounted), (
+        "the prometheus service does not mount deploy/prometheus/prometheus.yml"
+    )
+
+
+def test_grafana_provisioning_points_at_the_dashboards(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    mounts = {
+        target: _host_path(source)
+        for kind, source, target in _volume_mounts(services["grafana"])
+        if kind == "bind" and source
+    }
+    for file in (DATASOURCES_FILE, DASHBOARD_PROVIDER_FILE):
+        assert file in mounts.values(), f"grafana does not mount {file.relative_to(ROOT)}"
+    provider_paths = [
+        p["options"]["path"] for p in _load_yaml(DASHBOARD_PROVIDER_FILE).get("providers") or []
+    ]
+    assert provider_paths, "the dashboard provider file defines no provider"
+    for path in provider_paths:
+        assert mounts.get(path) == DASHBOARD_DIR, (
+            f"dashboard provider path {path} is not where grafana mounts deploy/grafana/dashboards"
+        )
+    datasource_uids = {d.get("uid") for d in _load_yaml(DATASOURCES_FILE).get("datasources") or []}
+    for dashboard in _dashboards():
+        text = dashboard.read_text(encoding="utf-8")
+        used = set(re.findall(r'"uid":\s*"([^"]+)"', text)) - {json.loads(text).get("uid")}
+        assert used <= datasource_uids, (
+            f"{dashboard.name} refers to datasource uids {used - datasource_uids} "
+            f"not provisioned in {DATASOURCES_FILE.name}"
+        )
+
+
+# ----------------------------------------------------------- (c) dashboards
+
+
+def test_there_is_a_dashboard() -> None:
+    assert (DASHBOARD_DIR / "service-health.json").is_file(), (
+        "deploy/grafana/dashboards/service-health.json is missing"
+    )
+
+
+@pytest.mark.parametrize("dashboard", _dashboards(), ids=lambda p: p.name)
+def test_dashboard_json_parses(dashboard: Path) -> None:
+    try:
+        data = json.loads(dashboard.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        pytest.fail(f"{dashboard.name} is not valid JSON: {exc}")
+    assert isinstance(data, dict), f"{dashboard.name}: a dashboard is a JSON object"
+    for key in ("uid", "title", "panels", "schemaVersion"):
+        assert key in data, f"{dashboard.name} has no {key!r}"
+    assert list(_exprs(data)), f"{dashboard.name} has no query (`expr`)"
+
+
+@pytest.mark.parametrize("dashboard", _dashboards(), ids=lambda p: p.name)
+def test_dashboard_queries_use_only_exported_metrics(dashboard: Path) -> None:
+    data = json.loads(dashboard.read_text(encoding="utf-8"))
+    problems = [
+        f"{expr!r} uses {sorted(metric_names(expr) - ALLOWED_METRICS)}"
+        for expr in _exprs(data)
+        if not metric_names(expr) <= ALLOWED_METRICS
+    ]
+    assert not problems, (
+        f"{dashboard.name} queries metrics outside ALLOWED_METRICS "
+        "(add them there only with the code that exports them):\n" + "\n".join(problems)
+    )
+    assert all(metric_names(expr) for expr in _exprs(data)), (
+        f"{dashboard.name} has a query selecting no metric"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ('up{job="roadbranch"}', {"up"}),
+        ('sum by (service) (rate(a_total{x=~"b|c"}[5m]))', {"a_total"}),
+        ("sum(rate(a_total[$__rate_interval])) by (le) / on(x) group_left(y) b", {"a_total", "b"}),
+        ("histogram_quantile(0.95, sum by (le) (rate(h_bucket[1m]))) > bool 1e3", {"h_bucket"}),
+        ("max_over_time(m:rec[1h:5m] offset 1d) and c", {"m:rec", "c"}),
+    ],
+)
+def test_metric_name_extraction(expr: str, expected: set[str]) -> None:
+    assert metric_names(expr) == expected
+
+
+# ------------------------------------------------------------------ promtool
+
+
+def test_promtool_checks_the_prometheus_config() -> None:
+    result = _run([_promtool(), "check", "config", str(PROMETHEUS_FILE)])
+    assert result.returncode == 0, (
+        f"promtool check config failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
+
+
+def test_promtool_parses_the_dashboard_queries(tmp_path: Path) -> None:
+    """Every dashboard query, as a recording rule, must be valid PromQL for promtool."""
+    rules = []
+    for dashboard in _dashboards():
+        for expr in _exprs(json.loads(dashboard.read_text(encoding="utf-8"))):
+            # Grafana's own variables are not PromQL: give them a plain duration.
+            promql = re.sub(r"\$\{?__(?:rate_interval|interval|range)\}?", "5m", expr)
+            rules.append({"record": f"dashboard:query_{len(rules)}", "expr": promql})
+    assert rules, "no dashboard query to check"
+    rules_file = tmp_path / "dashboard-queries.rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    result = _run([_promtool(), "check", "rules", str(rules_file)])
+    assert result.returncode == 0, (
+        f"promtool rejects a dashboard query (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
