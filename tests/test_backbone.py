@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
+from roadbranch_shared.dashboards import dashboard_metric_names
 from roadbranch_shared.devstack import Stack, StackInfo
 from roadbranch_shared.dlq_replay import ReplayFilter, replay
 from roadbranch_shared.events import Envelope, EventPayload, encode_envelope
@@ -29,7 +30,9 @@ from roadbranch_shared.testing import ServiceProcess, eventually, list_topics, r
 from roadbranch_shared.topics import ensure_topics
 from tally_events import TALLY, AuditRequested, Counted
 
-APPS = Path(__file__).parent / "apps"
+ROOT = Path(__file__).resolve().parents[1]
+APPS = ROOT / "tests" / "apps"
+PROMETHEUS_OWN = {"up"}  # written by Prometheus for each scrape target, not by a service
 
 pytestmark = pytest.mark.integration
 
@@ -259,6 +262,10 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_the_next_one_is_proce
         assert (await http.get("/health/ready")).status_code == 200
         metrics = (await http.get("/metrics")).text
     assert 'roadbranch_dead_letters_total{reason="not_json",topic="test.tally.v1"}' in metrics
+    # Every metric the Grafana dashboards query is one a running service really exports.
+    exported = {line.split("{")[0].split(" ")[0] for line in metrics.splitlines() if not line.startswith("#")}
+    queried = dashboard_metric_names(ROOT / "deploy" / "grafana" / "dashboards") - PROMETHEUS_OWN
+    assert queried <= exported, f"dashboards query metrics no service exports: {sorted(queried - exported)}"
 
     # The cause is fixed; replaying the parked event applies it, once.
     await view.stats.insert_one({"_id": "fixed"})

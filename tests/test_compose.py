@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from roadbranch_shared.dashboards import dashboard_queries, metric_names
 
 # Metric names the Grafana dashboards may query. This list MUST match what the
 # services export on /metrics: FastStream's KafkaPrometheusMiddleware
@@ -138,39 +139,6 @@ def _published_ports(spec: Any) -> Iterator[tuple[int, str]]:
 
 def _dashboards() -> list[Path]:
     return sorted(DASHBOARD_DIR.glob("*.json"))
-
-
-def _exprs(node: Any) -> Iterator[str]:
-    """Every `expr` string anywhere in a dashboard (panels, rows' nested panels...)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "expr" and isinstance(value, str):
-                yield value
-            else:
-                yield from _exprs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _exprs(item)
-
-
-_PROMQL_KEYWORDS = frozenset({"and", "or", "unless", "bool", "offset", "inf", "nan"})
-
-
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects (functions, labels and keywords dropped)."""
-    s = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`', '""', expr)  # strings
-    s = re.sub(r"\{[^}]*\}", " ", s)  # label matchers
-    s = re.sub(r"\[[^\]]*\]", " ", s)  # ranges and subqueries
-    s = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", s)
-    names = set()
-    for match in re.finditer(r"(?<![\w.:$])[A-Za-z_:][\w:]*", s):
-        word = match.group(0)
-        if re.match(r"\s*\(", s[match.end() :]):  # a function or an aggregation
-            continue
-        if word.lower() in _PROMQL_KEYWORDS:
-            continue
-        names.add(word)
-    return names
 
 
 def _promtool() -> str:
@@ -486,7 +454,7 @@ def test_dashboard_json_parses(dashboard: Path) -> None:
     assert isinstance(data, dict), f"{dashboard.name}: a dashboard is a JSON object"
     for key in ("uid", "title", "panels", "schemaVersion"):
         assert key in data, f"{dashboard.name} has no {key!r}"
-    assert list(_exprs(data)), f"{dashboard.name} has no query (`expr`)"
+    assert list(dashboard_queries(data)), f"{dashboard.name} has no query (`expr`)"
 
 
 @pytest.mark.parametrize("dashboard", _dashboards(), ids=lambda p: p.name)
@@ -494,14 +462,14 @@ def test_dashboard_queries_use_only_exported_metrics(dashboard: Path) -> None:
     data = json.loads(dashboard.read_text(encoding="utf-8"))
     problems = [
         f"{expr!r} uses {sorted(metric_names(expr) - ALLOWED_METRICS)}"
-        for expr in _exprs(data)
+        for expr in dashboard_queries(data)
         if not metric_names(expr) <= ALLOWED_METRICS
     ]
     assert not problems, (
         f"{dashboard.name} queries metrics outside ALLOWED_METRICS "
         "(add them there only with the code that exports them):\n" + "\n".join(problems)
     )
-    assert all(metric_names(expr) for expr in _exprs(data)), (
+    assert all(metric_names(expr) for expr in dashboard_queries(data)), (
         f"{dashboard.name} has a query selecting no metric"
     )
 
@@ -534,7 +502,7 @@ def test_promtool_parses_the_dashboard_queries(tmp_path: Path) -> None:
     """Every dashboard query, as a recording rule, must be valid PromQL for promtool."""
     rules = []
     for dashboard in _dashboards():
-        for expr in _exprs(json.loads(dashboard.read_text(encoding="utf-8"))):
+        for expr in dashboard_queries(json.loads(dashboard.read_text(encoding="utf-8"))):
             # Grafana's own variables are not PromQL: give them a plain duration.
             promql = re.sub(r"\$\{?__(?:rate_interval|interval|range)\}?", "5m", expr)
             rules.append({"record": f"dashboard:query_{len(rules)}", "expr": promql})

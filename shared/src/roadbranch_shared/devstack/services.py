@@ -29,7 +29,8 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 60.0) -> ServiceProcess:
+    def start(self, *, timeout: float = 60.0, wait_for: str = "/health/ready") -> ServiceProcess:
+        """Start and wait until `wait_for` answers 200 (use /health/live for a service expected unready)."""
         cmd = [
             sys.executable,
             "-m",
@@ -58,7 +59,7 @@ class ServiceProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.app} exited with {self.proc.returncode}:\n{tail(self.log)}")
             try:
-                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{wait_for}", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
