@@ -37,10 +37,14 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack_info"] = record.stack_info
         for key, value in vars(record).items():
-            if key not in STANDARD_RECORD_ATTRIBUTES:
+            if key not in STANDARD_RECORD_ATTRIBUTES and key not in _DROPPED_EXTRAS:
                 # An extra named like a core field is kept beside it, not dropped.
                 entry[f"extra_{key}" if key in entry else key] = value
         return json.dumps(entry, ensure_ascii=False, default=_json_fallback)
+
+
+# uvicorn repeats its message with terminal colour codes; the plain message is enough.
+_DROPPED_EXTRAS = frozenset({"color_message"})
 
 
 class _ServiceHandler(logging.StreamHandler[TextIO]):
@@ -63,7 +67,20 @@ def configure_logging(service: str, level: str = "INFO", *, stream: TextIO | Non
     elif stream is not None:
         handler.setStream(stream)
     handler.setFormatter(JsonFormatter(service))
+    route_library_logs()
     return handler
+
+
+# Libraries that install their own plain-text handlers; their records go through ours instead.
+LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream", "faststream.access")
+
+
+def route_library_logs() -> None:
+    """Make uvicorn's and FastStream's loggers propagate to the JSON handler (and its PII filter)."""
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
 
 
 def _json_fallback(value: object) -> str:

@@ -28,7 +28,7 @@ from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.deadletter import DeadLetterPolicy
 from roadbranch_shared.errors import install_error_handlers
 from roadbranch_shared.events import Envelope, registered_events
-from roadbranch_shared.logs import configure_logging
+from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
 from roadbranch_shared.outbox import OutboxEntry, OutboxRelay
 from roadbranch_shared.settings import ServiceSettings
@@ -59,6 +59,8 @@ def make_broker(
             dead_letters,
         ],
         logger=logging.getLogger(f"faststream.{name}"),
+        # One line per received message is debugging detail, not an operator's log.
+        log_level=logging.DEBUG,
     )
 
     async def publish_raw(value: bytes, topic: str, key: bytes | None, headers: dict[str, str]) -> None:
@@ -166,6 +168,7 @@ class Service:
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         # One client per process and event loop; tz_aware so stored times come back in UTC.
+        route_library_logs()  # uvicorn may have configured its loggers after we were imported
         self._mongo = AsyncMongoClient(
             self.settings.mongo_uri, tz_aware=True, appname=f"roadbranch-{self.name}"
         )

@@ -1,0 +1,257 @@
+"""The full event path with acks=all: command writes into aggregate outboxes, the outbox relay publishes,
+a consumer service in another process (bench/apps/sink.py) applies each event exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from apps.sink_events import SINK, Counted
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.metrics import BackboneMetrics
+from roadbranch_shared.outbox import OutboxRelay, insert_aggregate, stage_events, update_aggregate
+from roadbranch_shared.service import make_broker, outbox_publisher
+from roadbranch_shared.settings import ServiceSettings
+from roadbranch_shared.topics import ensure_topics
+from stats import latency_summary, progress, rate
+
+BENCH = Path(__file__).resolve().parent
+SINK_DB = "bench_sink"
+SOURCE_DB = "bench_source"
+PAD = "p" * 96  # brings an envelope to about 512 bytes, like the raw Kafka figures
+
+Document = dict[str, Any]
+
+
+@dataclass
+class Writer:
+    """The command side: each event is one command's write to one aggregate (insert, then updates)."""
+
+    collection: AsyncCollection[Document]
+    relay: OutboxRelay | None = None
+    versions: dict[str, int] = field(default_factory=dict)
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    took_ms: list[float] = field(default_factory=list)
+
+    async def write(self, aggregate_id: str) -> None:
+        async with self.locks.setdefault(aggregate_id, asyncio.Lock()):
+            version = self.versions.get(aggregate_id, 0)
+            start = time.perf_counter()
+            payload = Counted(aggregate_id=aggregate_id, n=version + 1, pad=PAD)
+            events = stage_events(
+                [payload], source="/bench/writer", subject=aggregate_id, from_version=version
+            )
+            if version == 0:
+                await insert_aggregate(self.collection, {"_id": aggregate_id, "total": 1}, events)
+            else:
+                await update_aggregate(
+                    self.collection,
+                    aggregate_id,
+                    expected_version=version,
+                    update={"$inc": {"total": 1}},
+                    events=events,
+                )
+            self.took_ms.append((time.perf_counter() - start) * 1000)
+            self.versions[aggregate_id] = version + 1
+        if self.relay is not None:
+            self.relay.wake()  # what a command handler does after its write (Service.wake_relay)
+
+    async def run(
+        self, aggregate_ids: Sequence[str], events: int, *, concurrency: int, per_s: float | None
+    ) -> float:
+        """Write `events` round robin over the aggregates; returns the seconds taken.
+
+        Per-aggregate order holds because tasks take the aggregate's lock in the order they were made.
+        """
+        gate = asyncio.Semaphore(concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+        start = time.perf_counter()
+        for i in range(events):
+            if per_s:
+                delay = start + i / per_s - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await gate.acquire()
+            task = asyncio.create_task(self.write(aggregate_ids[i % len(aggregate_ids)]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            task.add_done_callback(lambda _: gate.release())
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - start
+
+
+async def outbox_backlog(source: AsyncDatabase[Document]) -> int:
+    n = 0
+    async for doc in source.aggregates.find({"outbox.0": {"$exists": True}}, {"outbox.id": 1}):
+        n += len(doc.get("outbox", []))
+    return n
+
+
+async def run_phase(
+    name: str,
+    source: AsyncDatabase[Document],
+    sink: AsyncDatabase[Document],
+    relay: OutboxRelay,
+    *,
+    events: int,
+    aggregates: int,
+    concurrency: int,
+    per_s: float | None,
+    deadline_s: float,
+) -> dict[str, Any]:
+    """Write `events` through the outbox with the relay running; wait until the sink applied them all."""
+    per_aggregate = events // aggregates
+    ids = [f"{name}-{i:04d}" for i in range(aggregates)]
+    writer = Writer(source.aggregates, relay)
+    first_write = datetime.now(UTC)
+    write_s = await writer.run(ids, per_aggregate * aggregates, concurrency=concurrency, per_s=per_s)
+    relay_done: float | None = None
+    deadline = time.monotonic() + deadline_s
+    while True:
+        elapsed = (datetime.now(UTC) - first_write).total_seconds()
+        if relay_done is None and await outbox_backlog(source) == 0:
+            relay_done = elapsed
+        done = await sink.aggregates.count_documents({"_id": {"$in": ids}, "seqs": per_aggregate})
+        if done == aggregates and relay_done is not None:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{name}: after {deadline_s:.0f}s the sink had finished {done}/{aggregates} aggregates"
+            )
+        await asyncio.sleep(0.25)
+    docs = await sink.aggregates.find({"_id": {"$in": ids}}).to_list()
+    latencies = [ms for d in docs for ms in d["latencies_ms"]]
+    in_order = all(d["seqs"] == list(range(1, per_aggregate + 1)) for d in docs)
+    last_apply = max(d["last_applied_at"] for d in docs)
+    e2e_s = (last_apply - first_write).total_seconds()
+    applied = len(latencies)
+    return {
+        "events": per_aggregate * aggregates,
+        "aggregates": aggregates,
+        "writers": concurrency,
+        "target_events_per_s": round(per_s, 1) if per_s else "unthrottled",
+        "applied": applied,
+        "applied_in_order_per_aggregate": in_order,
+        "end_to_end": {"seconds": round(e2e_s, 3), "events_per_s": rate(applied, e2e_s)},
+        "outbox_write": {
+            "seconds": round(write_s, 3),
+            "events_per_s": rate(per_aggregate * aggregates, write_s),
+            "write_latency_ms": latency_summary(writer.took_ms),
+        },
+        "outbox_empty_after_s": round(relay_done, 2) if relay_done is not None else None,
+        "latency_ms": latency_summary(latencies),
+    }
+
+
+async def write_only(
+    client: AsyncMongoClient[Document], *, events: int, aggregates: int, concurrency: int
+) -> dict[str, Any]:
+    """The outbox write rate alone: the same commands into a collection no relay drains."""
+    db = client["bench_outbox_only"]
+    await db.aggregates.drop()
+    writer = Writer(db.aggregates)
+    ids = [f"alone-{i:04d}" for i in range(aggregates)]
+    total = events // aggregates * aggregates
+    seconds = await writer.run(ids, total, concurrency=concurrency, per_s=None)
+    await db.aggregates.drop()
+    return {
+        "events": total,
+        "seconds": round(seconds, 3),
+        "events_per_s": rate(total, seconds),
+        "write_latency_ms": latency_summary(writer.took_ms),
+    }
+
+
+def start_sink(info: StackInfo, log: Path) -> ServiceProcess:
+    env = {**info.service_env("sink"), "ROADBRANCH_SINK_MONGO_DB": SINK_DB}
+    return ServiceProcess("apps.sink:app", app_dir=BENCH, env=env, log=log).start()
+
+
+async def backbone(
+    info: StackInfo,
+    sink: ServiceProcess,
+    *,
+    events: int,
+    aggregates: int,
+    writers: int,
+    paced_events: int,
+    paced_fraction: float,
+) -> dict[str, Any]:
+    await ensure_topics(info.kafka_bootstrap, (SINK,))
+    client: AsyncMongoClient[Document] = AsyncMongoClient(info.mongo_uri, tz_aware=True, appname="bench")
+    metrics = BackboneMetrics()
+    broker, _ = make_broker("bench-relay", ServiceSettings(kafka_bootstrap=info.kafka_bootstrap), metrics)
+    await broker.start()
+    source = client[SOURCE_DB]
+    relay = OutboxRelay(source, ["aggregates"], outbox_publisher(broker), metrics=metrics.outbox)
+    relay.start()
+    try:
+        sink_db = client[SINK_DB]
+        progress("backbone: warm-up (the sink joins its group, connections open)")
+        await run_phase(
+            "warmup",
+            source,
+            sink_db,
+            relay,
+            events=aggregates,
+            aggregates=aggregates,
+            concurrency=writers,
+            per_s=None,
+            deadline_s=60,
+        )
+        progress(
+            f"backbone: {events} outbox writes alone (no relay), {aggregates} aggregates, {writers} writers"
+        )
+        alone = await write_only(client, events=events, aggregates=aggregates, concurrency=writers)
+        progress(f"backbone: {events} events end to end, writers unthrottled")
+        saturated = await run_phase(
+            "saturated",
+            source,
+            sink_db,
+            relay,
+            events=events,
+            aggregates=aggregates,
+            concurrency=writers,
+            per_s=None,
+            deadline_s=max(120.0, events / 20),
+        )
+        e2e_rate = saturated["end_to_end"]["events_per_s"] or 100.0
+        per_s = max(10.0, e2e_rate * paced_fraction)
+        progress(
+            f"backbone: {paced_events} events paced at {per_s:.0f}/s ({paced_fraction:.0%} of end-to-end)"
+        )
+        paced = await run_phase(
+            "paced",
+            source,
+            sink_db,
+            relay,
+            events=paced_events,
+            aggregates=aggregates,
+            concurrency=writers,
+            per_s=per_s,
+            deadline_s=max(60.0, 3 * paced_events / per_s),
+        )
+        stats = await sink_db.stats.find_one({"_id": "duplicates"})
+    finally:
+        await relay.stop()
+        await broker.stop()
+        await client.close()
+    return {
+        "outbox_write_alone": alone,
+        "saturated": saturated,
+        "paced": paced,
+        "relay_published": int(
+            metrics.registry.get_sample_value("roadbranch_outbox_published_events_total") or 0
+        ),
+        "duplicates_absorbed_by_sink": int(stats["n"]) if stats else 0,
+        "sink_log_lines": sum(1 for _ in sink.log.open("rb")) if sink.log.exists() else 0,
+    }

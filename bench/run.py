@@ -1,0 +1,275 @@
+"""`make bench`: the event backbone's figures on a real local Kafka 4.4 and FerretDB 1.24.
+
+Run from the repo root:
+
+    uv run --frozen python bench/run.py            # the default run (about 2-3 minutes on 2 cores)
+    uv run --frozen python bench/run.py --quick    # a small smoke run (about half a minute)
+    uv run --frozen python bench/run.py --events 20000 --only backbone
+
+It starts its own Kafka and FerretDB in a fresh temporary run folder (removed afterwards unless
+`--keep` or a failure), prints ONE JSON document on stdout (progress lines go to stderr), writes the
+same document to `bench/results/<timestamp>.json`, and stops every process it started, also on
+Ctrl-C or an error. What each figure means:
+
+- `broker_ceiling`: Kafka's own Java perf tools against the broker, the ceiling no Python client
+  will beat. `produce` is ProducerPerformance (acks=all, idempotent, unthrottled, 6 partitions):
+  records/s, MB/s and the send-to-ack latency of each record (avg/p50/p95/p99/p99.9/max; high when
+  unthrottled because records queue in the client). `consume` is ConsumerPerformance reading them
+  back with a fresh group (records/s overall and during fetching, rebalance time).
+- `aiokafka_raw`: the plain Python client without FastStream or our code. `produce` sends all
+  records and gathers the acks at the end (acks=all, idempotent); `produce_awaited_each` awaits each
+  record's ack before sending the next, which is how the outbox relay publishes within one
+  aggregate; `consume` reads everything back with auto-commit (rate timed from the first fetch on);
+  `consume_commit_each` commits the offset after every record, which is what FastStream's
+  `AckPolicy.ACK` (our consumer setting) does.
+- `ferretdb_bulk_insert`: `insert_many` of aggregate-shaped documents in batches (docs/s);
+  `update_one_sequential`: one `update_one` by `_id` (version check, `$set` and `$push`) after
+  another, the write a command or the relay makes (updates/s and per-call latency);
+  `relay_outbox_query_idle`: how long the relay's "which documents have an outbox?" query takes over
+  that many documents none of which has anything to publish (the relay runs it every idle interval).
+- `backbone`: the whole path with acks=all. Commands in this process write events through the
+  outbox (`insert_aggregate`/`update_aggregate` + `stage_events`, one event per write, round robin
+  over the aggregates, a few writes at a time), an `OutboxRelay` in this process publishes them, and
+  `bench/apps/sink.py` (a `Service` with an `EventSubscription` and `apply_once`, in another process)
+  applies them and stores, per event, the latency from the envelope's `time` to its apply.
+  `outbox_write_alone` is the write rate with no relay; `saturated` writes as fast as the writers
+  can (`end_to_end` is events applied / seconds from the first write to the last apply;
+  `outbox_write` the rate of the writes while the relay competes; `outbox_empty_after_s` when the
+  relay had published everything; latency there is mostly queueing); `paced` writes at a fraction of
+  the saturated end-to-end rate, so its `latency_ms` is the latency at a sustainable load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backbone_bench import backbone, start_sink
+from ferretdb_bench import ferretdb_bulk_insert
+from kafka_bench import aiokafka_raw, broker_ceiling
+from pymongo import MongoClient
+from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack.ferretdb import FERRETDB_VERSION
+from roadbranch_shared.devstack.kafka import KAFKA_VERSION, java_cmd, kafka_lib
+from roadbranch_shared.devstack.services import ServiceProcess
+from stats import progress
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+BENCHMARKS = ("broker_ceiling", "aiokafka_raw", "ferretdb_bulk_insert", "backbone")
+
+
+@dataclass
+class Parameters:
+    record_size: int = 512
+    ceiling_records: int = 200_000
+    raw_records: int = 50_000
+    raw_awaited: int = 2_000
+    raw_commit_each: int = 5_000
+    documents: int = 20_000
+    insert_batch: int = 1_000
+    updates: int = 2_000
+    outbox_queries: int = 20
+    events: int = 5_000
+    aggregates: int = 100
+    writers: int = 16
+    paced_events: int = 1_000
+    paced_fraction: float = 0.5
+
+
+QUICK = Parameters(
+    ceiling_records=20_000,
+    raw_records=5_000,
+    raw_awaited=300,
+    raw_commit_each=500,
+    documents=2_000,
+    updates=300,
+    outbox_queries=5,
+    events=500,
+    aggregates=20,
+    paced_events=200,
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (about half a minute)")
+    parser.add_argument("--events", type=int, help="backbone: events end to end (default 5000)")
+    parser.add_argument("--aggregates", type=int, help="backbone: aggregates the events spread over (100)")
+    parser.add_argument("--writers", type=int, help="backbone: concurrent command writes (16)")
+    parser.add_argument("--records", type=int, help="aiokafka_raw: records produced and consumed (50000)")
+    parser.add_argument("--ceiling-records", type=int, help="broker_ceiling: records (200000)")
+    parser.add_argument("--documents", type=int, help="ferretdb_bulk_insert: documents (20000)")
+    parser.add_argument(
+        "--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the run folder (servers' data and logs)")
+    return parser.parse_args(argv)
+
+
+def parameters(args: argparse.Namespace) -> Parameters:
+    params = QUICK if args.quick else Parameters()
+    overrides = {
+        "events": args.events,
+        "aggregates": args.aggregates,
+        "writers": args.writers,
+        "raw_records": args.records,
+        "ceiling_records": args.ceiling_records,
+        "documents": args.documents,
+    }
+    for name, value in overrides.items():
+        if value is not None:
+            if value < 1:
+                raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, not {value}")
+            setattr(params, name, value)
+    if params.events < params.aggregates:
+        raise SystemExit(f"--events ({params.events}) must be at least --aggregates ({params.aggregates})")
+    return params
+
+
+def machine(info: StackInfo) -> dict[str, Any]:
+    java_exe = java_cmd(kafka_lib(), "-version")[0]
+    java = subprocess.run([java_exe, "-version"], capture_output=True, text=True, check=False)
+    jars = [p.name for p in kafka_lib().glob("kafka-clients-*.jar")]
+    client: MongoClient[dict[str, Any]] = MongoClient(info.mongo_uri)
+    try:
+        build = client.admin.command("buildInfo")
+    finally:
+        client.close()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "java": (java.stderr or java.stdout).splitlines()[0] if (java.stderr or java.stdout) else None,
+        "kafka": KAFKA_VERSION,
+        "kafka_clients_jar": jars[0] if jars else None,
+        "ferretdb": FERRETDB_VERSION,
+        "ferretdb_wire_version": build.get("version"),
+        "libraries": _library_versions(),
+    }
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("aiokafka", "faststream", "pymongo", "pydantic")}
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM takes the same clean way out as Ctrl-C, so every server is stopped."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+async def run_benchmarks(
+    selected: tuple[str, ...], params: Parameters, info: StackInfo, sink: ServiceProcess | None
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in selected:
+        started = time.perf_counter()
+        progress(f"--- {name}")
+        if name == "broker_ceiling":
+            results[name] = await broker_ceiling(
+                info.kafka_bootstrap, records=params.ceiling_records, record_size=params.record_size
+            )
+        elif name == "aiokafka_raw":
+            results[name] = await aiokafka_raw(
+                info.kafka_bootstrap,
+                records=params.raw_records,
+                record_size=params.record_size,
+                awaited=params.raw_awaited,
+                commit_each=params.raw_commit_each,
+            )
+        elif name == "ferretdb_bulk_insert":
+            results[name] = await ferretdb_bulk_insert(
+                info.mongo_uri,
+                documents=params.documents,
+                batch=params.insert_batch,
+                updates=params.updates,
+                scans=params.outbox_queries,
+            )
+        elif name == "backbone":
+            assert sink is not None
+            results[name] = await backbone(
+                info,
+                sink,
+                events=params.events,
+                aggregates=params.aggregates,
+                writers=params.writers,
+                paced_events=params.paced_events,
+                paced_fraction=params.paced_fraction,
+            )
+        results[name]["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    params = parameters(args)
+    selected = tuple(b for b in BENCHMARKS if not args.only or b in args.only)
+    run_dir = Path(tempfile.mkdtemp(prefix="roadbranch-bench-"))
+    started = time.perf_counter()
+    stack = Stack(run_dir / "stack")
+    sink: ServiceProcess | None = None
+    ok = False
+    with terminate_as_interrupt():
+        try:
+            progress(f"run folder {run_dir}; starting Kafka {KAFKA_VERSION} and FerretDB {FERRETDB_VERSION}")
+            info = stack.up()
+            progress(f"Kafka on {info.kafka_bootstrap}, FerretDB on {info.mongo_uri}")
+            if "backbone" in selected:
+                progress("starting the sink service (bench/apps/sink.py) in its own process")
+                sink = start_sink(info, run_dir / "sink.log")
+            results = asyncio.run(run_benchmarks(selected, params, info, sink))
+            report = {
+                "machine": machine(info),
+                "parameters": {"quick": args.quick, "benchmarks": list(selected), **asdict(params)},
+                **results,
+                "total_wall_seconds": round(time.perf_counter() - started, 1),
+            }
+            ok = True
+        finally:
+            if sink is not None:
+                sink.stop()
+            stack.down()
+            if ok and not args.keep:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            else:
+                progress(f"kept the run folder with the servers' logs: {run_dir}")
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    text = json.dumps(report, indent=2)
+    path.write_text(text + "\n")
+    print(text)
+    progress(f"wrote {path.relative_to(BENCH.parent)} in {time.perf_counter() - started:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

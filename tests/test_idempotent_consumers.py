@@ -1,0 +1,104 @@
+"""The outbox write and the idempotent-consumer helpers on the real FerretDB (not atomic updates)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from roadbranch_shared.consumers import apply_in_order, apply_once
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.events import Envelope
+from roadbranch_shared.outbox import ConcurrencyConflict, insert_aggregate, stage_events, update_aggregate
+from tally_events import Counted
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def db(stack_info: StackInfo) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)
+    yield client[f"helpers_{uuid.uuid4().hex[:8]}"]
+    await client.close()
+
+
+def event(counter: str, seq: int, amount: int = 1) -> Envelope:
+    [envelope] = stage_events(
+        [Counted(counter_id=counter, amount=amount)], source="/tests", subject=counter, from_version=seq - 1
+    )
+    return envelope
+
+
+async def test_apply_once_applies_an_event_once_and_ignores_its_redelivery(db: Any) -> None:
+    first = event("c1", 1)
+    assert await apply_once(db.views, "c1", first, {"$inc": {"total": 1}}) is True
+    assert await apply_once(db.views, "c1", first, {"$inc": {"total": 1}}) is False
+    assert await apply_once(db.views, "c1", event("c1", 2), {"$inc": {"total": 1}}) is True
+    doc = await db.views.find_one({"_id": "c1"})
+    assert doc["total"] == 2
+    assert len(doc["applied"]) == 2
+
+
+async def test_concurrent_applies_to_one_document_lose_no_update(db: Any) -> None:
+    # FerretDB applies an update as find-then-replace; the per-document lock must serialise them.
+    events = [event("hot", seq) for seq in range(1, 41)]
+    results = await asyncio.gather(*(apply_once(db.views, "hot", e, {"$inc": {"total": 1}}) for e in events))
+    assert all(results)
+    assert (await db.views.find_one({"_id": "hot"}))["total"] == 40
+
+
+async def test_apply_in_order_ignores_stale_and_repeated_events(db: Any) -> None:
+    assert await apply_in_order(db.views, "m1", event("m1", 2), {"$set": {"status": "verified"}}) is True
+    assert await apply_in_order(db.views, "m1", event("m1", 1), {"$set": {"status": "candidate"}}) is False
+    assert await apply_in_order(db.views, "m1", event("m1", 2), {"$set": {"status": "candidate"}}) is False
+    assert await apply_in_order(db.views, "m1", event("m1", 3), {"$set": {"status": "transferred"}}) is True
+    doc = await db.views.find_one({"_id": "m1"})
+    assert doc["status"] == "transferred"
+    assert doc["seq"] == 3
+
+
+async def test_update_aggregate_refuses_a_stale_version_and_keeps_the_stored_state(db: Any) -> None:
+    await insert_aggregate(db.counters, {"_id": "a1", "total": 1}, [event("a1", 1)])
+    assert (
+        await update_aggregate(
+            db.counters, "a1", expected_version=1, update={"$inc": {"total": 1}}, events=[event("a1", 2)]
+        )
+        == 2
+    )
+    with pytest.raises(ConcurrencyConflict):
+        await update_aggregate(
+            db.counters, "a1", expected_version=1, update={"$inc": {"total": 5}}, events=[event("a1", 2)]
+        )
+    doc = await db.counters.find_one({"_id": "a1"})
+    assert doc["total"] == 2
+    assert doc["version"] == 2
+    assert [e["type"] for e in doc["outbox"]] == [Counted.event_type, Counted.event_type]
+
+
+async def test_concurrent_commands_on_one_aggregate_never_lose_an_event(db: Any) -> None:
+    await insert_aggregate(db.counters, {"_id": "a2", "total": 0}, [])
+
+    async def command() -> None:
+        while True:  # what a command handler does on a conflict: reload and retry
+            doc = await db.counters.find_one({"_id": "a2"})
+            try:
+                await update_aggregate(
+                    db.counters,
+                    "a2",
+                    expected_version=doc["version"],
+                    update={"$inc": {"total": 1}},
+                    events=[event("a2", doc["version"] + 1)],
+                )
+                return
+            except ConcurrencyConflict:
+                continue
+
+    await asyncio.gather(*(command() for _ in range(20)))
+    doc = await db.counters.find_one({"_id": "a2"})
+    assert doc["total"] == 20
+    assert doc["version"] == 20
+    assert [json.loads(e["body"])["seq"] for e in doc["outbox"]] == list(range(1, 21))
