@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import subprocess
@@ -266,6 +267,31 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_the_next_one_is_proce
     exported = {line.split("{")[0].split(" ")[0] for line in metrics.splitlines() if not line.startswith("#")}
     queried = dashboard_metric_names(ROOT / "deploy" / "grafana" / "dashboards") - PROMETHEUS_OWN
     assert queried <= exported, f"dashboards query metrics no service exports: {sorted(queried - exported)}"
+
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "roadbranch_shared.dlq_replay",
+            "--bootstrap",
+            stack_info.kafka_bootstrap,
+            "--topic",
+            TALLY.name,
+            "--key",
+            key,
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert [json.loads(line)["reason"] for line in listed.stdout.splitlines()] == [
+        "not_json",
+        "payload_invalid",
+        "handler_failed",
+    ]
 
     # The cause is fixed; replaying the parked event applies it, once.
     await view.stats.insert_one({"_id": "fixed"})
