@@ -172,6 +172,8 @@ async def write_only(
 
 
 def start_sink(info: StackInfo, log: Path) -> ServiceProcess:
+    """The consumer service in its own process; its topic must exist before its subscriber starts."""
+    asyncio.run(ensure_topics(info.kafka_bootstrap, (SINK,)))
     env = {**info.service_env("sink"), "ROADBRANCH_SINK_MONGO_DB": SINK_DB}
     return ServiceProcess("apps.sink:app", app_dir=BENCH, env=env, log=log).start()
 
@@ -186,7 +188,6 @@ async def backbone(
     paced_events: int,
     paced_fraction: float,
 ) -> dict[str, Any]:
-    await ensure_topics(info.kafka_bootstrap, (SINK,))
     client: AsyncMongoClient[Document] = AsyncMongoClient(info.mongo_uri, tz_aware=True, appname="bench")
     metrics = BackboneMetrics()
     broker, _ = make_broker("bench-relay", ServiceSettings(kafka_bootstrap=info.kafka_bootstrap), metrics)

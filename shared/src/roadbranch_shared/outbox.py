@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,6 +97,8 @@ async def insert_aggregate(
     doc = dict(document, version=len(events), outbox=[outbox_entry(e) for e in events])
     async with document_locks.hold(collection.full_name, doc["_id"]):
         await collection.insert_one(doc)
+    if events:
+        _wake_relays(collection)
 
 
 async def update_aggregate(
@@ -119,7 +122,19 @@ async def update_aggregate(
         result = await collection.update_one({"_id": aggregate_id, "version": expected_version}, merged)
     if result.matched_count == 0:
         raise ConcurrencyConflict(collection.name, aggregate_id, expected_version)
+    if events:
+        _wake_relays(collection)
     return new_version
+
+
+# The relays running in this process, by the collection they drain: a write wakes them at once,
+# so the poll interval only matters for events written by other processes.
+_RELAYS: dict[str, weakref.WeakSet[OutboxRelay]] = {}
+
+
+def _wake_relays(collection: AsyncCollection[Document]) -> None:
+    for relay in _RELAYS.get(collection.full_name, ()):
+        relay.wake()
 
 
 class OutboxRelay:
@@ -138,7 +153,7 @@ class OutboxRelay:
         metrics: OutboxMetrics | None = None,
         owner: str | None = None,
         lease: timedelta = timedelta(seconds=30),
-        idle_interval: float = 0.2,
+        idle_interval: float = 1.0,
         max_documents: int = 500,
         concurrency: int = 16,
     ) -> None:
@@ -160,8 +175,12 @@ class OutboxRelay:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="outbox-relay")
+        for name in self.collections:
+            _RELAYS.setdefault(self.db[name].full_name, weakref.WeakSet()).add(self)
 
     async def stop(self) -> None:
+        for name in self.collections:
+            _RELAYS.get(self.db[name].full_name, weakref.WeakSet()).discard(self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -171,6 +190,8 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = self.idle_interval
         while True:
+            # Cleared before draining, so a write during the drain still wakes the next round.
+            self._wake.clear()
             try:
                 published = await self.drain_once()
                 backoff = self.idle_interval
@@ -184,7 +205,6 @@ class OutboxRelay:
                 published = 0
                 backoff = min(backoff * 2, 5.0)
             if published == 0:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 

@@ -19,7 +19,9 @@ class ServiceSettings(BaseSettings):
     tokens: str | None = Field(default=None, description="JSON token table: token -> principal")
     tokens_file: Path | None = Field(default=None, description="file holding the JSON token table")
     log_level: str = "INFO"
-    relay_idle_interval: float = Field(default=0.2, gt=0)
+    relay_idle_interval: float = Field(
+        default=1.0, gt=0, description="seconds between outbox polls; local writes wake the relay at once"
+    )
     dlq_max_attempts: int = Field(default=3, ge=1)
     dlq_base_delay: float = Field(default=0.2, ge=0)
 
