@@ -4,6 +4,7 @@ a consumer service in another process (bench/apps/sink.py) applies each event ex
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from apps.sink_events import SINK, Counted
+from procstat import CpuMeter
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -96,79 +98,88 @@ async def outbox_backlog(source: AsyncDatabase[Document]) -> int:
     return n
 
 
-async def run_phase(
-    name: str,
-    source: AsyncDatabase[Document],
-    sink: AsyncDatabase[Document],
-    relay: OutboxRelay,
-    *,
-    events: int,
-    aggregates: int,
-    concurrency: int,
-    per_s: float | None,
-    deadline_s: float,
-) -> dict[str, Any]:
-    """Write `events` through the outbox with the relay running; wait until the sink applied them all."""
-    per_aggregate = events // aggregates
-    ids = [f"{name}-{i:04d}" for i in range(aggregates)]
-    writer = Writer(source.aggregates, relay)
-    first_write = datetime.now(UTC)
-    write_s = await writer.run(ids, per_aggregate * aggregates, concurrency=concurrency, per_s=per_s)
-    relay_done: float | None = None
-    deadline = time.monotonic() + deadline_s
-    while True:
-        elapsed = (datetime.now(UTC) - first_write).total_seconds()
-        if relay_done is None and await outbox_backlog(source) == 0:
-            relay_done = elapsed
-        done = await sink.aggregates.count_documents({"_id": {"$in": ids}, "seqs": per_aggregate})
-        if done == aggregates and relay_done is not None:
-            break
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"{name}: after {deadline_s:.0f}s the sink had finished {done}/{aggregates} aggregates"
-            )
-        await asyncio.sleep(0.25)
-    docs = await sink.aggregates.find({"_id": {"$in": ids}}).to_list()
-    latencies = [ms for d in docs for ms in d["latencies_ms"]]
-    in_order = all(d["seqs"] == list(range(1, per_aggregate + 1)) for d in docs)
-    last_apply = max(d["last_applied_at"] for d in docs)
-    e2e_s = (last_apply - first_write).total_seconds()
-    applied = len(latencies)
-    return {
-        "events": per_aggregate * aggregates,
-        "aggregates": aggregates,
-        "writers": concurrency,
-        "target_events_per_s": round(per_s, 1) if per_s else "unthrottled",
-        "applied": applied,
-        "applied_in_order_per_aggregate": in_order,
-        "end_to_end": {"seconds": round(e2e_s, 3), "events_per_s": rate(applied, e2e_s)},
-        "outbox_write": {
-            "seconds": round(write_s, 3),
-            "events_per_s": rate(per_aggregate * aggregates, write_s),
+@dataclass
+class Backbone:
+    """The parts of the path that live in the bench process, and where to read what the sink applied."""
+
+    source: AsyncDatabase[Document]
+    sink: AsyncDatabase[Document]
+    relay: OutboxRelay
+    cpu: CpuMeter
+    aggregates: int
+    writers: int
+
+    async def phase(
+        self, name: str, *, events: int, per_s: float | None, deadline_s: float
+    ) -> dict[str, Any]:
+        """Write `events` through the outbox with the relay running; wait until the sink applied them all."""
+        per_aggregate = max(1, events // self.aggregates)
+        total = per_aggregate * self.aggregates
+        ids = [f"{name}-{i:04d}" for i in range(self.aggregates)]
+        writer = Writer(self.source.aggregates, self.relay)
+        self.cpu.start()
+        first_write = datetime.now(UTC)
+        write_s = await writer.run(ids, total, concurrency=self.writers, per_s=per_s)
+        relay_done: float | None = None
+        deadline = time.monotonic() + deadline_s
+        while True:
+            elapsed = (datetime.now(UTC) - first_write).total_seconds()
+            if relay_done is None and await outbox_backlog(self.source) == 0:
+                relay_done = elapsed
+            done = await self.sink.aggregates.count_documents({"_id": {"$in": ids}, "seqs": per_aggregate})
+            if done == self.aggregates and relay_done is not None:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{name}: after {deadline_s:.0f}s the sink had finished {done} of {self.aggregates}"
+                )
+            await asyncio.sleep(0.25)
+        wall_s = (datetime.now(UTC) - first_write).total_seconds()
+        cpu = self.cpu.stop()
+        docs = await self.sink.aggregates.find({"_id": {"$in": ids}}).to_list()
+        latencies = [ms for d in docs for ms in d["latencies_ms"]]
+        in_order = all(d["seqs"] == list(range(1, per_aggregate + 1)) for d in docs)
+        e2e_s = (max(d["last_applied_at"] for d in docs) - first_write).total_seconds()
+        # The next phase starts from empty collections, so scans do not grow from phase to phase.
+        await self.source.aggregates.delete_many({"_id": {"$in": ids}})
+        await self.sink.aggregates.delete_many({"_id": {"$in": ids}})
+        return {
+            "events": total,
+            "aggregates": self.aggregates,
+            "writers": self.writers,
+            "target_events_per_s": round(per_s, 1) if per_s else "unthrottled",
+            "applied": len(latencies),
+            "applied_in_order_per_aggregate": in_order,
+            "end_to_end": {"seconds": round(e2e_s, 3), "events_per_s": rate(len(latencies), e2e_s)},
+            "outbox_write": {
+                "seconds": round(write_s, 3),
+                "events_per_s": rate(total, write_s),
+                "write_latency_ms": latency_summary(writer.took_ms),
+            },
+            "outbox_empty_after_s": round(relay_done, 2) if relay_done is not None else None,
+            "latency_ms": latency_summary(latencies),
+            "cpu_seconds": {"wall": round(wall_s, 2), **cpu},
+        }
+
+    async def write_alone(self, client: AsyncMongoClient[Document], *, per_aggregate: int) -> dict[str, Any]:
+        """The outbox write rate alone: the same commands into a collection no relay drains."""
+        db = client["bench_outbox_only"]
+        await db.aggregates.drop()
+        writer = Writer(db.aggregates)
+        ids = [f"alone-{i:04d}" for i in range(self.aggregates)]
+        total = per_aggregate * self.aggregates
+        self.cpu.start()
+        seconds = await writer.run(ids, total, concurrency=self.writers, per_s=None)
+        cpu = self.cpu.stop()
+        await db.aggregates.drop()
+        return {
+            "events": total,
+            "events_per_aggregate": per_aggregate,
+            "seconds": round(seconds, 3),
+            "events_per_s": rate(total, seconds),
             "write_latency_ms": latency_summary(writer.took_ms),
-        },
-        "outbox_empty_after_s": round(relay_done, 2) if relay_done is not None else None,
-        "latency_ms": latency_summary(latencies),
-    }
-
-
-async def write_only(
-    client: AsyncMongoClient[Document], *, events: int, aggregates: int, concurrency: int
-) -> dict[str, Any]:
-    """The outbox write rate alone: the same commands into a collection no relay drains."""
-    db = client["bench_outbox_only"]
-    await db.aggregates.drop()
-    writer = Writer(db.aggregates)
-    ids = [f"alone-{i:04d}" for i in range(aggregates)]
-    total = events // aggregates * aggregates
-    seconds = await writer.run(ids, total, concurrency=concurrency, per_s=None)
-    await db.aggregates.drop()
-    return {
-        "events": total,
-        "seconds": round(seconds, 3),
-        "events_per_s": rate(total, seconds),
-        "write_latency_ms": latency_summary(writer.took_ms),
-    }
+            "cpu_seconds": {"wall": round(seconds, 2), **cpu},
+        }
 
 
 def start_sink(info: StackInfo, log: Path) -> ServiceProcess:
@@ -185,7 +196,8 @@ async def backbone(
     events: int,
     aggregates: int,
     writers: int,
-    paced_events: int,
+    alone_per_aggregate: int,
+    paced_seconds: float,
     paced_fraction: float,
 ) -> dict[str, Any]:
     client: AsyncMongoClient[Document] = AsyncMongoClient(info.mongo_uri, tz_aware=True, appname="bench")
@@ -195,53 +207,34 @@ async def backbone(
     source = client[SOURCE_DB]
     relay = OutboxRelay(source, ["aggregates"], outbox_publisher(broker), metrics=metrics.outbox)
     relay.start()
+    pids = {
+        "ferretdb": info.ferretdb_pid,
+        "kafka": info.kafka_pid,
+        "sink": sink.proc.pid if sink.proc else None,
+        "bench": os.getpid(),
+    }
+    bench = Backbone(source, client[SINK_DB], relay, CpuMeter(pids), aggregates, writers)
     try:
-        sink_db = client[SINK_DB]
         progress("backbone: warm-up (the sink joins its group, connections open)")
-        await run_phase(
-            "warmup",
-            source,
-            sink_db,
-            relay,
-            events=aggregates,
-            aggregates=aggregates,
-            concurrency=writers,
-            per_s=None,
-            deadline_s=60,
-        )
+        await bench.phase("warmup", events=aggregates, per_s=None, deadline_s=60)
+        progress(f"backbone: {alone_per_aggregate * aggregates} outbox writes alone (no relay)")
+        alone = await bench.write_alone(client, per_aggregate=alone_per_aggregate)
         progress(
-            f"backbone: {events} outbox writes alone (no relay), {aggregates} aggregates, {writers} writers"
+            f"backbone: {events} events end to end, {aggregates} aggregates, {writers} writers unthrottled"
         )
-        alone = await write_only(client, events=events, aggregates=aggregates, concurrency=writers)
-        progress(f"backbone: {events} events end to end, writers unthrottled")
-        saturated = await run_phase(
-            "saturated",
-            source,
-            sink_db,
-            relay,
-            events=events,
-            aggregates=aggregates,
-            concurrency=writers,
-            per_s=None,
-            deadline_s=max(120.0, events / 20),
+        saturated = await bench.phase(
+            "saturated", events=events, per_s=None, deadline_s=max(120.0, events / 10)
         )
-        e2e_rate = saturated["end_to_end"]["events_per_s"] or 100.0
-        per_s = max(10.0, e2e_rate * paced_fraction)
+        e2e_rate = saturated["end_to_end"]["events_per_s"] or 20.0
+        per_s = max(5.0, e2e_rate * paced_fraction)
+        paced_events = max(aggregates, int(per_s * paced_seconds))
         progress(
-            f"backbone: {paced_events} events paced at {per_s:.0f}/s ({paced_fraction:.0%} of end-to-end)"
+            f"backbone: {paced_events} events paced at {per_s:.0f}/s ({paced_fraction:.0%} of end to end)"
         )
-        paced = await run_phase(
-            "paced",
-            source,
-            sink_db,
-            relay,
-            events=paced_events,
-            aggregates=aggregates,
-            concurrency=writers,
-            per_s=per_s,
-            deadline_s=max(60.0, 3 * paced_events / per_s),
+        paced = await bench.phase(
+            "paced", events=paced_events, per_s=per_s, deadline_s=max(60.0, 4 * paced_seconds)
         )
-        stats = await sink_db.stats.find_one({"_id": "duplicates"})
+        stats = await client[SINK_DB].stats.find_one({"_id": "duplicates"})
     finally:
         await relay.stop()
         await broker.stop()
@@ -254,5 +247,4 @@ async def backbone(
             metrics.registry.get_sample_value("roadbranch_outbox_published_events_total") or 0
         ),
         "duplicates_absorbed_by_sink": int(stats["n"]) if stats else 0,
-        "sink_log_lines": sum(1 for _ in sink.log.open("rb")) if sink.log.exists() else 0,
     }

@@ -1,13 +1,15 @@
-"""FerretDB figures: bulk inserts, the sequential single-document updates commands and the relay make,
-and the cost of the relay's "which aggregates have an outbox?" query over an idle collection."""
+"""FerretDB figures: bulk inserts, the single-document reads and updates commands, consumers and the relay
+make (each timed one after another), and the relay's "which aggregates have an outbox?" query."""
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from procstat import CpuMeter
 from pymongo import AsyncMongoClient
 from stats import latency_summary, progress, rate
 
@@ -17,7 +19,7 @@ Document = dict[str, Any]
 def aggregate_document(i: int, now: datetime) -> Document:
     """A document shaped like our aggregates (a member record): a few fields and a short history."""
     return {
-        "_id": f"member-{i:07d}",
+        "_id": member_id(i),
         "driver_id": f"driver-{i:07d}",
         "org_id": f"org-{i % 50:03d}",
         "status": "verified",
@@ -32,68 +34,100 @@ def aggregate_document(i: int, now: datetime) -> Document:
     }
 
 
+def member_id(i: int) -> str:
+    return f"member-{i:07d}"
+
+
+async def timed(
+    label: str, call: Callable[[int], Awaitable[Any]], ids: list[int], budget_s: float
+) -> dict[str, Any]:
+    """Call one after another over random ids until the ids or the time budget run out."""
+    took: list[float] = []
+    start = time.perf_counter()
+    for i in ids:
+        t = time.perf_counter()
+        await call(i)
+        took.append((time.perf_counter() - t) * 1000)
+        if time.perf_counter() - start > budget_s:
+            break
+    seconds = time.perf_counter() - start
+    progress(f"ferretdb_bulk_insert: {label}: {len(took)} calls, {seconds * 1000 / len(took):.1f} ms each")
+    return {
+        "calls": len(took),
+        "seconds": round(seconds, 3),
+        "per_s": rate(len(took), seconds),
+        "latency_ms": latency_summary(took),
+    }
+
+
 async def ferretdb_bulk_insert(
-    mongo_uri: str, *, documents: int, batch: int, updates: int, scans: int
+    mongo_uri: str, ferretdb_pid: int | None, *, documents: int, batch: int, calls: int, budget_s: float
 ) -> dict[str, Any]:
     client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, tz_aware=True, appname="bench")
+    cpu = CpuMeter({"ferretdb": ferretdb_pid})
     try:
         collection = client["bench_ferretdb"]["members"]
         await collection.drop()
         now = datetime.now(UTC)
         progress(f"ferretdb_bulk_insert: insert_many of {documents} documents in batches of {batch}")
+        cpu.start()
         start = time.perf_counter()
         for first in range(0, documents, batch):
             docs = [aggregate_document(i, now) for i in range(first, min(first + batch, documents))]
             await collection.insert_many(docs, ordered=False)
         insert_s = time.perf_counter() - start
-
-        progress(f"ferretdb_bulk_insert: {updates} sequential update_one by _id (a command's write)")
-        ids = random.Random(7).sample(range(documents), min(updates, documents))
-        took: list[float] = []
-        start = time.perf_counter()
-        for i in ids:
-            t = time.perf_counter()
-            await collection.update_one(
-                {"_id": f"member-{i:07d}", "version": 3},
-                {
-                    "$set": {"status": "active", "version": 4},
-                    "$push": {"history": {"at": now, "what": "active"}},
-                },
-            )
-            took.append((time.perf_counter() - t) * 1000)
-        update_s = time.perf_counter() - start
-
-        progress(
-            f"ferretdb_bulk_insert: the relay's outbox query over {documents} idle documents, {scans} times"
-        )
-        scan_took: list[float] = []
-        for _ in range(scans):
-            t = time.perf_counter()
-            found = await collection.find(
-                {"outbox.0": {"$exists": True}}, {"outbox.created_at": 1}, limit=500
-            ).to_list()
-            scan_took.append((time.perf_counter() - t) * 1000)
-            if found:
-                raise RuntimeError("no document of this collection has an outbox entry")
+        insert_cpu = cpu.stop()
         count = await collection.count_documents({})
         if count != documents:
             raise RuntimeError(f"inserted {documents} documents, found {count}")
+
+        ids = random.Random(7).sample(range(documents), min(calls, documents))
+        change = {"$set": {"status": "active"}, "$push": {"history": {"at": now, "what": "active"}}}
+
+        async def find_by_id(i: int) -> None:
+            await collection.find_one({"_id": member_id(i)})
+
+        async def update_by_id(i: int) -> None:
+            await collection.update_one({"_id": member_id(i)}, change)
+
+        async def update_by_id_and_version(i: int) -> None:
+            # The form update_aggregate and apply_once use: _id plus a condition in the filter.
+            await collection.update_one(
+                {"_id": member_id(i), "version": 3}, {**change, "$inc": {"version": 1}}
+            )
+
+        async def relay_outbox_query(_: int) -> None:
+            found = await collection.find(
+                {"outbox.0": {"$exists": True}}, {"outbox.created_at": 1}, limit=500
+            ).to_list()
+            if found:
+                raise RuntimeError("no document of this collection should have an outbox entry")
+
+        figures: dict[str, Any] = {}
+        for label, call, idle in [
+            ("find_one_by_id", find_by_id, ids),
+            ("update_one_by_id", update_by_id, ids),
+            ("update_one_by_id_and_version", update_by_id_and_version, ids[::-1]),
+            ("relay_outbox_query_idle", relay_outbox_query, ids),
+        ]:
+            cpu.start()
+            figures[label] = await timed(label, call, idle, budget_s)
+            figures[label]["ferretdb_cpu_s"] = cpu.stop()["ferretdb"]
         await collection.drop()
     finally:
         await client.close()
     return {
         "documents": documents,
         "batch": batch,
-        "insert_many": {"seconds": round(insert_s, 3), "docs_per_s": rate(documents, insert_s)},
-        "update_one_sequential": {
-            "updates": len(ids),
-            "seconds": round(update_s, 3),
-            "updates_per_s": rate(len(ids), update_s),
-            "latency_ms": latency_summary(took),
+        "insert_many": {
+            "seconds": round(insert_s, 3),
+            "docs_per_s": rate(documents, insert_s),
+            "ferretdb_cpu_s": insert_cpu["ferretdb"],
         },
-        "relay_outbox_query_idle": {
-            "collection_documents": documents,
-            "query": "find({'outbox.0': {'$exists': True}}, limit=500), as OutboxRelay.drain_once",
-            "latency_ms": latency_summary(scan_took),
+        "sequential_calls_on_that_collection": figures,
+        "notes": {
+            "update_one_by_id_and_version": "filter {_id, version}, $set + $push + $inc: a command's write",
+            "relay_outbox_query_idle": "find({'outbox.0': {'$exists': True}}, limit=500), which "
+            "OutboxRelay.drain_once runs every idle interval; no document has an outbox entry",
         },
     }

@@ -80,15 +80,16 @@ class Parameters:
     ceiling_records: int = 200_000
     raw_records: int = 50_000
     raw_awaited: int = 2_000
-    raw_commit_each: int = 5_000
-    documents: int = 20_000
+    raw_commit_each: int = 2_000
+    documents: int = 10_000
     insert_batch: int = 1_000
-    updates: int = 2_000
-    outbox_queries: int = 20
+    calls: int = 1_000
+    call_seconds: float = 4.0
     events: int = 5_000
     aggregates: int = 100
     writers: int = 16
-    paced_events: int = 1_000
+    alone_per_aggregate: int = 10
+    paced_seconds: float = 10.0
     paced_fraction: float = 0.5
 
 
@@ -97,12 +98,13 @@ QUICK = Parameters(
     raw_records=5_000,
     raw_awaited=300,
     raw_commit_each=500,
-    documents=2_000,
-    updates=300,
-    outbox_queries=5,
-    events=500,
+    documents=1_000,
+    calls=200,
+    call_seconds=1.0,
+    events=200,
     aggregates=20,
-    paced_events=200,
+    alone_per_aggregate=5,
+    paced_seconds=3.0,
 )
 
 
@@ -209,10 +211,11 @@ async def run_benchmarks(
         elif name == "ferretdb_bulk_insert":
             results[name] = await ferretdb_bulk_insert(
                 info.mongo_uri,
+                info.ferretdb_pid,
                 documents=params.documents,
                 batch=params.insert_batch,
-                updates=params.updates,
-                scans=params.outbox_queries,
+                calls=params.calls,
+                budget_s=params.call_seconds,
             )
         elif name == "backbone":
             assert sink is not None
@@ -222,7 +225,8 @@ async def run_benchmarks(
                 events=params.events,
                 aggregates=params.aggregates,
                 writers=params.writers,
-                paced_events=params.paced_events,
+                alone_per_aggregate=params.alone_per_aggregate,
+                paced_seconds=params.paced_seconds,
                 paced_fraction=params.paced_fraction,
             )
         results[name]["wall_seconds"] = round(time.perf_counter() - started, 1)

@@ -1,4 +1,4 @@
-"""The outbox write and the idempotent-consumer helpers on the real FerretDB (not atomic updates)."""
+"""Outbox writes, the relay and the idempotent-consumer helpers on the real FerretDB (not atomic updates)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from pymongo import AsyncMongoClient
 from roadbranch_shared.consumers import apply_in_order, apply_once
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.events import Envelope
-from roadbranch_shared.outbox import ConcurrencyConflict, insert_aggregate, stage_events, update_aggregate
+from roadbranch_shared.outbox import (
+    PENDING,
+    ConcurrencyConflict,
+    OutboxRelay,
+    insert_aggregate,
+    outbox_entry,
+    stage_events,
+    update_aggregate,
+)
 from tally_events import Counted
 
 pytestmark = pytest.mark.integration
@@ -102,3 +110,43 @@ async def test_concurrent_commands_on_one_aggregate_never_lose_an_event(db: Any)
     assert doc["total"] == 20
     assert doc["version"] == 20
     assert [json.loads(e["body"])["seq"] for e in doc["outbox"]] == list(range(1, 21))
+
+
+async def test_relay_adopts_events_a_writer_left_without_a_pending_marker(db: Any) -> None:
+    # A writer that died between the aggregate write and the marker write leaves this behind.
+    entries = [outbox_entry(event("orphan", 1)), outbox_entry(event("orphan", 2))]
+    await db.counters.insert_one({"_id": "orphan", "version": 2, "outbox": entries})
+    published: list[str] = []
+
+    async def publish(entry: dict[str, Any]) -> None:
+        published.append(entry["id"])
+
+    relay = OutboxRelay(db, ["counters"], publish)
+    assert await relay.drain_once() == 2
+    assert published == [e["id"] for e in entries]
+    assert (await db.counters.find_one({"_id": "orphan"}))["outbox"] == []
+    assert await db[PENDING].count_documents({}) == 0, "the marker must go once the outbox is empty"
+
+
+async def test_relay_keeps_events_and_marker_while_kafka_refuses_and_releases_its_lease(db: Any) -> None:
+    await insert_aggregate(db.counters, {"_id": "stuck"}, [event("stuck", 1), event("stuck", 2)])
+    attempts: list[str] = []
+
+    async def refuse(entry: dict[str, Any]) -> None:
+        attempts.append(entry["id"])
+        raise ConnectionError("broker unreachable")
+
+    assert await OutboxRelay(db, ["counters"], refuse).drain_once() == 0
+    assert len(attempts) == 1, "the relay must stop at the first failure to keep the order"
+    doc = await db.counters.find_one({"_id": "stuck"})
+    assert len(doc["outbox"]) == 2
+    assert "outbox_lease" not in doc
+    assert await db[PENDING].count_documents({"aggregate_id": "stuck"}) == 1
+
+    delivered: list[int] = []
+
+    async def accept(entry: dict[str, Any]) -> None:
+        delivered.append(json.loads(entry["body"])["seq"])
+
+    assert await OutboxRelay(db, ["counters"], accept).drain_once() == 2
+    assert delivered == [1, 2]

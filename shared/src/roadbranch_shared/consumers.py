@@ -15,9 +15,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
-from roadbranch_shared.documents import document_locks
+from roadbranch_shared.documents import update_if
 from roadbranch_shared.events import Envelope, EventPayload, decode_envelope, payload_of
 from roadbranch_shared.topics import Topic
 
@@ -99,14 +98,7 @@ async def apply_once(
     """
     merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$push", {})["applied"] = envelope.id
-    async with document_locks.hold(collection.full_name, doc_id):
-        try:
-            result = await collection.update_one(
-                {"_id": doc_id, "applied": {"$ne": envelope.id}}, merged, upsert=upsert
-            )
-        except DuplicateKeyError:
-            return False  # the document exists and already holds this event id
-    return result.matched_count > 0 or result.upserted_id is not None
+    return await update_if(collection, doc_id, {"applied": {"$ne": envelope.id}}, merged, upsert=upsert)
 
 
 async def apply_in_order(
@@ -126,9 +118,4 @@ async def apply_in_order(
     merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$set", {})[seq_field] = envelope.seq
     newer = {"$or": [{seq_field: {"$exists": False}}, {seq_field: {"$lt": envelope.seq}}]}
-    async with document_locks.hold(collection.full_name, doc_id):
-        try:
-            result = await collection.update_one({"_id": doc_id, **newer}, merged, upsert=upsert)
-        except DuplicateKeyError:
-            return False
-    return result.matched_count > 0 or result.upserted_id is not None
+    return await update_if(collection, doc_id, newer, merged, upsert=upsert)

@@ -1,20 +1,33 @@
-"""Serialised single-document writes: FerretDB v1 applies an update as read-then-replace, not atomically.
+"""Conditional single-document writes that are correct and fast on both MongoDB and FerretDB v1.
 
-Every write our helpers make to one document (a command's change, the relay's pull, a consumer's
-apply) takes this per-document lock, so two writers in one process can never lose each other's
-update. On MongoDB a single-document update is atomic anyway; with FerretDB run one process per
-service (see the README's design notes).
+FerretDB v1 (SQLite) applies an update as *find, then replace by `_id`* (not atomically), and it
+only uses the `_id` index when the filter is exactly `{"_id": …}`: any other filter scans the
+whole collection. So `update_if` does two different things with one meaning:
+
+- on MongoDB, one atomic `update_one({"_id": id, **condition}, …)`;
+- on FerretDB, under a per-document lock, `find_one({"_id": id})`, the condition evaluated here,
+  then `update_one({"_id": id}, …)` — two index lookups instead of a scan, and no lost update
+  between writers of one process. With FerretDB run one process per service.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+Document = dict[str, Any]
 
 
 class DocumentLocks:
+    """One asyncio lock per (collection, _id), dropped when nobody holds or waits for it."""
+
     def __init__(self) -> None:
         self._locks: dict[tuple[str, Any], asyncio.Lock] = {}
         self._users: dict[tuple[str, Any], int] = {}
@@ -36,3 +49,127 @@ class DocumentLocks:
 
 # One set of locks per process: the locks guard documents, which every task in the process shares.
 document_locks = DocumentLocks()
+
+_ATOMIC: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+async def updates_are_atomic(collection: AsyncCollection[Document]) -> bool:
+    """True on MongoDB; False on FerretDB (its buildInfo carries `ferretdbVersion`). Cached per client."""
+    client = collection.database.client
+    known = _ATOMIC.get(client)
+    if known is None:
+        info = await client.admin.command("buildInfo")
+        known = _ATOMIC[client] = "ferretdbVersion" not in info
+    return known
+
+
+async def update_if(
+    collection: AsyncCollection[Document],
+    doc_id: Any,
+    condition: Mapping[str, Any],
+    update: Mapping[str, Any],
+    *,
+    upsert: bool = False,
+) -> bool:
+    """Apply `update` to the document `doc_id` if it matches `condition`; True if it was applied.
+
+    With `upsert`, a missing document is created from the update. `condition` is a query on the
+    document's fields using equality, `$ne`, `$lt`, `$lte`, `$gt`, `$gte`, `$exists`, `$in`,
+    `$or` and `$and` (see `matches`), so it means the same on both servers.
+    """
+    async with document_locks.hold(collection.full_name, doc_id):
+        if await updates_are_atomic(collection):
+            try:
+                result = await collection.update_one(
+                    {"_id": doc_id, **condition}, dict(update), upsert=upsert
+                )
+            except DuplicateKeyError:
+                return False  # it exists but does not match the condition
+            return result.matched_count > 0 or result.upserted_id is not None
+        current = await collection.find_one({"_id": doc_id})
+        if current is None:
+            if not upsert:
+                return False
+        elif not matches(current, condition):
+            return False
+        result = await collection.update_one({"_id": doc_id}, dict(update), upsert=upsert)
+        return result.matched_count > 0 or result.upserted_id is not None
+
+
+_MISSING = object()
+
+
+def matches(document: Mapping[str, Any], condition: Mapping[str, Any]) -> bool:
+    """Evaluate a MongoDB query condition on a document, as the server would."""
+    for key, expected in condition.items():
+        if key == "$or":
+            if not any(matches(document, part) for part in expected):
+                return False
+        elif key == "$and":
+            if not all(matches(document, part) for part in expected):
+                return False
+        elif not _field_matches(_lookup(document, key), expected):
+            return False
+    return True
+
+
+def _lookup(document: Mapping[str, Any], path: str) -> Any:
+    value: Any = document
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _field_matches(value: Any, expected: Any) -> bool:
+    if isinstance(expected, Mapping) and expected and all(str(k).startswith("$") for k in expected):
+        return all(_operator(value, op, arg) for op, arg in expected.items())
+    return _equals(value, expected)
+
+
+def _equals(value: Any, expected: Any) -> bool:
+    if value is _MISSING:
+        return expected is None
+    if isinstance(value, list) and not isinstance(expected, list):
+        return expected in value  # an array field matches any of its elements
+    return bool(value == expected)
+
+
+def _utc(value: Any) -> Any:
+    # BSON dates are UTC; a client without tz_aware gives them naive.
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+
+
+def _compare(value: Any, op: str, arg: Any) -> bool:
+    candidates = value if isinstance(value, list) else [value]
+    arg = _utc(arg)
+    for v in map(_utc, candidates):
+        if v is _MISSING or v is None:
+            continue
+        try:
+            if (
+                (op == "$lt" and v < arg)
+                or (op == "$lte" and v <= arg)
+                or (op == "$gt" and v > arg)
+                or (op == "$gte" and v >= arg)
+            ):
+                return True
+        except TypeError:
+            continue  # values of another BSON type never compare
+    return False
+
+
+def _operator(value: Any, op: str, arg: Any) -> bool:
+    if op == "$exists":
+        return (value is not _MISSING) == bool(arg)
+    if op == "$ne":
+        return not _equals(value, arg)
+    if op == "$in":
+        return any(_equals(value, a) for a in arg)
+    if op in ("$lt", "$lte", "$gt", "$gte"):
+        return _compare(value, op, arg)
+    raise ValueError(f"update_if does not support the query operator {op}")

@@ -18,12 +18,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from roadbranch_shared.documents import document_locks
+from roadbranch_shared.documents import document_locks, update_if
 from roadbranch_shared.events import (
     Envelope,
     EventPayload,
@@ -38,6 +37,9 @@ log = logging.getLogger(__name__)
 Document = dict[str, Any]
 OutboxEntry = dict[str, Any]
 Publish = Callable[[OutboxEntry], Awaitable[None]]
+
+# Per service database: one small document per aggregate that has events waiting to be published.
+PENDING = "outbox_pending"
 
 
 class ConcurrencyConflict(Exception):
@@ -98,7 +100,7 @@ async def insert_aggregate(
     async with document_locks.hold(collection.full_name, doc["_id"]):
         await collection.insert_one(doc)
     if events:
-        _wake_relays(collection)
+        await _mark_pending(collection, doc["_id"])
 
 
 async def update_aggregate(
@@ -118,13 +120,35 @@ async def update_aggregate(
     merged.setdefault("$set", {})["version"] = new_version
     if events:
         merged.setdefault("$push", {})["outbox"] = {"$each": [outbox_entry(e) for e in events]}
-    async with document_locks.hold(collection.full_name, aggregate_id):
-        result = await collection.update_one({"_id": aggregate_id, "version": expected_version}, merged)
-    if result.matched_count == 0:
+    if not await update_if(collection, aggregate_id, {"version": expected_version}, merged):
         raise ConcurrencyConflict(collection.name, aggregate_id, expected_version)
     if events:
-        _wake_relays(collection)
+        await _mark_pending(collection, aggregate_id)
     return new_version
+
+
+def _marker_id(collection: AsyncCollection[Document], aggregate_id: Any) -> str:
+    return f"{collection.name}/{aggregate_id}"
+
+
+async def _mark_pending(collection: AsyncCollection[Document], aggregate_id: Any) -> None:
+    """Note that an aggregate has events to publish, so relays need not scan the whole collection.
+
+    Written after the aggregate: a crash in between leaves events without a marker, which the
+    relay's occasional full scan adopts; a marker without events costs one empty look.
+    """
+    await collection.database[PENDING].update_one(
+        {"_id": _marker_id(collection, aggregate_id)},
+        {
+            "$setOnInsert": {
+                "collection": collection.name,
+                "aggregate_id": aggregate_id,
+                "since": datetime.now(UTC),
+            }
+        },
+        upsert=True,
+    )
+    _wake_relays(collection)
 
 
 # The relays running in this process, by the collection they drain: a write wakes them at once,
@@ -156,6 +180,7 @@ class OutboxRelay:
         idle_interval: float = 1.0,
         max_documents: int = 500,
         concurrency: int = 16,
+        full_scan_every: timedelta = timedelta(minutes=1),
     ) -> None:
         self.db = db
         self.collections = list(collections)
@@ -166,6 +191,9 @@ class OutboxRelay:
         self.idle_interval = idle_interval
         self.max_documents = max_documents
         self.concurrency = concurrency
+        self.full_scan_every = full_scan_every
+        self._next_full_scan: datetime | None = None
+        self._backlog: dict[str, list[OutboxEntry]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -211,43 +239,57 @@ class OutboxRelay:
     async def drain_once(self) -> int:
         """Publish everything pending now; returns the number of events published."""
         now = datetime.now(UTC)
-        pending: list[tuple[str, Document]] = []
-        for name in self.collections:
-            cursor = self.db[name].find(
-                {"outbox.0": {"$exists": True}}, {"outbox.created_at": 1}, limit=self.max_documents
+        if self._next_full_scan is None or now >= self._next_full_scan:
+            await self.adopt_unmarked()
+            self._next_full_scan = now + self.full_scan_every
+        markers = [
+            m
+            async for m in self.db[PENDING].find(
+                {"collection": {"$in": self.collections}}, limit=self.max_documents
             )
-            async for doc in cursor:
-                pending.append((name, doc))
-        self._record_backlog(pending, now)
-        if not pending:
-            return 0
+        ]
+        self._backlog = {}
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def drain(name: str, doc_id: Any) -> int:
+        async def drain(marker: Document) -> int:
             async with gate:
-                return await self._drain_document(self.db[name], doc_id)
+                return await self._drain_document(self.db[marker["collection"]], marker)
 
-        counts = await asyncio.gather(*(drain(n, d["_id"]) for n, d in pending))
+        counts = await asyncio.gather(*(drain(m) for m in markers))
+        self._record_backlog(markers, now)
         return sum(counts)
 
-    async def _drain_document(self, collection: AsyncCollection[Document], doc_id: Any) -> int:
+    async def adopt_unmarked(self) -> int:
+        """Mark aggregates holding events without a pending marker (a writer died between its two
+        writes, or wrote from another process). A full scan: run at start and now and then."""
+        adopted = 0
+        for name in self.collections:
+            collection = self.db[name]
+            async for doc in collection.find({"outbox.0": {"$exists": True}}, {"_id": 1}):
+                marker = await self.db[PENDING].find_one({"_id": _marker_id(collection, doc["_id"])})
+                if marker is None:
+                    await _mark_pending(collection, doc["_id"])
+                    adopted += 1
+        if adopted:
+            log.warning("outbox relay adopted aggregates with unmarked events", extra={"count": adopted})
+        return adopted
+
+    async def _drain_document(self, collection: AsyncCollection[Document], marker: Document) -> int:
+        doc_id = marker["aggregate_id"]
         now = datetime.now(UTC)
-        async with document_locks.hold(collection.full_name, doc_id):
-            claimed = await collection.find_one_and_update(
-                {
-                    "_id": doc_id,
-                    "$or": [
-                        {"outbox_lease": {"$exists": False}},
-                        {"outbox_lease.until": {"$lt": now}},
-                        {"outbox_lease.owner": self.owner},
-                    ],
-                },
-                {"$set": {"outbox_lease": {"owner": self.owner, "until": now + self.lease}}},
-                return_document=ReturnDocument.AFTER,
-            )
-        if claimed is None or not claimed.get("outbox"):
-            return 0
-        entries: list[OutboxEntry] = claimed["outbox"]
+        free = {
+            "$or": [
+                {"outbox_lease": {"$exists": False}},
+                {"outbox_lease.until": {"$lt": now}},
+                {"outbox_lease.owner": self.owner},
+            ]
+        }
+        lease = {"$set": {"outbox_lease": {"owner": self.owner, "until": now + self.lease}}}
+        if not await update_if(collection, doc_id, free, lease):
+            return 0  # another relay holds it (or the aggregate is gone; the marker stays harmless)
+        claimed = await collection.find_one({"_id": doc_id})
+        entries: list[OutboxEntry] = (claimed or {}).get("outbox", [])
+        self._backlog[marker["_id"]] = entries
         published: list[OutboxEntry] = []
         try:
             for entry in entries:
@@ -259,29 +301,35 @@ class OutboxRelay:
                 "outbox relay could not publish, will retry",
                 extra={"event_id": entries[len(published)]["id"], "error": repr(e)},
             )
-        if published:
-            await self._acknowledge(collection, doc_id, published)
+        await self._acknowledge(collection, marker, published)
         return len(published)
 
     async def _acknowledge(
-        self, collection: AsyncCollection[Document], doc_id: Any, published: list[OutboxEntry]
+        self, collection: AsyncCollection[Document], marker: Document, published: list[OutboxEntry]
     ) -> None:
-        """Remove what Kafka acknowledged; `$pullAll` of the exact entries is a pull by event id
-        that FerretDB v1 also supports (it ignores query conditions inside `$pull`)."""
+        """Remove what Kafka acknowledged and release the lease; drop the marker once nothing is left.
+
+        `$pullAll` of the exact entries is a pull by event id that FerretDB v1 also supports (it
+        ignores query conditions inside `$pull`).
+        """
+        doc_id = marker["aggregate_id"]
         async with document_locks.hold(collection.full_name, doc_id):
-            await collection.update_one(
-                {"_id": doc_id},
-                {"$pullAll": {"outbox": published}, "$unset": {"outbox_lease": ""}},
-            )
-        if self.metrics is not None:
+            update: dict[str, Any] = {"$unset": {"outbox_lease": ""}}
+            if published:
+                update["$pullAll"] = {"outbox": published}
+            await collection.update_one({"_id": doc_id}, update)
+            left = await collection.find_one({"_id": doc_id}, {"outbox.id": 1})
+            if not (left or {}).get("outbox"):
+                await self.db[PENDING].delete_one({"_id": marker["_id"]})
+        if published and self.metrics is not None:
             self.metrics.published.inc(len(published))
 
-    def _record_backlog(self, pending: list[tuple[str, Document]], now: datetime) -> None:
+    def _record_backlog(self, markers: list[Document], now: datetime) -> None:
+        """Pending events as seen at the start of this round, and the age of the oldest marker."""
         if self.metrics is None:
             return
-        created = [e["created_at"] for _, d in pending for e in d.get("outbox", []) if "created_at" in e]
-        self.metrics.pending.set(len(created))
-        oldest = min(created, default=None)
+        self.metrics.pending.set(sum(len(entries) for entries in self._backlog.values()))
+        oldest = min((m["since"] for m in markers), default=None)
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)
         self.metrics.oldest_age.set((now - oldest).total_seconds() if oldest else 0.0)

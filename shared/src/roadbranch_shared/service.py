@@ -30,7 +30,7 @@ from roadbranch_shared.errors import install_error_handlers
 from roadbranch_shared.events import Envelope, registered_events
 from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
-from roadbranch_shared.outbox import OutboxEntry, OutboxRelay
+from roadbranch_shared.outbox import PENDING, OutboxEntry, OutboxRelay
 from roadbranch_shared.settings import ServiceSettings
 from roadbranch_shared.topics import Topic
 
@@ -224,13 +224,10 @@ class Service:
 
         @router.get("/v1/ops/outbox", dependencies=[operators])
         async def outbox_backlog() -> dict[str, Any]:
-            """Events waiting in this service's outboxes, per collection."""
-            counts = {}
-            for name in self.outbox_collections:
-                n = 0
-                async for doc in self.db[name].find({"outbox.0": {"$exists": True}}, {"outbox.id": 1}):
-                    n += len(doc.get("outbox", []))
-                counts[name] = n
+            """Aggregates with events waiting to be published, per collection."""
+            counts = dict.fromkeys(self.outbox_collections, 0)
+            async for marker in self.db[PENDING].find({"collection": {"$in": list(self.outbox_collections)}}):
+                counts[marker["collection"]] += 1
             return {"service": self.name, "pending": counts}
 
         return router
