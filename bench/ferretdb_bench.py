@@ -4,9 +4,11 @@ make (each timed one after another), and the relay's "which aggregates have an o
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from procstat import CpuMeter
@@ -60,8 +62,47 @@ async def timed(
     }
 
 
+def sqlite_plan(data_dir: Path, database: str, collection: str) -> dict[str, Any]:
+    """How SQLite runs the `_id` lookup FerretDB 1.24 issues for a find or update by `_id`.
+
+    FerretDB's SQLite backend selects (and updates) by `_ferretdb_sjson->'$._id' = ?` while its
+    unique `_id` index is on `_ferretdb_sjson->"_id"`; `SCAN` in the plan means every row is read.
+    """
+    path = data_dir / f"{database}.sqlite"
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        (table,) = con.execute(
+            "SELECT table_name FROM _ferretdb_collections WHERE name = ?", (collection,)
+        ).fetchone()
+        indexes = [
+            row[0]
+            for row in con.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql LIKE 'CREATE%INDEX%'", (table,)
+            )
+        ]
+        select = f'SELECT _ferretdb_sjson FROM "{table}" WHERE '
+        lookups = {
+            "upstream_ferretdb_lookup": select + "_ferretdb_sjson->'$._id' = ?",
+            "patched_lookup_as_built_by_devstack": select + "_ferretdb_sjson->'_id' = ?",
+        }
+        plans = {
+            name: " ".join(str(row[-1]) for row in con.execute("EXPLAIN QUERY PLAN " + sql, ('"x"',)))
+            for name, sql in lookups.items()
+        }
+    finally:
+        con.close()
+    return {"id_indexes": indexes, "statements": lookups, "plans": plans}
+
+
 async def ferretdb_bulk_insert(
-    mongo_uri: str, ferretdb_pid: int | None, *, documents: int, batch: int, calls: int, budget_s: float
+    mongo_uri: str,
+    ferretdb_pid: int | None,
+    data_dir: Path,
+    *,
+    documents: int,
+    batch: int,
+    calls: int,
+    budget_s: float,
 ) -> dict[str, Any]:
     client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, tz_aware=True, appname="bench")
     cpu = CpuMeter({"ferretdb": ferretdb_pid})
@@ -103,6 +144,7 @@ async def ferretdb_bulk_insert(
             if found:
                 raise RuntimeError("no document of this collection should have an outbox entry")
 
+        plan = sqlite_plan(data_dir, collection.database.name, collection.name)
         figures: dict[str, Any] = {}
         for label, call, idle in [
             ("find_one_by_id", find_by_id, ids),
@@ -125,9 +167,13 @@ async def ferretdb_bulk_insert(
             "ferretdb_cpu_s": insert_cpu["ferretdb"],
         },
         "sequential_calls_on_that_collection": figures,
+        "sqlite_id_lookup": plan,
         "notes": {
-            "update_one_by_id_and_version": "filter {_id, version}, $set + $push + $inc: a command's write",
-            "relay_outbox_query_idle": "find({'outbox.0': {'$exists': True}}, limit=500), which "
-            "OutboxRelay.drain_once runs every idle interval; no document has an outbox entry",
+            "find_one_by_id": "filter {_id}: what FerretDB-aware code reads before a conditional write",
+            "update_one_by_id": "filter {_id}, $set + $push",
+            "update_one_by_id_and_version": "filter {_id, version}, $set + $push + $inc: an atomic "
+            "conditional write, evaluated by FerretDB over every document",
+            "relay_outbox_query_idle": "find({'outbox.0': {'$exists': True}}, limit=500), the relay's "
+            "full outbox scan; no document has an outbox entry",
         },
     }

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from roadbranch_shared.devstack.kafka import run_perf_tool
+from roadbranch_shared.devstack.kafka import java_cmd, kafka_lib
 from roadbranch_shared.topics import Topic, ensure_topics
 from stats import progress, rate
 
@@ -23,6 +23,23 @@ SUMMARY = re.compile(
     r"(?P<avg>[\d.]+) ms avg latency, (?P<max>[\d.]+) ms max latency, (?P<p50>[\d.]+) ms 50th, "
     r"(?P<p95>[\d.]+) ms 95th, (?P<p99>[\d.]+) ms 99th, (?P<p999>[\d.]+) ms 99.9th"
 )
+
+
+async def run_perf_tool(main: str, *args: str) -> str:
+    """Run one of Kafka's perf tools and return its output; like the devstack's `run_perf_tool`, but
+    killed with the bench on Ctrl-C or an error instead of running on against a stopped broker."""
+    proc = await asyncio.create_subprocess_exec(
+        *java_cmd(kafka_lib(), main, *args), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        out, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{main} failed (exit {proc.returncode}):\n{out.decode()}\n{err.decode()}")
+    return out.decode()
 
 
 def parse_producer_summary(output: str) -> dict[str, Any]:
@@ -68,8 +85,7 @@ async def broker_ceiling(bootstrap: str, *, records: int, record_size: int) -> d
     topic = Topic(f"bench.ceiling.{uuid.uuid4().hex[:8]}", 6, key="none (round robin)")
     await ensure_topics(bootstrap, (topic,))
     progress(f"broker_ceiling: ProducerPerformance, {records} records of {record_size} bytes")
-    produced = await asyncio.to_thread(
-        run_perf_tool,
+    produced = await run_perf_tool(
         PRODUCER_PERF,
         "--topic",
         topic.name,
@@ -86,8 +102,7 @@ async def broker_ceiling(bootstrap: str, *, records: int, record_size: int) -> d
         "enable.idempotence=true",
     )
     progress("broker_ceiling: ConsumerPerformance")
-    consumed = await asyncio.to_thread(
-        run_perf_tool,
+    consumed = await run_perf_tool(
         CONSUMER_PERF,
         "--topic",
         topic.name,

@@ -3,40 +3,46 @@
 Run from the repo root:
 
     uv run --frozen python bench/run.py            # the default run (about 2-3 minutes on 2 cores)
-    uv run --frozen python bench/run.py --quick    # a small smoke run (about half a minute)
-    uv run --frozen python bench/run.py --events 20000 --only backbone
+    uv run --frozen python bench/run.py --quick    # a small smoke run (under 40 seconds)
+    uv run --frozen python bench/run.py --only backbone --events 5000 --aggregates 100
 
 It starts its own Kafka and FerretDB in a fresh temporary run folder (removed afterwards unless
 `--keep` or a failure), prints ONE JSON document on stdout (progress lines go to stderr), writes the
 same document to `bench/results/<timestamp>.json`, and stops every process it started, also on
-Ctrl-C or an error. What each figure means:
+Ctrl-C, SIGTERM or an error. Rates are per second of wall time; `cpu_seconds` are the CPU seconds
+each process (FerretDB, Kafka, the sink service, this bench) used in that step, which shows who the
+bottleneck was (2 cores give at most 2 CPU seconds per wall second). What each figure means:
 
-- `broker_ceiling`: Kafka's own Java perf tools against the broker, the ceiling no Python client
-  will beat. `produce` is ProducerPerformance (acks=all, idempotent, unthrottled, 6 partitions):
-  records/s, MB/s and the send-to-ack latency of each record (avg/p50/p95/p99/p99.9/max; high when
-  unthrottled because records queue in the client). `consume` is ConsumerPerformance reading them
-  back with a fresh group (records/s overall and during fetching, rebalance time).
-- `aiokafka_raw`: the plain Python client without FastStream or our code. `produce` sends all
-  records and gathers the acks at the end (acks=all, idempotent); `produce_awaited_each` awaits each
-  record's ack before sending the next, which is how the outbox relay publishes within one
-  aggregate; `consume` reads everything back with auto-commit (rate timed from the first fetch on);
-  `consume_commit_each` commits the offset after every record, which is what FastStream's
-  `AckPolicy.ACK` (our consumer setting) does.
-- `ferretdb_bulk_insert`: `insert_many` of aggregate-shaped documents in batches (docs/s);
-  `update_one_sequential`: one `update_one` by `_id` (version check, `$set` and `$push`) after
-  another, the write a command or the relay makes (updates/s and per-call latency);
-  `relay_outbox_query_idle`: how long the relay's "which documents have an outbox?" query takes over
-  that many documents none of which has anything to publish (the relay runs it every idle interval).
+- `broker_ceiling`: Kafka's own Java perf tools, the ceiling no Python client will beat.
+  `produce` is ProducerPerformance (acks=all, idempotent, unthrottled, 6 partitions): records/s,
+  MB/s and each record's send-to-ack latency (high because unthrottled records queue in the client).
+  `consume` is ConsumerPerformance reading them back with a fresh group.
+- `aiokafka_raw`: the plain Python client, without FastStream or our code. `produce` sends every
+  record and gathers the acks at the end; `produce_awaited_each` awaits each ack before the next
+  send, as the outbox relay does within one aggregate; `consume` reads all back (auto-commit, timed
+  from `start()`); `consume_commit_each` commits after every record, as FastStream's
+  `AckPolicy.ACK` (our consumer setting) does: the ceiling of one subscriber.
+- `ferretdb_bulk_insert`: `insert_many` of aggregate-shaped documents in batches; then, on that
+  collection, calls made one after another for a few seconds each: `find_one_by_id`,
+  `update_one_by_id`, `update_one_by_id_and_version` (a filter with a condition, as in optimistic
+  concurrency) and `relay_outbox_query_idle` (the `outbox.0` query a full outbox scan makes).
+  `sqlite_id_lookup` shows SQLite's plan for a lookup by `_id` as upstream FerretDB 1.24.2 writes
+  it (`SCAN`: every row read) and as the devstack's patched build writes it (`SEARCH ... USING
+  INDEX`); see `roadbranch_shared.devstack.ferretdb.ID_LOOKUP_PATCH`. Filters other than exactly
+  `{_id}` still scan the collection, which is why the backbone uses `update_if`.
 - `backbone`: the whole path with acks=all. Commands in this process write events through the
   outbox (`insert_aggregate`/`update_aggregate` + `stage_events`, one event per write, round robin
-  over the aggregates, a few writes at a time), an `OutboxRelay` in this process publishes them, and
-  `bench/apps/sink.py` (a `Service` with an `EventSubscription` and `apply_once`, in another process)
-  applies them and stores, per event, the latency from the envelope's `time` to its apply.
-  `outbox_write_alone` is the write rate with no relay; `saturated` writes as fast as the writers
-  can (`end_to_end` is events applied / seconds from the first write to the last apply;
-  `outbox_write` the rate of the writes while the relay competes; `outbox_empty_after_s` when the
-  relay had published everything; latency there is mostly queueing); `paced` writes at a fraction of
-  the saturated end-to-end rate, so its `latency_ms` is the latency at a sustainable load.
+  over the aggregates, `writers` writes at a time), an `OutboxRelay` in this process publishes them,
+  and `bench/apps/sink.py` (a `Service` with an `EventSubscription` and `apply_once`, in its own
+  process) applies each and stores the latency from the envelope's `time` to its apply.
+  `stages_alone`: the outbox writes with no relay (`outbox_write`), then a relay draining them to a
+  topic nobody reads (`relay_drain`), each stage without the others competing for FerretDB.
+  `saturated`: writers as fast as they can; `end_to_end` is events applied / seconds from the
+  first write to the last apply, `outbox_write` the write rate while relay and sink compete,
+  `relay_published_all_after_s` when the relay had published everything; its latency is mostly
+  queueing. `paced`: writes at `paced_fraction` of the saturated end-to-end rate, so its
+  `latency_ms` (p50/p95/p99/max) is the latency at a sustainable load. Each phase uses fresh
+  aggregates and deletes them afterwards.
 """
 
 from __future__ import annotations
@@ -85,8 +91,8 @@ class Parameters:
     insert_batch: int = 1_000
     calls: int = 1_000
     call_seconds: float = 4.0
-    events: int = 5_000
-    aggregates: int = 100
+    events: int = 1_500
+    aggregates: int = 30
     writers: int = 16
     alone_per_aggregate: int = 10
     paced_seconds: float = 10.0
@@ -94,17 +100,17 @@ class Parameters:
 
 
 QUICK = Parameters(
-    ceiling_records=20_000,
+    ceiling_records=10_000,
     raw_records=5_000,
-    raw_awaited=300,
+    raw_awaited=200,
     raw_commit_each=500,
     documents=1_000,
     calls=200,
-    call_seconds=1.0,
+    call_seconds=0.75,
     events=200,
     aggregates=20,
     alone_per_aggregate=5,
-    paced_seconds=3.0,
+    paced_seconds=2.0,
 )
 
 
@@ -190,8 +196,9 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 async def run_benchmarks(
-    selected: tuple[str, ...], params: Parameters, info: StackInfo, sink: ServiceProcess | None
+    selected: tuple[str, ...], params: Parameters, stack: Stack, sink: ServiceProcess | None
 ) -> dict[str, Any]:
+    info = stack.info()
     results: dict[str, Any] = {}
     for name in selected:
         started = time.perf_counter()
@@ -212,6 +219,7 @@ async def run_benchmarks(
             results[name] = await ferretdb_bulk_insert(
                 info.mongo_uri,
                 info.ferretdb_pid,
+                stack.ferretdb.folder / "data",
                 documents=params.documents,
                 batch=params.insert_batch,
                 calls=params.calls,
@@ -250,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             if "backbone" in selected:
                 progress("starting the sink service (bench/apps/sink.py) in its own process")
                 sink = start_sink(info, run_dir / "sink.log")
-            results = asyncio.run(run_benchmarks(selected, params, info, sink))
+            results = asyncio.run(run_benchmarks(selected, params, stack, sink))
             report = {
                 "machine": machine(info),
                 "parameters": {"quick": args.quick, "benchmarks": list(selected), **asdict(params)},
@@ -276,4 +284,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("bench interrupted; every process it started is stopped", file=sys.stderr)
+        sys.exit(130)

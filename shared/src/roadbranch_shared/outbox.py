@@ -20,7 +20,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from roadbranch_shared.documents import document_locks, update_if
 from roadbranch_shared.events import (
@@ -137,17 +137,20 @@ async def _mark_pending(collection: AsyncCollection[Document], aggregate_id: Any
     Written after the aggregate: a crash in between leaves events without a marker, which the
     relay's occasional full scan adopts; a marker without events costs one empty look.
     """
-    await collection.database[PENDING].update_one(
-        {"_id": _marker_id(collection, aggregate_id)},
-        {
-            "$setOnInsert": {
-                "collection": collection.name,
-                "aggregate_id": aggregate_id,
-                "since": datetime.now(UTC),
-            }
-        },
-        upsert=True,
-    )
+    # FerretDB runs an upsert as look-then-insert, so a concurrent marking of the same aggregate
+    # can fail on the unique _id: the marker exists, which is all this wanted.
+    with contextlib.suppress(DuplicateKeyError):
+        await collection.database[PENDING].update_one(
+            {"_id": _marker_id(collection, aggregate_id)},
+            {
+                "$setOnInsert": {
+                    "collection": collection.name,
+                    "aggregate_id": aggregate_id,
+                    "since": datetime.now(UTC),
+                }
+            },
+            upsert=True,
+        )
     _wake_relays(collection)
 
 

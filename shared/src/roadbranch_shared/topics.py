@@ -87,7 +87,8 @@ async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] | None = None)
         # New topics take a moment to show their partitions in the metadata.
         for _ in range(50):
             described = await admin.describe_topics([t.name for t in wanted])
-            counts = {d["topic"]: len(d["partitions"]) for d in described}
+            # A partition counts once it has a leader: producing before that only earns retries.
+            counts = {d["topic"]: sum(p["leader"] >= 0 for p in d["partitions"]) for d in described}
             wrong = [
                 f"{t.name}: has {counts.get(t.name)}, expected {t.partitions}"
                 for t in wanted

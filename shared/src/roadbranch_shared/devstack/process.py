@@ -31,9 +31,9 @@ def cache_dir() -> Path:
     return path
 
 
-def inputs_digest(*files: Path) -> str:
+def inputs_digest(*files: Path, extra: str = "") -> str:
     """A short digest of build inputs, so a cache entry is rebuilt when they change."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(extra.encode())
     for f in files:
         h.update(f.name.encode())
         h.update(f.read_bytes())
