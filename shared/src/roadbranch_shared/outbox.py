@@ -20,7 +20,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from roadbranch_shared.documents import document_locks, update_if
 from roadbranch_shared.events import (
@@ -101,6 +101,36 @@ async def insert_aggregate(
         await collection.insert_one(doc)
     if events:
         await _mark_pending(collection, doc["_id"])
+
+
+async def insert_aggregates(
+    collection: AsyncCollection[Document], created: Sequence[tuple[Document, Sequence[Envelope]]]
+) -> None:
+    """Create many new aggregates with their first events in one bulk write (e.g. an import).
+
+    The ids must be new (no other writer can know them yet), so no per-document lock is needed.
+    """
+    if not created:
+        return
+    docs = [
+        dict(doc, version=len(events), outbox=[outbox_entry(e) for e in events]) for doc, events in created
+    ]
+    await collection.insert_many(docs, ordered=True)
+    now = datetime.now(UTC)
+    markers = [
+        {
+            "_id": _marker_id(collection, doc["_id"]),
+            "collection": collection.name,
+            "aggregate_id": doc["_id"],
+            "since": now,
+        }
+        for doc, events in created
+        if events
+    ]
+    if markers:
+        with contextlib.suppress(BulkWriteError):  # a marker that exists already is what we want
+            await collection.database[PENDING].insert_many(markers, ordered=False)
+        _wake_relays(collection)
 
 
 async def update_aggregate(

@@ -1,15 +1,43 @@
 """The roster process: `uvicorn roster.main:app`."""
 
+from prometheus_client import Counter
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
 
+from roster.app.imports import DriverImports
+from roster.entrypoints.http import router
 from roster.settings import Settings
 
+settings = Settings()
 service = Service(
     name="roster",
-    settings=Settings(),
+    settings=settings,
     outbox_collections=("drivers", "members", "organisations"),
     publishes=(ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG, ROSTER_CONTACT),
     description="Roster: find the member drivers and connect them (摸清底数、健全组织体系).",
 )
+import_rows = Counter(
+    "roadbranch_roster_import_rows",
+    "Rows of imported driver lists, by result (registered, updated, unchanged, invalid) and source",
+    ["result", "source"],
+    registry=service.metrics.registry,
+)
+
+
+async def prepare(db: AsyncDatabase[dict]) -> None:
+    # PII keys are read at start-up, not import: a missing key stops the service naming the variable.
+    imports = DriverImports(
+        db,
+        PiiKeys.from_env(),
+        batch_size=settings.import_batch_size,
+        on_row=lambda result, source, n: import_rows.labels(result, source).inc(n),
+    )
+    service.app.state.driver_imports = imports
+    imports.start_housekeeping()
+
+
+service.on_startup = prepare
+service.include(router)
 app = service.app

@@ -1,5 +1,15 @@
-"""Settings of the roster service, from `ROADBRANCH_ROSTER_*` environment variables."""
+"""Settings of the roster service, from `ROADBRANCH_ROSTER_*` environment variables.
 
-from roadbranch_shared.settings import settings_for
+The PII keys are read from `ROADBRANCH_PII_BLIND_INDEX_KEY` and `ROADBRANCH_PII_ENCRYPTION_KEY`.
+"""
 
-Settings = settings_for("roster")
+from pydantic import Field
+from roadbranch_shared.settings import ServiceSettings, settings_for
+
+
+class Settings(settings_for("roster")):  # type: ignore[misc]
+    import_batch_size: int = Field(default=500, ge=1, le=5000, description="rows written per batch")
+    default_county: str = "meigu"
+
+
+__all__ = ["ServiceSettings", "Settings"]

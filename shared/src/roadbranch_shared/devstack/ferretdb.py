@@ -141,3 +141,11 @@ class FerretDBServer:
         if self.pid is not None:
             terminate(self.pid)
             self.pid = None
+
+    def lost_port_race(self) -> bool:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "address already in use" in text
+
+    def new_ports(self) -> None:
+        self.log.unlink(missing_ok=True)
+        self.port = free_port()

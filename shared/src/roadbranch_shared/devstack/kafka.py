@@ -198,6 +198,17 @@ class KafkaServer:
             terminate(self.pid)
             self.pid = None
 
+    def lost_port_race(self) -> bool:
+        """Whether the last start failed because another process took one of our ports first."""
+        log = self.folder / "kafka.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return "Unable to start acceptor" in text or "Address already in use" in text
+
+    def new_ports(self) -> None:
+        """Fresh ports and storage (the controller's address is written into the storage at format)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.port, self.controller_port = free_port(), free_port()
+
 
 def run_perf_tool(main: str, *args: str) -> str:
     """Run one of Kafka's own perf tools (e.g. ProducerPerformance) and return its output."""

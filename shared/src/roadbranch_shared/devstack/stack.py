@@ -11,7 +11,7 @@ from typing import Any
 
 from roadbranch_shared.devstack.ferretdb import FerretDBServer, ferretdb_binary, mongo_answers
 from roadbranch_shared.devstack.kafka import KafkaServer, broker_answers, kafka_lib
-from roadbranch_shared.devstack.process import cache_dir, pid_alive, terminate
+from roadbranch_shared.devstack.process import DevstackError, cache_dir, pid_alive, terminate
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,8 @@ class Stack:
     def up(self) -> StackInfo:
         prepare()
         try:
-            self.ferretdb.start()
-            self.kafka.start()
+            _start_on_free_ports(self.ferretdb)
+            _start_on_free_ports(self.kafka)
         except BaseException:
             self.down()
             raise
@@ -70,6 +70,19 @@ class Stack:
     def down(self) -> None:
         self.kafka.stop()
         self.ferretdb.stop()
+
+
+def _start_on_free_ports(server: KafkaServer | FerretDBServer, tries: int = 3) -> None:
+    """A free port can be taken by another process between our pick and the server's bind
+    (two test runs at once): then pick new ports and start again."""
+    for attempt in range(1, tries + 1):
+        try:
+            server.start()
+            return
+        except DevstackError:
+            if attempt == tries or not server.lost_port_race():
+                raise
+            server.new_ports()
 
 
 CURRENT = "devstack-current.json"

@@ -1,0 +1,7 @@
+"""`python -m roster`: the roster's command line."""
+
+import sys
+
+from roster.entrypoints.cli import main
+
+sys.exit(main())

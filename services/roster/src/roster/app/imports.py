@@ -1,0 +1,341 @@
+"""Importing a driver list (摸底排查): validate every row, store the valid ones once, report the rest.
+
+A driver is identified by the blind index of his ID number: a re-import or an overlapping list
+adds the new list to the driver's provenance instead of creating a second driver. Rows are
+written in batches, and the import's progress and report are kept on its own document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, ConnectionFailure
+from roadbranch_shared.contracts.roster import ContactPointChanged, DriverRegistered, DriverUpdated
+from roadbranch_shared.outbox import ConcurrencyConflict, insert_aggregates, stage_events, update_aggregate
+from roadbranch_shared.pii import (
+    IndexPurpose,
+    PiiKeys,
+    blind_index,
+    encrypt,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+)
+
+from roster.adapters.tables import Table
+from roster.domain.drivers import DriverRow, RowProblem, RowReason, check_row, header_map, missing_columns
+
+log = logging.getLogger(__name__)
+
+SOURCE = "/roadbranch/roster"
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    source: str
+    legal_basis: str
+    county: str
+    filename: str
+    started_by: str
+    source_name: str = ""
+
+
+@dataclass
+class CheckedTable:
+    rows: list[DriverRow]
+    problems: list[RowProblem]
+    total_rows: int
+    blank_rows: int
+
+
+def check_table(table: Table) -> CheckedTable | list[str]:
+    """Every row checked; or the required columns the file lacks."""
+    mapping = header_map(table.headings)
+    if missing := missing_columns(mapping):
+        return missing
+    rows: list[DriverRow] = []
+    problems: list[RowProblem] = []
+    seen: set[str] = set()
+    for number, cells in table.rows:
+        values = {field: cells[i] if i < len(cells) else "" for i, field in mapping.items()}
+        checked = check_row(number, values)
+        if isinstance(checked, list):
+            problems.extend(checked)
+        elif checked.id_number in seen:
+            problems.append(RowProblem(number, "id_number", RowReason.DUPLICATE_IN_FILE))
+        else:
+            seen.add(checked.id_number)
+            rows.append(checked)
+    return CheckedTable(rows, problems, len(table.rows), table.blank_rows)
+
+
+class DriverImports:
+    """Runs imports against the roster's database; one instance per service process."""
+
+    def __init__(
+        self, db: AsyncDatabase[Document], keys: PiiKeys, *, batch_size: int = 500, on_row: Any = None
+    ) -> None:
+        self.db = db
+        self.keys = keys
+        self.batch_size = batch_size
+        self.on_row = on_row  # metrics hook: on_row(result, source, count)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, request: ImportRequest, checked: CheckedTable) -> Document:
+        """Record the import with its row problems and write its valid rows in the background."""
+        batch_id = f"imp_{uuid.uuid4().hex[:16]}"
+        now = datetime.now(UTC)
+        batch = {
+            "_id": batch_id,
+            "source": request.source,
+            "source_name": request.source_name,
+            "legal_basis": request.legal_basis,
+            "county": request.county,
+            "filename": request.filename,
+            "started_by": request.started_by,
+            "started_at": now,
+            "status": "running",
+            "total_rows": checked.total_rows,
+            "blank_rows": checked.blank_rows,
+            "valid_rows": len(checked.rows),
+            "invalid_rows": len({p.row for p in checked.problems}),
+            "processed_rows": 0,
+            "registered": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "problems": [
+                {"row": p.row, "field": p.field, "reason": p.reason, "message": p.message}
+                for p in checked.problems
+            ],
+        }
+        await self.db.driver_imports.insert_one(batch)
+        if self.on_row is not None:
+            self.on_row("invalid", request.source, batch["invalid_rows"])
+        task = asyncio.create_task(self._write(batch_id, request, checked.rows), name=f"import-{batch_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return batch
+
+    async def wait(self) -> None:
+        """Until every running import is written (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def interrupt_leftovers(self, before: datetime) -> int:
+        """Mark imports a previous process left running; re-running the file is safe (dedupe)."""
+        result = await self.db.driver_imports.update_many(
+            {"status": "running", "started_at": {"$lt": before}},
+            {"$set": {"status": "interrupted", "finished_at": datetime.now(UTC)}},
+        )
+        return result.modified_count
+
+    def start_housekeeping(self) -> None:
+        """Mark leftovers in the background, retrying while the database is unreachable, so the
+        service starts (and reports itself unready) without its database."""
+        started = datetime.now(UTC)
+
+        async def housekeeping() -> None:
+            delay = 0.5
+            while True:
+                try:
+                    if n := await self.interrupt_leftovers(started):
+                        log.warning(
+                            "imports left running by an earlier process marked interrupted",
+                            extra={"count": n},
+                        )
+                    return
+                except ConnectionFailure:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30)
+
+        task = asyncio.create_task(housekeeping(), name="import-housekeeping")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write(self, batch_id: str, request: ImportRequest, rows: Sequence[DriverRow]) -> None:
+        try:
+            for start in range(0, len(rows), self.batch_size):
+                chunk = rows[start : start + self.batch_size]
+                counts = await self._write_chunk(batch_id, request, chunk)
+                await self.db.driver_imports.update_one(
+                    {"_id": batch_id},
+                    {"$inc": {"processed_rows": len(chunk), **counts}},
+                )
+            await self.db.driver_imports.update_one(
+                {"_id": batch_id}, {"$set": {"status": "completed", "finished_at": datetime.now(UTC)}}
+            )
+        except Exception as e:
+            log.exception("driver import failed", extra={"batch_id": batch_id})
+            await self.db.driver_imports.update_one(
+                {"_id": batch_id},
+                {"$set": {"status": "failed", "error": type(e).__name__, "finished_at": datetime.now(UTC)}},
+            )
+
+    async def _write_chunk(
+        self, batch_id: str, request: ImportRequest, chunk: Sequence[DriverRow]
+    ) -> dict[str, int]:
+        indexes = [blind_index(self.keys, row.id_number, purpose=IndexPurpose.ID_NUMBER) for row in chunk]
+        known = await self._known_drivers(indexes)
+        fresh = [(row, bi) for row, bi in zip(chunk, indexes, strict=True) if bi not in known]
+        claimed = await self._claim(fresh)
+        for _, bi in fresh:
+            if bi not in claimed:
+                known[bi] = (await self.db.driver_keys.find_one({"_id": bi}) or {}).get("driver_id", "")
+        now = datetime.now(UTC)
+        created = [
+            self._new_driver(row, claimed[bi], batch_id, request, now) for row, bi in fresh if bi in claimed
+        ]
+        await insert_aggregates(self.db.drivers, created)
+        counts = {"registered": len(created), "updated": 0, "unchanged": 0}
+        for row, bi in zip(chunk, indexes, strict=True):
+            if known.get(bi):
+                result = await self._add_provenance(known[bi], row, batch_id, request, now)
+                counts[result] += 1
+        if self.on_row is not None:
+            for result, n in counts.items():
+                self.on_row(result, request.source, n)
+        return counts
+
+    async def _known_drivers(self, indexes: list[str]) -> dict[str, str]:
+        # One lookup by _id each: on FerretDB an `$in` would read the whole collection per batch.
+        gate = asyncio.Semaphore(8)
+
+        async def lookup(bi: str) -> tuple[str, Document | None]:
+            async with gate:
+                return bi, await self.db.driver_keys.find_one({"_id": bi})
+
+        found = await asyncio.gather(*(lookup(bi) for bi in indexes))
+        return {bi: doc["driver_id"] for bi, doc in found if doc is not None}
+
+    async def _claim(self, fresh: list[tuple[DriverRow, str]]) -> dict[str, str]:
+        """Reserve a driver id per new blind index; a concurrent import may win some of them."""
+        if not fresh:
+            return {}
+        wanted = {bi: f"drv_{uuid.uuid4().hex[:16]}" for _, bi in fresh}
+        lost: set[str] = set()
+        try:
+            await self.db.driver_keys.insert_many(
+                [{"_id": bi, "driver_id": driver_id} for bi, driver_id in wanted.items()], ordered=False
+            )
+        except BulkWriteError as e:
+            lost = {err["op"]["_id"] for err in e.details.get("writeErrors", []) if err.get("code") == 11000}
+            if len(lost) != len(e.details.get("writeErrors", [])):
+                raise
+        return {bi: driver_id for bi, driver_id in wanted.items() if bi not in lost}
+
+    def _new_driver(
+        self, row: DriverRow, driver_id: str, batch_id: str, request: ImportRequest, now: datetime
+    ) -> tuple[Document, list[Any]]:
+        doc = {
+            "_id": driver_id,
+            "county": request.county,
+            "status": "active",
+            "identity": self._identity(driver_id, row),
+            **_details(row),
+            "sources": [_provenance(batch_id, request, row, now)],
+            "registered_at": now,
+            "updated_at": now,
+        }
+        events = stage_events(
+            [
+                DriverRegistered(
+                    driver_id=driver_id,
+                    county=request.county,
+                    source=request.source,
+                    batch_id=batch_id,
+                    registered_at=now,
+                ),
+                ContactPointChanged(driver_id=driver_id, phone=row.phone, changed_at=now),
+            ],
+            source=SOURCE,
+            subject=driver_id,
+            from_version=0,
+            correlation_id=batch_id,
+        )
+        return doc, events
+
+    def _identity(self, driver_id: str, row: DriverRow) -> Document:
+        return {
+            "id_number_index": blind_index(self.keys, row.id_number, purpose=IndexPurpose.ID_NUMBER),
+            "id_number": encrypt(self.keys, row.id_number, aad=driver_id),
+            "id_number_masked": mask_id_number(row.id_number),
+            "name": encrypt(self.keys, row.name, aad=driver_id),
+            "name_masked": mask_name(row.name),
+            "phone_index": blind_index(self.keys, row.phone, purpose=IndexPurpose.PHONE),
+            "phone": encrypt(self.keys, row.phone, aad=driver_id),
+            "phone_masked": mask_phone(row.phone),
+        }
+
+    async def _add_provenance(
+        self, driver_id: str, row: DriverRow, batch_id: str, request: ImportRequest, now: datetime
+    ) -> str:
+        while True:  # optimistic concurrency: reload and retry if another write got there first
+            doc = await self.db.drivers.find_one({"_id": driver_id})
+            if doc is None or doc.get("status") == "erased":
+                return "unchanged"
+            if any(s["batch_id"] == batch_id for s in doc.get("sources", [])):
+                return "unchanged"
+            changes = {k: v for k, v in _details(row).items() if v and doc.get(k) != v}
+            phone_changed = doc["identity"].get("phone_index") != blind_index(
+                self.keys, row.phone, purpose=IndexPurpose.PHONE
+            )
+            update: dict[str, Any] = {
+                "$push": {"sources": _provenance(batch_id, request, row, now)},
+                "$set": {**changes, "updated_at": now},
+            }
+            payloads: list[Any] = [
+                DriverUpdated(
+                    driver_id=driver_id,
+                    batch_id=batch_id,
+                    updated_at=now,
+                    changed=sorted([*changes, "sources"] + (["phone"] if phone_changed else [])),
+                )
+            ]
+            if phone_changed:
+                identity = self._identity(driver_id, row)
+                update["$set"].update(
+                    {f"identity.{k}": identity[k] for k in ("phone", "phone_index", "phone_masked")}
+                )
+                payloads.append(ContactPointChanged(driver_id=driver_id, phone=row.phone, changed_at=now))
+            events = stage_events(
+                payloads,
+                source=SOURCE,
+                subject=driver_id,
+                from_version=doc["version"],
+                correlation_id=batch_id,
+            )
+            try:
+                await update_aggregate(
+                    self.db.drivers, driver_id, expected_version=doc["version"], update=update, events=events
+                )
+                return "updated"
+            except ConcurrencyConflict:
+                continue
+
+
+def _details(row: DriverRow) -> dict[str, str]:
+    return {
+        "household_registration": row.household_registration,
+        "location": row.location,
+        "plate": row.plate,
+        "employer": row.employer,
+    }
+
+
+def _provenance(batch_id: str, request: ImportRequest, row: DriverRow, now: datetime) -> dict[str, Any]:
+    return {
+        "batch_id": batch_id,
+        "source": request.source,
+        "source_name": request.source_name,
+        "legal_basis": request.legal_basis,
+        "row": row.row,
+        "imported_at": now,
+    }

@@ -1,0 +1,1 @@
+"""The roster's domain: drivers and their lists, member records, verification, the ledger, organisation."""

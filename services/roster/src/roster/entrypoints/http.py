@@ -1,0 +1,111 @@
+"""The roster's HTTP API: driver-list imports and masked driver records."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+
+from roster.adapters.tables import UnreadableFile, read_table
+from roster.app.imports import DriverImports, ImportRequest, check_table
+from roster.domain.drivers import COLUMNS, DriverSource
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+router = APIRouter(prefix="/v1", tags=["drivers"])
+Staff = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF))]
+Readers = Annotated[
+    Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT, Role.OPERATOR))
+]
+
+
+def imports_of(request: Request) -> DriverImports:
+    imports: DriverImports = request.app.state.driver_imports
+    return imports
+
+
+@router.post("/driver-imports", status_code=202)
+async def import_drivers(
+    request: Request,
+    response: Response,
+    principal: Staff,
+    file: Annotated[
+        UploadFile, File(description="CSV 或 XLSX；列：" + "、".join(a[0] for a in COLUMNS.values()))
+    ],
+    source: Annotated[str, Form(description="freight_company | freight_platform | individual")],
+    legal_basis: Annotated[str, Form(min_length=4, max_length=500, description="处理个人信息的法律依据")],
+    source_name: Annotated[str, Form(max_length=100, description="企业或平台名称")] = "",
+    county: Annotated[str, Form(max_length=50)] = "meigu",
+) -> dict[str, Any]:
+    """Import a driver list (摸底排查名单). Returns at once with the row problems; valid rows are
+    written in the background: follow `GET /v1/driver-imports/{id}` for progress."""
+    if source not in DriverSource.ALL:
+        raise ApiError.invalid(
+            [FieldError("source", "unknown_source", "名单来源须为：" + "、".join(DriverSource.ALL))]
+        )
+    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise ApiError.invalid([FieldError("file", "too_large", "文件超过 20 MB，请分批导入")])
+    try:
+        table = await asyncio.to_thread(read_table, file.filename or "", content)
+    except UnreadableFile as e:
+        raise ApiError.invalid([FieldError("file", e.reason, e.message)]) from None
+    checked = await asyncio.to_thread(check_table, table)
+    if isinstance(checked, list):
+        raise ApiError.invalid(
+            [FieldError("file", "missing_column", f"缺少必需的列：{COLUMNS[field][0]}") for field in checked]
+        )
+    batch = await imports_of(request).start(
+        ImportRequest(
+            source=source,
+            legal_basis=legal_basis,
+            county=county,
+            filename=file.filename or "",
+            started_by=principal.subject,
+            source_name=source_name,
+        ),
+        checked,
+    )
+    response.headers["Location"] = f"/v1/driver-imports/{batch['_id']}"
+    return _batch_view(batch)
+
+
+@router.get("/driver-imports/{batch_id}")
+async def driver_import(request: Request, batch_id: str, _: Readers) -> dict[str, Any]:
+    """An import's progress and its report of rejected rows (row, field, reason)."""
+    batch = await imports_of(request).db.driver_imports.find_one({"_id": batch_id})
+    if batch is None:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这次导入", field="batch_id")
+    return _batch_view(batch)
+
+
+@router.get("/drivers/{driver_id}")
+async def driver(request: Request, driver_id: str, _: Readers) -> dict[str, Any]:
+    """A driver's record with masked personal data and where the record came from."""
+    doc = await imports_of(request).db.drivers.find_one({"_id": driver_id})
+    if doc is None or doc.get("status") == "erased":
+        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id")
+    identity = doc["identity"]
+    return {
+        "driver_id": doc["_id"],
+        "county": doc["county"],
+        "name": identity["name_masked"],
+        "id_number": identity["id_number_masked"],
+        "phone": identity["phone_masked"],
+        "household_registration": doc.get("household_registration", ""),
+        "location": doc.get("location", ""),
+        "plate": doc.get("plate", ""),
+        "employer": doc.get("employer", ""),
+        "sources": [
+            {k: s[k] for k in ("batch_id", "source", "source_name", "legal_basis", "row", "imported_at")}
+            for s in doc.get("sources", [])
+        ],
+    }
+
+
+def _batch_view(batch: dict[str, Any]) -> dict[str, Any]:
+    view = {k: v for k, v in batch.items() if k != "_id"}
+    return {"batch_id": batch["_id"], **view}

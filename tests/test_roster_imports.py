@@ -1,0 +1,225 @@
+"""Driver-list imports through a real roster process: CSV and XLSX, bad rows, re-imports, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openpyxl import Workbook
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.pii import generate_key, make_synthetic_id_number
+from roadbranch_shared.testing import eventually, read_topic
+from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER
+
+pytestmark = pytest.mark.integration
+
+STAFF = secrets.token_urlsafe(24)
+DRIVER = secrets.token_urlsafe(24)
+LEGAL_BASIS = "《个人信息保护法》第十三条第一款第三项：履行法定职责"
+# Area 513436 (美姑县) and birth dates far from any real person's: clearly synthetic test data.
+PEOPLE = [
+    (f"测试司机{i:02d}", make_synthetic_id_number("513436", date(1970, 1, 1 + i), 900 + i), f"1390000{i:04d}")
+    for i in range(12)
+]
+
+
+@pytest.fixture(scope="module")
+def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    tokens = {
+        STAFF: {"subject": "staff-1", "role": "work_group_staff", "org_scope": "meigu"},
+        DRIVER: {"subject": "drv-x", "role": "driver", "driver_id": "drv-x"},
+    }
+    env = {
+        **stack_info.service_env("roster"),
+        "ROADBRANCH_ROSTER_MONGO_DB": f"roster_{secrets.token_hex(4)}",
+        "ROADBRANCH_ROSTER_TOKENS": json.dumps(tokens),
+        "ROADBRANCH_ROSTER_IMPORT_BATCH_SIZE": "4",  # several batches even for a small file
+        "ROADBRANCH_PII_BLIND_INDEX_KEY": generate_key(),
+        "ROADBRANCH_PII_ENCRYPTION_KEY": generate_key(),
+    }
+    proc = ServiceProcess("roster.main:app", env=env, log=tmp_path_factory.mktemp("roster") / "roster.log")
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def csv_file(rows: list[tuple[str, str, str]], extra: list[str] | None = None) -> bytes:
+    lines = ["姓名,身份证号,手机号,户籍,车牌号,所在企业或平台"]
+    lines += [f"{name},{idn},{phone},四川省美姑县,川W{idn[-5:-1]}8,美姑货运公司" for name, idn, phone in rows]
+    lines += extra or []
+    return "\n".join(lines).encode("utf-8-sig")
+
+
+def upload(
+    roster: ServiceProcess, name: str, content: bytes, source: str = "freight_company", token: str = STAFF
+) -> httpx.Response:
+    return httpx.post(
+        f"{roster.url}/v1/driver-imports",
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+        files={"file": (name, content)},
+        data={"source": source, "legal_basis": LEGAL_BASIS, "source_name": "美姑货运公司"},
+        timeout=60,
+    )
+
+
+def finished(roster: ServiceProcess, batch_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        batch = httpx.get(
+            f"{roster.url}/v1/driver-imports/{batch_id}", headers={"Authorization": f"Bearer {STAFF}"}
+        ).json()
+        if batch["status"] != "running":
+            return dict(batch)
+        time.sleep(0.2)
+    raise AssertionError(f"import {batch_id} did not finish")
+
+
+def test_csv_import_stores_good_rows_reports_bad_rows_and_publishes_events(
+    roster: ServiceProcess, stack_info: StackInfo
+) -> None:
+    bad_check = PEOPLE[0][1][:-1] + ("1" if PEOPLE[0][1][-1] != "1" else "2")
+    content = csv_file(PEOPLE[:5], extra=[f"坏行一,{bad_check},13900009999,,,", ",,12345,,,"])
+    response = upload(roster, "company.csv", content)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert response.headers["Location"] == f"/v1/driver-imports/{accepted['batch_id']}"
+    assert (accepted["total_rows"], accepted["valid_rows"], accepted["invalid_rows"]) == (7, 5, 2)
+    problems = {(p["row"], p["field"], p["reason"]) for p in accepted["problems"]}
+    assert problems == {
+        (7, "id_number", "check_digit"),
+        (8, "name", "required"),
+        (8, "id_number", "required"),
+        (8, "phone", "format"),
+    }
+    batch = finished(roster, accepted["batch_id"])
+    assert (batch["status"], batch["registered"], batch["processed_rows"]) == ("completed", 5, 5)
+
+    registered = asyncio.run(_events_of_batch(stack_info, ROSTER_DRIVER.name, accepted["batch_id"]))
+    assert len(registered) == 5
+    assert {e["type"] for e in registered} == {"roadbranch.roster.driver.registered.v1"}
+    driver_id = registered[0]["data"]["driver_id"]
+    record = httpx.get(
+        f"{roster.url}/v1/drivers/{driver_id}", headers={"Authorization": f"Bearer {STAFF}"}
+    ).json()
+    assert "*" in record["id_number"]
+    assert "*" in record["phone"]
+    assert "*" in record["name"]
+    assert record["sources"][0]["legal_basis"] == LEGAL_BASIS
+    contacts = asyncio.run(_events_of_batch(stack_info, ROSTER_CONTACT.name, accepted["batch_id"]))
+    assert {c["data"]["phone"] for c in contacts} == {p[2] for p in PEOPLE[:5]}
+
+
+def test_xlsx_import_and_an_overlapping_reimport_create_no_duplicates(roster: ServiceProcess) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "身份证号", "手机号", "户籍"])
+    for name, idn, phone in PEOPLE[5:9]:
+        sheet.append([name, idn, int(phone), "四川省美姑县"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    first = finished(
+        roster, upload(roster, "platform.xlsx", buffer.getvalue(), "freight_platform").json()["batch_id"]
+    )
+    assert (first["registered"], first["updated"]) == (4, 0)
+
+    # The individual drivers' list overlaps the platform's list in two drivers and brings one new.
+    overlap = csv_file([*PEOPLE[7:9], PEOPLE[9]])
+    second = finished(roster, upload(roster, "individual.csv", overlap, "individual").json()["batch_id"])
+    assert (second["registered"], second["updated"], second["unchanged"]) == (1, 2, 0)
+    again = finished(roster, upload(roster, "individual.csv", overlap, "individual").json()["batch_id"])
+    assert (again["registered"], again["updated"]) == (0, 3), "the same file again adds only provenance"
+
+
+def test_import_needs_a_staff_token(roster: ServiceProcess) -> None:
+    assert upload(roster, "x.csv", csv_file(PEOPLE[:1]), token="").status_code == 401
+    refused = upload(roster, "x.csv", csv_file(PEOPLE[:1]), token=DRIVER)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+
+
+def test_a_file_without_an_id_number_column_or_of_another_type_is_refused(roster: ServiceProcess) -> None:
+    missing = upload(roster, "x.csv", "姓名,手机号\n张三,13912345678".encode())
+    assert missing.status_code == 422
+    assert missing.json()["error"]["fields"][0]["reason"] == "missing_column"
+    other = upload(roster, "x.pdf", b"%PDF-1.4")
+    assert other.json()["error"]["fields"][0] == {
+        "field": "file",
+        "reason": "unsupported_type",
+        "message": "只支持 CSV 或 XLSX 文件",
+    }
+
+
+def test_cli_imports_a_file_and_prints_the_report(roster: ServiceProcess, tmp_path: Path) -> None:
+    path = tmp_path / "company2.csv"
+    path.write_bytes(csv_file(PEOPLE[10:12], extra=["无号,,13900000000,,,"]))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "roster",
+            "import-drivers",
+            str(path),
+            "--source",
+            "freight_company",
+            "--legal-basis",
+            LEGAL_BASIS,
+            "--url",
+            roster.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ROADBRANCH_TOKEN": STAFF},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "row 4\tid_number\trequired" in done.stdout
+    assert "completed; rows 3, registered 2" in done.stdout
+
+
+def test_no_raw_id_number_or_phone_in_logs_or_general_topics(
+    roster: ServiceProcess, stack_info: StackInfo
+) -> None:
+    logs = roster.logs()
+    topics = asyncio.run(_all_records(stack_info))
+    for name, idn, phone in PEOPLE:
+        assert idn not in logs
+        assert phone not in logs
+        assert name not in logs
+        for topic, blob in topics:
+            assert idn not in blob, f"an ID number on {topic}"
+            assert name not in blob, f"a name on {topic}"
+            if topic != ROSTER_CONTACT.name:  # the one topic that carries contact points
+                assert phone not in blob, f"a phone number on {topic}"
+
+
+async def _events_of_batch(stack_info: StackInfo, topic: str, batch_id: str) -> list[dict[str, Any]]:
+    async def events() -> list[dict[str, Any]]:
+        found = [json.loads(r.value) for r in await read_topic(stack_info.kafka_bootstrap, topic)]
+        return [e for e in found if e["correlationid"] == batch_id]
+
+    return await eventually(events, message=f"events of import {batch_id} on {topic}")
+
+
+async def _all_records(stack_info: StackInfo) -> list[tuple[str, str]]:
+    from roadbranch_shared.testing import list_topics
+
+    out = []
+    for topic in await list_topics(stack_info.kafka_bootstrap):
+        for r in await read_topic(stack_info.kafka_bootstrap, topic):
+            parts = [r.key or b"", r.value or b"", *(v for _, v in r.headers)]
+            out.append((topic, b" ".join(parts).decode(errors="replace")))
+    return out
