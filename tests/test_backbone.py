@@ -306,6 +306,27 @@ async def _total_is(view: Any, key: str, total: int) -> bool:
     return (await totals(view, [key])).get(key, {}).get("total") == total
 
 
+async def test_a_tombstone_reaches_the_tombstone_handler_and_is_not_dead_lettered(
+    source: Source, view: Any, stack_info: StackInfo
+) -> None:
+    key = new_id("erased")
+    await source.count(key, 4)
+    await eventually(source.relay().drain_once, message="the count to be published")
+    await eventually(lambda: _total_is(view, key, 4), message="the count to be applied")
+    await source.broker.publish(None, topic=TALLY.name, key=key.encode())
+
+    async def erased() -> bool:
+        return await view.tallies.find_one({"_id": key}) is None
+
+    await eventually(erased, message="the tombstone to erase the tally")
+    parked = [
+        r
+        for r in await read_topic(stack_info.kafka_bootstrap, TALLY.dead_letters.name)
+        if r.key == key.encode()
+    ]
+    assert parked == []
+
+
 async def test_kafka_stopped_and_restarted_mid_stream_loses_nothing(
     source: Source, view: Any, stack: Stack
 ) -> None:

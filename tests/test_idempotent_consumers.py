@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -150,3 +151,40 @@ async def test_relay_keeps_events_and_marker_while_kafka_refuses_and_releases_it
 
     assert await OutboxRelay(db, ["counters"], accept).drain_once() == 2
     assert delivered == [1, 2]
+
+
+async def test_a_marker_of_a_deleted_aggregate_is_dropped_and_does_not_starve_the_relay(db: Any) -> None:
+    for gone in ("gone-1", "gone-2", "gone-3"):
+        await insert_aggregate(db.counters, {"_id": gone}, [event(gone, 1)])
+        await db.counters.delete_one({"_id": gone})  # e.g. erased before the relay ran
+    await insert_aggregate(db.counters, {"_id": "alive"}, [event("alive", 1)])
+    published: list[str] = []
+
+    async def publish(entry: dict[str, Any]) -> None:
+        published.append(entry["key"])
+
+    relay = OutboxRelay(db, ["counters"], publish, max_documents=3)
+    for _ in range(3):
+        await relay.drain_once()
+    assert published == ["alive"]
+    assert await db[PENDING].count_documents({}) == 0
+
+
+async def test_a_slow_publish_stops_before_the_lease_ends_and_releases_it(db: Any) -> None:
+    await insert_aggregate(db.counters, {"_id": "slow"}, [event("slow", seq) for seq in (1, 2, 3)])
+    sent: list[int] = []
+
+    async def hanging(entry: dict[str, Any]) -> None:
+        seq = json.loads(entry["body"])["seq"]
+        if seq == 2:
+            await asyncio.sleep(30)  # the broker does not answer
+        sent.append(seq)
+
+    relay = OutboxRelay(db, ["counters"], hanging, lease=timedelta(seconds=1.5))
+    assert await relay.drain_once() == 1
+    doc = await db.counters.find_one({"_id": "slow"})
+    assert [json.loads(e["body"])["seq"] for e in doc["outbox"]] == [2, 3], (
+        "unpublished events stay, in order"
+    )
+    assert "outbox_lease" not in doc, "the relay gives its lease back when it stops"
+    assert sent == [1]

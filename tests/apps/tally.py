@@ -33,6 +33,11 @@ async def count(event: Counted, envelope: Envelope) -> None:
         await service.db.stats.update_one({"_id": "duplicates"}, {"$inc": {"n": 1}}, upsert=True)
 
 
+@counters.on_tombstone
+async def erase(counter_id: str) -> None:
+    await service.db.tallies.delete_one({"_id": counter_id})
+
+
 @counters.on(AuditRequested)
 async def audit(event: AuditRequested, envelope: Envelope) -> None:
     holder = await service.db.holders.find_one({"_id": event.holder_id})

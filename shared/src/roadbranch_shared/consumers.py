@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -27,9 +27,12 @@ Handler = Callable[[Any, Envelope], Awaitable[None]]
 Document = dict[str, Any]
 
 
-async def decode_record(msg: StreamMessage[Any]) -> dict[str, Any]:
+async def decode_record(msg: StreamMessage[Any]) -> dict[str, Any] | None:
     """Our records are `application/cloudevents+json`, which FastStream's decoder leaves as bytes;
-    decoding here also gives the dead-letter reason (not_json, envelope_invalid, ...)."""
+    decoding here also gives the dead-letter reason (not_json, envelope_invalid, ...).
+    A tombstone (a null value on a compacted topic) decodes to None."""
+    if getattr(msg.raw_message, "value", b"") is None:
+        return None
     return decode_envelope(msg.body).model_dump()
 
 
@@ -51,6 +54,7 @@ class EventSubscription:
         self.group_id = group_id
         self.description = description
         self._handlers: dict[str, Handler] = {}
+        self._tombstone: Callable[[str], Awaitable[None]] | None = None
 
     def on(self, model: type[P]) -> Callable[[Callable[[P, Envelope], Awaitable[None]]], Handler]:
         if model.topic != self.topic:
@@ -62,11 +66,22 @@ class EventSubscription:
 
         return register
 
+    def on_tombstone(self, handler: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
+        """Handle a tombstone (the key's record was erased) on a compacted topic; it gets the key."""
+        self._tombstone = handler
+        return handler
+
     @property
     def event_types(self) -> list[str]:
         return sorted(self._handlers)
 
-    async def dispatch(self, envelope: Envelope) -> None:
+    async def dispatch(self, envelope: Envelope | None, message: KafkaMessage) -> None:
+        """FastStream calls this per record; `message` (the raw record) comes from its context."""
+        if envelope is None:
+            if self._tombstone is not None:
+                key = message.raw_message.key  # type: ignore[union-attr]
+                await self._tombstone(key.decode() if isinstance(key, bytes) else str(key))
+            return
         handler = self._handlers.get(envelope.type)
         if handler is None:
             return  # other event types on the topic are not this service's concern

@@ -12,9 +12,8 @@ The dead-letter record keeps the original key, value and headers, plus headers n
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +26,7 @@ from aiokafka.errors import (
 from faststream import BaseMiddleware
 from faststream.message import StreamMessage
 from pydantic import ValidationError
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, OperationFailure, WTimeoutError
 
 from roadbranch_shared.events import InvalidEvent
 from roadbranch_shared.metrics import DeadLetterMetrics
@@ -37,12 +36,17 @@ log = logging.getLogger(__name__)
 
 OUTAGES: tuple[type[BaseException], ...] = (
     ConnectionFailure,  # includes AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
+    WTimeoutError,
     KafkaConnectionError,
     KafkaTimeoutError,
     NodeNotReadyError,
     RequestTimedOutError,
     ConnectionError,
 )
+
+# Server answers that say "try again", not "this record is wrong": WriteConflict, ExceededTimeLimit,
+# interrupted or stepping-down primaries, and the like.
+TRANSIENT_SERVER_CODES = frozenset({6, 7, 50, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436})
 
 DLQ_HEADERS = (
     "dlq-origin-topic",
@@ -53,9 +57,11 @@ DLQ_HEADERS = (
     "dlq-attempts",
     "dlq-consumer-group",
     "dlq-failed-at",
+    "dlq-value-omitted",
+    "dlq-replayed-from",
 )
 
-PublishRaw = Callable[[bytes, str, bytes | None, dict[str, str]], Awaitable[None]]
+PublishRaw = Callable[[bytes | None, str, bytes | None, dict[str, str]], Awaitable[None]]
 
 
 class InfrastructureUnavailable(Exception):
@@ -66,9 +72,11 @@ def classify(error: BaseException) -> str:
     """`invalid:<code>`, `outage` or `transient`."""
     if isinstance(error, InvalidEvent):
         return f"invalid:{error.reason}"
-    if isinstance(error, ValidationError | json.JSONDecodeError | UnicodeDecodeError):
-        return "invalid:payload_invalid"
     if isinstance(error, (*OUTAGES, InfrastructureUnavailable)):
+        return "outage"
+    if isinstance(error, OperationFailure) and (
+        error.code in TRANSIENT_SERVER_CODES or error.has_error_label("RetryableWriteError")
+    ):
         return "outage"
     return "transient"
 
@@ -92,12 +100,14 @@ class DeadLetterPolicy:
         max_attempts: int = 3,
         base_delay: float = 0.2,
         max_delay: float = 10.0,
+        reference_only: Iterable[str] = (),
     ) -> None:
         self.metrics = metrics
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
         self._publish: PublishRaw | None = None
+        self.reference_only = frozenset(reference_only)
 
     def bind(self, publish: PublishRaw) -> None:
         self._publish = publish
@@ -124,17 +134,26 @@ class DeadLetterPolicy:
                 "dlq-failed-at": datetime.now(UTC).isoformat(),
             }
         )
+        # A record of a topic that carries personal data (contact points) is parked as a reference
+        # only: the dead-letter topic is neither compacted nor reached by erasure tombstones.
+        value: bytes | None = None if record.topic in self.reference_only else record.value
+        if value is None:
+            headers["dlq-value-omitted"] = "personal_data" if record.value is not None else "tombstone"
         wait = 1
-        while True:  # a dead letter is never dropped: wait for Kafka if it is down
+        while True:  # a dead letter is never dropped, and the record is not committed before it is parked
             try:
-                await self._publish(record.value or b"", f"{record.topic}.dlq", record.key, headers)
+                await self._publish(value, f"{record.topic}.dlq", record.key, headers)
                 break
-            except OUTAGES as e:
-                log.warning(
-                    "cannot publish dead letter yet",
-                    extra={"topic": record.topic, "error": repr(e)},
-                )
-                await asyncio.sleep(self.delay(wait))
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                if not isinstance(e, OUTAGES) and value is not None:
+                    # Kafka refuses the copy itself (e.g. too large): park a reference instead.
+                    value = None
+                    headers["dlq-value-omitted"] = f"refused:{type(e).__name__}"
+                    continue
+                log.warning("cannot publish dead letter yet", extra={"topic": record.topic, "error": repr(e)})
+                await asyncio.sleep(self.delay(min(wait, 8)))
                 wait += 1
         self.metrics.dead_letters.labels(record.topic, reason).inc()
         log.error(

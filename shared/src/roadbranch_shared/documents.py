@@ -78,22 +78,42 @@ async def update_if(
     `$or` and `$and` (see `matches`), so it means the same on both servers.
     """
     async with document_locks.hold(collection.full_name, doc_id):
-        if await updates_are_atomic(collection):
-            try:
-                result = await collection.update_one(
-                    {"_id": doc_id, **condition}, dict(update), upsert=upsert
-                )
-            except DuplicateKeyError:
-                return False  # it exists but does not match the condition
-            return result.matched_count > 0 or result.upserted_id is not None
-        current = await collection.find_one({"_id": doc_id})
-        if current is None:
-            if not upsert:
-                return False
-        elif not matches(current, condition):
-            return False
-        result = await collection.update_one({"_id": doc_id}, dict(update), upsert=upsert)
+        try:
+            return await _update_if(collection, doc_id, condition, update, upsert=upsert)
+        except DuplicateKeyError as e:
+            if not (upsert and _on_id(e)):
+                raise  # a real unique-index violation is the caller's to report
+            # Another writer (another process) created the document between our look and our
+            # insert: the document exists now, so decide again without inserting.
+            return await _update_if(collection, doc_id, condition, update, upsert=False)
+
+
+async def _update_if(
+    collection: AsyncCollection[Document],
+    doc_id: Any,
+    condition: Mapping[str, Any],
+    update: Mapping[str, Any],
+    *,
+    upsert: bool,
+) -> bool:
+    if await updates_are_atomic(collection):
+        result = await collection.update_one({"_id": doc_id, **condition}, dict(update), upsert=upsert)
         return result.matched_count > 0 or result.upserted_id is not None
+    current = await collection.find_one({"_id": doc_id})
+    if current is None:
+        if not upsert:
+            return False
+    elif not matches(current, condition):
+        return False
+    result = await collection.update_one({"_id": doc_id}, dict(update), upsert=upsert)
+    return result.matched_count > 0 or result.upserted_id is not None
+
+
+def _on_id(error: DuplicateKeyError) -> bool:
+    details = error.details or {}
+    pattern = details.get("keyPattern")
+    # FerretDB reports no keyPattern; its only unique index a plain upsert can hit here is _id.
+    return pattern is None or dict(pattern) == {"_id": 1}
 
 
 _MISSING = object()

@@ -20,7 +20,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 from roadbranch_shared.documents import document_locks, update_if
 from roadbranch_shared.events import (
@@ -261,7 +261,7 @@ class OutboxRelay:
                 log.warning("outbox relay cannot reach the database, retrying", extra={"error": str(e)})
                 published = 0
                 backoff = min(backoff * 2, 5.0)
-            except PyMongoError as e:
+            except Exception as e:  # the relay must outlive any one bad round
                 log.error("outbox relay failed, retrying", extra={"error": repr(e)})
                 published = 0
                 backoff = min(backoff * 2, 5.0)
@@ -278,7 +278,7 @@ class OutboxRelay:
         markers = [
             m
             async for m in self.db[PENDING].find(
-                {"collection": {"$in": self.collections}}, limit=self.max_documents
+                {"collection": {"$in": self.collections}}, sort=[("since", 1)], limit=self.max_documents
             )
         ]
         self._backlog = {}
@@ -288,7 +288,16 @@ class OutboxRelay:
             async with gate:
                 return await self._drain_document(self.db[marker["collection"]], marker)
 
-        counts = await asyncio.gather(*(drain(m) for m in markers))
+        results = await asyncio.gather(*(drain(m) for m in markers), return_exceptions=True)
+        counts = []
+        for marker, result in zip(markers, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error(
+                    "outbox relay could not drain an aggregate",
+                    extra={"marker": marker["_id"], "error": repr(result)},
+                )
+            else:
+                counts.append(result)
         self._record_backlog(markers, now)
         return sum(counts)
 
@@ -319,17 +328,24 @@ class OutboxRelay:
         }
         lease = {"$set": {"outbox_lease": {"owner": self.owner, "until": now + self.lease}}}
         if not await update_if(collection, doc_id, free, lease):
-            return 0  # another relay holds it (or the aggregate is gone; the marker stays harmless)
+            if await collection.find_one({"_id": doc_id}, {"_id": 1}) is None:
+                await self.db[PENDING].delete_one({"_id": marker["_id"]})  # the aggregate is gone
+            return 0  # else another relay holds it
+        # Stop publishing well before the lease runs out, so no second relay can interleave.
+        deadline = asyncio.get_running_loop().time() + self.lease.total_seconds() * 2 / 3
         claimed = await collection.find_one({"_id": doc_id})
         entries: list[OutboxEntry] = (claimed or {}).get("outbox", [])
         self._backlog[marker["_id"]] = entries
         published: list[OutboxEntry] = []
         try:
             for entry in entries:
-                await self.publish(entry)
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                await asyncio.wait_for(self.publish(entry), timeout=remaining)
                 published.append(entry)
         except Exception as e:
-            # Kafka is unreachable or refused: keep the rest in order for the next round.
+            # Kafka is unreachable, slow or refused: keep the rest in order for the next round.
             log.warning(
                 "outbox relay could not publish, will retry",
                 extra={"event_id": entries[len(published)]["id"], "error": repr(e)},
@@ -340,17 +356,19 @@ class OutboxRelay:
     async def _acknowledge(
         self, collection: AsyncCollection[Document], marker: Document, published: list[OutboxEntry]
     ) -> None:
-        """Remove what Kafka acknowledged and release the lease; drop the marker once nothing is left.
+        """Remove what Kafka acknowledged, release our lease, drop the marker once nothing is left.
 
         `$pullAll` of the exact entries is a pull by event id that FerretDB v1 also supports (it
-        ignores query conditions inside `$pull`).
+        ignores query conditions inside `$pull`). The lease is released only if it is still ours.
         """
         doc_id = marker["aggregate_id"]
+        if published:
+            async with document_locks.hold(collection.full_name, doc_id):
+                await collection.update_one({"_id": doc_id}, {"$pullAll": {"outbox": published}})
+        await update_if(
+            collection, doc_id, {"outbox_lease.owner": self.owner}, {"$unset": {"outbox_lease": ""}}
+        )
         async with document_locks.hold(collection.full_name, doc_id):
-            update: dict[str, Any] = {"$unset": {"outbox_lease": ""}}
-            if published:
-                update["$pullAll"] = {"outbox": published}
-            await collection.update_one({"_id": doc_id}, update)
             left = await collection.find_one({"_id": doc_id}, {"outbox.id": 1})
             if not (left or {}).get("outbox"):
                 await self.db[PENDING].delete_one({"_id": marker["_id"]})

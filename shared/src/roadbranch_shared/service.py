@@ -32,7 +32,7 @@ from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
 from roadbranch_shared.outbox import PENDING, OutboxEntry, OutboxRelay
 from roadbranch_shared.settings import ServiceSettings
-from roadbranch_shared.topics import Topic
+from roadbranch_shared.topics import PROJECT_TOPICS, Topic
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ def make_broker(
         metrics.dead_letters,
         max_attempts=settings.dlq_max_attempts,
         base_delay=settings.dlq_base_delay,
+        reference_only=[t.name for t in PROJECT_TOPICS if t.personal],
     )
     broker = KafkaBroker(
         settings.kafka_bootstrap,
@@ -63,7 +64,9 @@ def make_broker(
         log_level=logging.DEBUG,
     )
 
-    async def publish_raw(value: bytes, topic: str, key: bytes | None, headers: dict[str, str]) -> None:
+    async def publish_raw(
+        value: bytes | None, topic: str, key: bytes | None, headers: dict[str, str]
+    ) -> None:
         await broker.publish(value, topic=topic, key=key, headers=headers)
 
     dead_letters.bind(publish_raw)

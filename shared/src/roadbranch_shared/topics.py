@@ -21,6 +21,7 @@ class Topic:
     partitions: int
     key: str
     compacted: bool = False
+    personal: bool = False  # carries personal data (contact points): dead letters keep no copy
 
     @property
     def dead_letters(self) -> Topic:
@@ -31,7 +32,7 @@ ROSTER_DRIVER = Topic("roster.driver.v1", 6, key="driver id")
 ROSTER_MEMBER = Topic("roster.member.v1", 6, key="member id")
 ROSTER_ORG = Topic("roster.org.v1", 3, key="organisation id")
 # Contact points (phone numbers) travel only here; notify alone reads it; erasure is a tombstone.
-ROSTER_CONTACT = Topic("roster.contact.v1", 6, key="driver id", compacted=True)
+ROSTER_CONTACT = Topic("roster.contact.v1", 6, key="driver id", compacted=True, personal=True)
 ACTIVITIES_MEETING = Topic("activities.meeting.v1", 6, key="meeting id")
 ACTIVITIES_CONTENT = Topic("activities.content.v1", 3, key="content id")
 ACTIVITIES_COMPLIANCE = Topic("activities.compliance.v1", 3, key="organisation id")
