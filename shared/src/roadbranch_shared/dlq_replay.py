@@ -48,7 +48,9 @@ async def replay(
     records = await read_topic(bootstrap, dlq)
     chosen = []
     for record in records:
-        headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+        headers = {k: (v or b"").decode(errors="replace") for k, v in (record.headers or ())}
+        if headers.get("dlq-origin-topic", topic) != topic:
+            continue  # only ever back to the topic asked for
         if keep.admits(record, headers):
             chosen.append((record, headers))
     summary = [
@@ -58,9 +60,13 @@ async def replay(
             "to": h.get("dlq-origin-topic", topic),
             "reason": h.get("dlq-reason"),
             "origin_offset": h.get("dlq-origin-offset"),
+            "replayable": _replayable(h),
         }
         for r, h in chosen
     ]
+    # A dead letter parked without its value (personal data, or refused by Kafka) cannot be
+    # replayed: sending its null value would be a tombstone that erases the key's record.
+    chosen = [(r, h) for r, h in chosen if _replayable(h)]
     if dry_run or not chosen:
         return summary
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
@@ -77,6 +83,10 @@ async def replay(
     return summary
 
 
+def _replayable(headers: dict[str, str]) -> bool:
+    return headers.get("dlq-value-omitted") in (None, "tombstone")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m roadbranch_shared.dlq_replay",
@@ -87,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topic", required=True, help="the origin topic, e.g. roster.member.v1")
     parser.add_argument("--reason", help="only dead letters with this dlq-reason")
     parser.add_argument("--key", help="only records with this key (an aggregate id)")
-    parser.add_argument("--partition", type=int)
+    parser.add_argument("--partition", type=int, help="only dead letters in this partition of the .dlq topic")
     parser.add_argument("--offset", type=int, help="only the dead letter at this offset of the .dlq topic")
     parser.add_argument("--dry-run", action="store_true", help="list what would be replayed")
     args = parser.parse_args(argv)

@@ -164,7 +164,7 @@ class Service:
         if self.settings.tokens_file is not None:
             return TokenTable.from_file(self.settings.tokens_file)
         if self.settings.tokens:
-            return TokenTable.from_json(self.settings.tokens)
+            return TokenTable.from_json(self.settings.tokens.get_secret_value())
         log.warning("no token table configured: every API call will be refused with 401")
         return TokenTable({})
 

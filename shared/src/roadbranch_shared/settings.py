@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,7 +16,7 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap: str = "localhost:9092"
     mongo_uri: str = "mongodb://localhost:27017/"
     mongo_db: str | None = Field(default=None, description="database name; defaults to the service name")
-    tokens: str | None = Field(default=None, description="JSON token table: token -> principal")
+    tokens: SecretStr | None = Field(default=None, description="JSON token table: token -> principal")
     tokens_file: Path | None = Field(default=None, description="file holding the JSON token table")
     log_level: str = "INFO"
     relay_idle_interval: float = Field(

@@ -105,11 +105,19 @@ def stop_current() -> StackInfo | None:
     info = load_current()
     if info is None:
         return None
-    for pid in (info.kafka_pid, info.ferretdb_pid):
-        if pid is not None:
+    for pid, program in ((info.kafka_pid, "kafka.Kafka"), (info.ferretdb_pid, "ferretdb")):
+        # After a reboot the saved pid may belong to another program: only stop ours.
+        if pid is not None and program in _command_line(pid):
             terminate(pid)
     (cache_dir() / CURRENT).unlink(missing_ok=True)
     return info
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def status(info: StackInfo) -> dict[str, Any]:
