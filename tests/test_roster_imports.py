@@ -107,7 +107,7 @@ def test_csv_import_stores_good_rows_reports_bad_rows_and_publishes_events(
     batch = finished(roster, accepted["batch_id"])
     assert (batch["status"], batch["registered"], batch["processed_rows"]) == ("completed", 5, 5)
 
-    registered = asyncio.run(_events_of_batch(stack_info, ROSTER_DRIVER.name, accepted["batch_id"]))
+    registered = asyncio.run(_events_of_batch(stack_info, ROSTER_DRIVER.name, accepted["batch_id"], 5))
     assert len(registered) == 5
     assert {e["type"] for e in registered} == {"roadbranch.roster.driver.registered.v1"}
     driver_id = registered[0]["data"]["driver_id"]
@@ -118,7 +118,7 @@ def test_csv_import_stores_good_rows_reports_bad_rows_and_publishes_events(
     assert "*" in record["phone"]
     assert "*" in record["name"]
     assert record["sources"][0]["legal_basis"] == LEGAL_BASIS
-    contacts = asyncio.run(_events_of_batch(stack_info, ROSTER_CONTACT.name, accepted["batch_id"]))
+    contacts = asyncio.run(_events_of_batch(stack_info, ROSTER_CONTACT.name, accepted["batch_id"], 5))
     assert {c["data"]["phone"] for c in contacts} == {p[2] for p in PEOPLE[:5]}
 
 
@@ -206,10 +206,13 @@ def test_no_raw_id_number_or_phone_in_logs_or_general_topics(
                 assert phone not in blob, f"a phone number on {topic}"
 
 
-async def _events_of_batch(stack_info: StackInfo, topic: str, batch_id: str) -> list[dict[str, Any]]:
+async def _events_of_batch(
+    stack_info: StackInfo, topic: str, batch_id: str, count: int
+) -> list[dict[str, Any]]:
     async def events() -> list[dict[str, Any]]:
         found = [json.loads(r.value) for r in await read_topic(stack_info.kafka_bootstrap, topic)]
-        return [e for e in found if e["correlationid"] == batch_id]
+        mine = [e for e in found if e["correlationid"] == batch_id]
+        return mine if len(mine) >= count else []
 
     return await eventually(events, message=f"events of import {batch_id} on {topic}")
 

@@ -7,7 +7,9 @@ from roadbranch_shared.service import Service
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
 
 from roster.app.imports import DriverImports
+from roster.app.members import Members
 from roster.entrypoints.http import router
+from roster.entrypoints.members_http import router as members_router
 from roster.settings import Settings
 
 settings = Settings()
@@ -25,6 +27,13 @@ import_rows = Counter(
     registry=service.metrics.registry,
 )
 
+verification_attempts = Counter(
+    "roadbranch_roster_verification_attempts",
+    "Verification attempts (查身份、核信息) by method and outcome",
+    ["method", "outcome"],
+    registry=service.metrics.registry,
+)
+
 
 async def prepare(db: AsyncDatabase[dict]) -> None:
     # PII keys are read at start-up, not import: a missing key stops the service naming the variable.
@@ -35,9 +44,15 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
         on_row=lambda result, source, n: import_rows.labels(result, source).inc(n),
     )
     service.app.state.driver_imports = imports
+    service.app.state.members = Members(
+        db,
+        imports.keys,
+        on_attempt=lambda method, outcome: verification_attempts.labels(method, outcome).inc(),
+    )
     imports.start_housekeeping()
 
 
 service.on_startup = prepare
 service.include(router)
+service.include(members_router)
 app = service.app

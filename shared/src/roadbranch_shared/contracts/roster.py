@@ -41,6 +41,28 @@ class ContactPointChanged(EventPayload):
     changed_at: datetime
 
 
+@event_type("roadbranch.roster.member.candidate_found.v1", topic=ROSTER_MEMBER)
+class MemberCandidateFound(EventPayload):
+    """A driver may be a Party member: his ID number matched a member record in a cross-check
+    (信息比对), or he declared it himself (亮身份). A verification case is open."""
+
+    member_id: str
+    driver_id: str
+    origin: str  # cross_check | self_declared
+    check_id: str | None = None
+    found_at: datetime
+
+
+@event_type("roadbranch.roster.member.rejected.v1", topic=ROSTER_MEMBER)
+class MemberRejected(EventPayload):
+    """The verification found the driver is not a member (or could not confirm it)."""
+
+    member_id: str
+    driver_id: str
+    reason: str
+    rejected_at: datetime
+
+
 @event_type("roadbranch.roster.member.verified.v1", topic=ROSTER_MEMBER)
 class MemberVerified(EventPayload):
     """A driver's Party membership was confirmed (查身份、核信息); the design card's member-verified."""

@@ -111,10 +111,7 @@ class DriverImports:
             "registered": 0,
             "updated": 0,
             "unchanged": 0,
-            "problems": [
-                {"row": p.row, "field": p.field, "reason": p.reason, "message": p.message}
-                for p in checked.problems
-            ],
+            "problems": [p.as_dict() for p in checked.problems],
         }
         await self.db.driver_imports.insert_one(batch)
         if self.on_row is not None:

@@ -61,6 +61,7 @@ MESSAGES = {
     "too_long": "内容过长",
     "plate_format": "车牌号格式不正确",
     "duplicate_in_file": "与本文件中前面一行的身份证号重复",
+    "unknown_status": "党员状态须为“正式党员”或“预备党员”",
 }
 
 MAX_TEXT = 100
@@ -80,6 +81,9 @@ class RowProblem:
     def message(self) -> str:
         return MESSAGES.get(self.reason, self.reason)
 
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "field": self.field, "reason": self.reason, "message": self.message}
+
 
 @dataclass(frozen=True)
 class DriverRow:
@@ -96,23 +100,32 @@ class DriverRow:
 
 
 def header_map(headings: list[str]) -> dict[int, str]:
+    """Column index -> field name for the driver-list headings we know."""
+    return header_map_for(COLUMNS, headings)
+
+
+def header_map_for(columns: Mapping[str, tuple[str, ...]], headings: list[str]) -> dict[int, str]:
     """Column index -> field name for the headings we know; unknown columns are ignored."""
-    known = {alias.casefold(): field for field, aliases in COLUMNS.items() for alias in aliases}
+    known = {alias.casefold(): field for field, aliases in columns.items() for alias in aliases}
     mapping: dict[int, str] = {}
     for index, heading in enumerate(headings):
-        field = known.get(_clean(heading).casefold())
+        field = known.get(clean_text(heading).casefold())
         if field is not None and field not in mapping.values():
             mapping[index] = field
     return mapping
 
 
 def missing_columns(mapping: dict[int, str]) -> list[str]:
-    return [field for field in REQUIRED if field not in mapping.values()]
+    return missing_columns_for(REQUIRED, mapping)
+
+
+def missing_columns_for(required: tuple[str, ...], mapping: dict[int, str]) -> list[str]:
+    return [field for field in required if field not in mapping.values()]
 
 
 def check_row(row: int, values: Mapping[str, str]) -> DriverRow | list[RowProblem]:
     """Validate one row's values (by field name); `row` is its number as the spreadsheet shows it."""
-    cleaned = {field: _clean(values.get(field, "")) for field in COLUMNS}
+    cleaned = {field: clean_text(values.get(field, "")) for field in COLUMNS}
     problems = [RowProblem(row, field, RowReason.REQUIRED) for field in REQUIRED if not cleaned[field]]
     problems += [
         RowProblem(row, field, RowReason.TOO_LONG)
@@ -145,6 +158,7 @@ def check_row(row: int, values: Mapping[str, str]) -> DriverRow | list[RowProble
     )
 
 
-def _clean(value: object) -> str:
+def clean_text(value: object) -> str:
+    """Cell text as typed: full-width characters folded (NFKC), surrounding space removed."""
     text = "" if value is None else str(value)
     return unicodedata.normalize("NFKC", text).strip()

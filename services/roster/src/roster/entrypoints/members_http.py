@@ -1,0 +1,147 @@
+"""The roster's HTTP API for member records, the cross-check and verification cases."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from pydantic import BaseModel, Field
+from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+
+from roster.adapters.tables import UnreadableFile, read_table
+from roster.app.members import Members, check_records
+from roster.domain.members import RECORD_COLUMNS, CaseError, CaseStatus, Method, Outcome
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+router = APIRouter(prefix="/v1", tags=["members"])
+OrgDepartment = Annotated[Principal, Depends(require_roles(Role.ORG_DEPARTMENT))]
+Staff = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF))]
+Driver = Annotated[Principal, Depends(require_roles(Role.DRIVER))]
+Readers = Annotated[
+    Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT, Role.OPERATOR))
+]
+
+
+def members_of(request: Request) -> Members:
+    members: Members = request.app.state.members
+    return members
+
+
+@router.post("/member-checks")
+async def cross_check(
+    request: Request,
+    principal: OrgDepartment,
+    file: Annotated[
+        UploadFile, File(description="党员信息：" + "、".join(a[0] for a in RECORD_COLUMNS.values()))
+    ],
+    county: Annotated[str, Form(max_length=50)] = "meigu",
+) -> dict[str, Any]:
+    """Cross-check (信息比对) the organisation department's member records against the drivers.
+
+    A match opens a verification case; unmatched records are counted and not kept."""
+    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise ApiError.invalid([FieldError("file", "too_large", "文件超过 20 MB，请分批上传")])
+    try:
+        table = await asyncio.to_thread(read_table, file.filename or "", content)
+    except UnreadableFile as e:
+        raise ApiError.invalid([FieldError("file", e.reason, e.message)]) from None
+    checked = await asyncio.to_thread(check_records, table)
+    if isinstance(checked, list):
+        raise ApiError.invalid(
+            [FieldError("file", "missing_column", f"缺少必需的列：{RECORD_COLUMNS[f][0]}") for f in checked]
+        )
+    summary = await members_of(request).cross_check(checked, started_by=principal.subject, county=county)
+    return _without_id(summary, "check_id")
+
+
+@router.get("/member-checks/{check_id}")
+async def member_check(request: Request, check_id: str, _: Readers) -> dict[str, Any]:
+    summary = await members_of(request).db.member_checks.find_one({"_id": check_id})
+    if summary is None:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这次比对", field="check_id")
+    return _without_id(summary, "check_id")
+
+
+@router.post("/members/self-declaration", status_code=201)
+async def declare(request: Request, principal: Driver) -> dict[str, Any]:
+    """A driver declares that he is a Party member (亮身份); a verification case opens."""
+    return _case_view(await _run(members_of(request).declare(str(principal.driver_id))))
+
+
+@router.get("/members/{member_id}")
+async def case(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
+    return _case_view(await _run(members_of(request).case(member_id)))
+
+
+class AttemptIn(BaseModel):
+    method: str = Field(description="field_visit | phone_call | group_meeting | data_comparison")
+    outcome: str = Field(description="confirmed | not_a_member | unreachable")
+    notes: str = Field(default="", max_length=1000)
+    at: datetime | None = None
+
+
+@router.post("/members/{member_id}/attempts")
+async def record_attempt(
+    request: Request, member_id: str, attempt: AttemptIn, principal: Staff
+) -> dict[str, Any]:
+    """Record one verification attempt (查身份、核信息): how, with what outcome."""
+    problems = []
+    if attempt.method not in Method.ALL:
+        problems.append(FieldError("method", "unknown_method", "核实方式须为：" + "、".join(Method.ALL)))
+    if attempt.outcome not in Outcome.ALL:
+        problems.append(FieldError("outcome", "unknown_outcome", "核实结果须为：" + "、".join(Outcome.ALL)))
+    if problems:
+        raise ApiError.invalid(problems)
+    updated = await _run(
+        members_of(request).record_attempt(
+            member_id,
+            method=attempt.method,
+            outcome=attempt.outcome,
+            notes=attempt.notes,
+            by=principal.subject,
+            at=attempt.at,
+        )
+    )
+    return _case_view(updated)
+
+
+class DecisionIn(BaseModel):
+    decision: str = Field(description="verified | rejected")
+    reason: str = Field(default="", max_length=500)
+
+
+@router.post("/members/{member_id}/decision")
+async def decide(request: Request, member_id: str, decision: DecisionIn, principal: Staff) -> dict[str, Any]:
+    """Close the case: `verified` (needs a confirming attempt) or `rejected`."""
+    if decision.decision not in (CaseStatus.VERIFIED, CaseStatus.REJECTED):
+        raise ApiError.invalid([FieldError("decision", "unknown_decision", "结论须为 verified 或 rejected")])
+    updated = await _run(
+        members_of(request).decide(
+            member_id, decision=decision.decision, reason=decision.reason, by=principal.subject
+        )
+    )
+    return _case_view(updated)
+
+
+async def _run(work: Any) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = await work
+        return result
+    except CaseError as e:
+        status = 404 if e.reason in ("not_found", "unknown_driver") else 409
+        code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.CONFLICT
+        raise ApiError(status, code, e.message, field=e.field, details={"reason": e.reason}) from None
+
+
+def _case_view(case: dict[str, Any]) -> dict[str, Any]:
+    view = {k: v for k, v in case.items() if k not in ("_id", "outbox", "outbox_lease", "version")}
+    return {"member_id": case["_id"], **view}
+
+
+def _without_id(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    return {name: doc["_id"], **{k: v for k, v in doc.items() if k != "_id"}}
