@@ -8,6 +8,7 @@ from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBE
 
 from roster.app.imports import DriverImports
 from roster.app.members import Members
+from roster.entrypoints import ledger_http, organisation_http
 from roster.entrypoints.http import router
 from roster.entrypoints.members_http import router as members_router
 from roster.settings import Settings
@@ -50,9 +51,13 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
         on_attempt=lambda method, outcome: verification_attempts.labels(method, outcome).inc(),
     )
     imports.start_housekeeping()
+    organisation_http.attach(service, db)
+    ledger_http.attach(service, db)
 
 
 service.on_startup = prepare
 service.include(router)
 service.include(members_router)
+service.include(organisation_http.router)
+service.include(ledger_http.router)
 app = service.app

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from roadbranch_shared.events import EventPayload, event_type
-from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER
+from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
 
 
 @event_type("roadbranch.roster.driver.registered.v1", topic=ROSTER_DRIVER)
@@ -72,3 +72,91 @@ class MemberVerified(EventPayload):
     method: str
     verified_at: datetime
     branch_id: str | None = None
+
+
+@event_type("roadbranch.roster.member.transferred_in.v1", topic=ROSTER_MEMBER)
+class MemberTransferredIn(EventPayload):
+    """The member's organisation relation was transferred into the mobile branch (动员党员"回家")."""
+
+    member_id: str
+    driver_id: str
+    branch_id: str
+    from_organisation: str
+    accepted_on: date
+
+
+@event_type("roadbranch.roster.member.assigned.v1", topic=ROSTER_MEMBER)
+class MemberAssignedToBranch(EventPayload):
+    """A verified member was assigned to a branch (and optionally a party group in it)."""
+
+    member_id: str
+    driver_id: str
+    branch_id: str
+    group_id: str | None = None
+    assigned_at: datetime
+
+
+@event_type("roadbranch.roster.member.contact_lost.v1", topic=ROSTER_MEMBER)
+class MemberContactLost(EventPayload):
+    """No contact recorded with the member for the configured period: a case for the committee.
+    Nothing about the member changes by itself; any status change is a person's decision."""
+
+    member_id: str
+    driver_id: str
+    last_contact_at: datetime | None = None
+    raised_at: datetime
+
+
+@event_type("roadbranch.roster.org.created.v1", topic=ROSTER_ORG)
+class OrganisationCreated(EventPayload):
+    """An organisation in the tree: industry committee, branch, party group or work group (专班)."""
+
+    organisation_id: str
+    kind: str  # industry_committee | branch | party_group | work_group | work_subgroup
+    name: str
+    parent_id: str | None = None
+    created_at: datetime
+
+
+@event_type("roadbranch.roster.org.seat_assigned.v1", topic=ROSTER_ORG)
+class SeatAssigned(EventPayload):
+    """A seat on an organisation's committee (secretary, deputy, member; co-leader in the work group)."""
+
+    organisation_id: str
+    seat_id: str
+    role: str
+    person_id: str  # a driver id or a staff principal's subject, never a name
+    term_start: date
+    term_end: date | None = None
+    assigned_at: datetime
+
+
+@event_type("roadbranch.roster.org.pairing_assigned.v1", topic=ROSTER_ORG)
+class PairingAssigned(EventPayload):
+    """N+1 pairing (结对帮带): a committee member paired with member drivers."""
+
+    organisation_id: str
+    pairing_id: str
+    committee_person_id: str
+    member_ids: list[str]
+    assigned_at: datetime
+
+
+@event_type("roadbranch.roster.org.pairing_contact_overdue.v1", topic=ROSTER_ORG)
+class PairingContactOverdue(EventPayload):
+    """A pair has had no contact for the configured period; the committee member is reminded."""
+
+    organisation_id: str
+    pairing_id: str
+    committee_person_id: str
+    member_id: str
+    last_contact_at: datetime | None = None
+    raised_at: datetime
+
+
+@event_type("roadbranch.roster.driver.erased.v1", topic=ROSTER_DRIVER)
+class DriverErased(EventPayload):
+    """A driver's personal data was erased on request (PIPL); only an erased marker remains."""
+
+    driver_id: str
+    erased_at: datetime

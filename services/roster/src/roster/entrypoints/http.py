@@ -82,12 +82,28 @@ async def driver_import(request: Request, batch_id: str, _: Readers) -> dict[str
     return _batch_view(batch)
 
 
+@router.get("/drivers")
+async def drivers(request: Request, _: Readers, limit: int = 100, after: str = "") -> dict[str, Any]:
+    """Drivers with masked personal data, a page at a time (`after`: the last driver_id seen)."""
+    if not 1 <= limit <= 1000:
+        raise ApiError.invalid([FieldError("limit", "out_of_range", "limit 须在 1 到 1000 之间")])
+    found = imports_of(request).db.drivers.find(
+        {"_id": {"$gt": after}, "status": "active"}, sort=[("_id", 1)], limit=limit
+    )
+    return {"drivers": [driver_view(doc) async for doc in found]}
+
+
 @router.get("/drivers/{driver_id}")
 async def driver(request: Request, driver_id: str, _: Readers) -> dict[str, Any]:
     """A driver's record with masked personal data and where the record came from."""
     doc = await imports_of(request).db.drivers.find_one({"_id": driver_id})
     if doc is None or doc.get("status") == "erased":
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id")
+    return driver_view(doc)
+
+
+def driver_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A driver as every response shows him: personal data masked."""
     identity = doc["identity"]
     return {
         "driver_id": doc["_id"],

@@ -73,6 +73,17 @@ async def declare(request: Request, principal: Driver) -> dict[str, Any]:
     return _case_view(await _run(members_of(request).declare(str(principal.driver_id))))
 
 
+@router.get("/members")
+async def cases(
+    request: Request, _: Readers, status: str | None = None, limit: int = 100, after: str = ""
+) -> dict[str, Any]:
+    """Verification cases and members, a page at a time (`after`: the last member_id seen)."""
+    if not 1 <= limit <= 1000:
+        raise ApiError.invalid([FieldError("limit", "out_of_range", "limit 须在 1 到 1000 之间")])
+    found = await members_of(request).cases(status=status, limit=limit, after=after)
+    return {"members": [_case_view(c) for c in found]}
+
+
 @router.get("/members/{member_id}")
 async def case(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
     return _case_view(await _run(members_of(request).case(member_id)))

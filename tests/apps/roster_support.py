@@ -1,0 +1,115 @@
+"""Helpers for tests that drive a real roster process: start it, call it, and set up drivers and members."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.pii import generate_key, make_synthetic_id_number
+
+ROLES = ("work_group_staff", "org_department", "branch_secretary", "operator", "driver")
+
+
+class Roster:
+    """A roster process with one token per role (`driver` maps to `driver_id`), and its own database."""
+
+    def __init__(
+        self, stack_info: StackInfo, log_dir: Path, *, driver_id: str = "drv_nobody", **settings: str
+    ) -> None:
+        self.tokens = {role: secrets.token_urlsafe(24) for role in ROLES}
+        self.pii = {
+            "ROADBRANCH_PII_BLIND_INDEX_KEY": generate_key(),
+            "ROADBRANCH_PII_ENCRYPTION_KEY": generate_key(),
+        }
+        self.database = f"roster_{secrets.token_hex(4)}"
+        env = {
+            **stack_info.service_env("roster"),
+            **self.pii,
+            "ROADBRANCH_ROSTER_MONGO_DB": self.database,
+            "ROADBRANCH_ROSTER_TOKENS": self._token_table(driver_id),
+            **{f"ROADBRANCH_ROSTER_{k.upper()}": v for k, v in settings.items()},
+        }
+        self.process = ServiceProcess("roster.main:app", env=env, log=log_dir / "roster.log")
+
+    def _token_table(self, driver_id: str) -> str:
+        table: dict[str, Any] = {}
+        for role, token in self.tokens.items():
+            principal: dict[str, Any] = {"subject": f"{role}-1", "role": role}
+            if role == "driver":
+                principal["driver_id"] = driver_id
+            table[token] = principal
+        return json.dumps(table)
+
+    def start(self) -> Roster:
+        self.process.start()
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def restart_as_driver(self, driver_id: str) -> None:
+        """Restart with the `driver` token mapped to `driver_id` (the token table is read at start)."""
+        self.process.stop()
+        self.process.env["ROADBRANCH_ROSTER_TOKENS"] = self._token_table(driver_id)
+        self.process.start()
+
+    def call(self, method: str, path: str, role: str = "work_group_staff", **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return httpx.request(method, self.process.url + path, headers=headers, timeout=120, **kwargs)
+
+    def import_drivers(
+        self, people: list[tuple[str, str, str]], source: str = "individual"
+    ) -> dict[str, Any]:
+        """Import (name, id number, phone) rows and wait until they are written; the finished import."""
+        lines = ["姓名,身份证号,手机号"] + [f"{n},{i},{p}" for n, i, p in people]
+        batch = self.call(
+            "POST",
+            "/v1/driver-imports",
+            files={"file": ("d.csv", "\n".join(lines).encode())},
+            data={"source": source, "legal_basis": "履行法定职责"},
+        ).json()
+        deadline = time.monotonic() + 120
+        while batch["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            batch = self.call("GET", f"/v1/driver-imports/{batch['batch_id']}").json()
+        return dict(batch)
+
+    def cross_check(
+        self, people: list[tuple[str, str, str]], party_status: str = "正式党员"
+    ) -> dict[str, Any]:
+        lines = ["姓名,身份证号,所在支部,入党时间,党员状态"]
+        lines += [f"{n},{i},县交通运输局机关支部,2008-07-01,{party_status}" for n, i, _ in people]
+        response = self.call(
+            "POST",
+            "/v1/member-checks",
+            "org_department",
+            files={"file": ("m.csv", "\n".join(lines).encode())},
+        )
+        return dict(response.json())
+
+    def verify(self, member_id: str, method: str = "field_visit") -> dict[str, Any]:
+        self.call(
+            "POST", f"/v1/members/{member_id}/attempts", json={"method": method, "outcome": "confirmed"}
+        )
+        return dict(
+            self.call("POST", f"/v1/members/{member_id}/decision", json={"decision": "verified"}).json()
+        )
+
+
+def synthetic_people(prefix: str, count: int, year: int) -> list[tuple[str, str, str]]:
+    """(name, ID number, phone) of clearly synthetic drivers: area 513436, birth dates in `year`."""
+    return [
+        (
+            f"{prefix}{i:03d}",
+            make_synthetic_id_number("513436", date(year, 1 + i % 12, 1 + i % 28), 100 + i),
+            f"139{year % 100:02d}{i:06d}",
+        )
+        for i in range(count)
+    ]
