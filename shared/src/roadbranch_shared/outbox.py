@@ -31,6 +31,7 @@ from roadbranch_shared.events import (
     new_event,
 )
 from roadbranch_shared.metrics import OutboxMetrics
+from roadbranch_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,22 @@ def outbox_entry(envelope: Envelope) -> OutboxEntry:
     }
 
 
+def tombstone_entry(topic: Topic, key: str) -> OutboxEntry:
+    """A null-valued record for `key` on a compacted topic: Kafka's compaction then forgets the key
+    (an erasure). It travels through the outbox like an event, in order after the aggregate's events."""
+    if not topic.compacted:
+        raise ValueError(f"{topic.name} is not compacted: a tombstone there would erase nothing")
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": topic.name,
+        "key": key,
+        "type": "tombstone",
+        "body": None,
+        "headers": {},
+        "created_at": datetime.now(UTC),
+    }
+
+
 async def insert_aggregate(
     collection: AsyncCollection[Document], document: Document, events: Sequence[Envelope]
 ) -> None:
@@ -140,19 +157,22 @@ async def update_aggregate(
     expected_version: int,
     update: Mapping[str, Any],
     events: Sequence[Envelope],
+    tombstones: Sequence[OutboxEntry] = (),
 ) -> int:
-    """Apply `update` and append `events` in one write, if the aggregate is still at `expected_version`.
+    """Apply `update` and append `events` (then `tombstones`) in one write, if the aggregate is still
+    at `expected_version`.
 
     Returns the new version; raises ConcurrencyConflict when another command got there first.
     """
     new_version = expected_version + len(events)
     merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$set", {})["version"] = new_version
-    if events:
-        merged.setdefault("$push", {})["outbox"] = {"$each": [outbox_entry(e) for e in events]}
+    entries = [outbox_entry(e) for e in events] + list(tombstones)
+    if entries:
+        merged.setdefault("$push", {})["outbox"] = {"$each": entries}
     if not await update_if(collection, aggregate_id, {"version": expected_version}, merged):
         raise ConcurrencyConflict(collection.name, aggregate_id, expected_version)
-    if events:
+    if entries:
         await _mark_pending(collection, aggregate_id)
     return new_version
 

@@ -94,8 +94,9 @@ def outbox_publisher(broker: KafkaBroker) -> Callable[[OutboxEntry], Awaitable[N
     """How a relay publishes an outbox entry: the stored bytes, keyed by aggregate, with CE headers."""
 
     async def publish(entry: OutboxEntry) -> None:
+        body = entry["body"]
         await broker.publish(
-            entry["body"].encode(),
+            body.encode() if body is not None else None,  # None: a tombstone
             topic=entry["topic"],
             key=entry["key"].encode(),
             headers=entry["headers"],

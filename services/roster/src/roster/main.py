@@ -1,13 +1,17 @@
 """The roster process: `uvicorn roster.main:app`."""
 
+import asyncio
+
 from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
 
+from roster.app.figures import RosterFigures
 from roster.app.imports import DriverImports
 from roster.app.members import Members
+from roster.app.privacy import Privacy
 from roster.entrypoints import ledger_http, organisation_http
 from roster.entrypoints.http import router
 from roster.entrypoints.members_http import router as members_router
@@ -45,6 +49,11 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
         on_row=lambda result, source, n: import_rows.labels(result, source).inc(n),
     )
     service.app.state.driver_imports = imports
+    service.app.state.privacy = Privacy(db, imports.keys)
+    figures = RosterFigures(db, service.metrics.registry)
+    service.app.state.figures_task = asyncio.create_task(
+        figures.keep_fresh(settings.figures_interval_seconds)
+    )
     service.app.state.members = Members(
         db,
         imports.keys,

@@ -14,6 +14,9 @@ class Settings(settings_for("roster")):  # type: ignore[misc]
     pairing_overdue_after_days: int = Field(
         default=30, ge=1, description="N+1 pair with no contact this long"
     )
+    figures_interval_seconds: float = Field(
+        default=30, gt=0, description="how often the gauges are recounted"
+    )
     scan_interval_seconds: float = Field(default=3600, gt=0, description="how often the overdue scans run")
 
 

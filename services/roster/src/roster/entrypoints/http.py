@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 
 from roster.adapters.tables import UnreadableFile, read_table
 from roster.app.imports import DriverImports, ImportRequest, check_table
+from roster.app.privacy import NoSuchDriver, Privacy
 from roster.domain.drivers import COLUMNS, DriverSource
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -20,6 +22,8 @@ Staff = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF))]
 Readers = Annotated[
     Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT, Role.OPERATOR))
 ]
+Erasers = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT))]
+IdentityReaders = Annotated[Principal, Depends(require_roles(Role.ORG_DEPARTMENT))]
 
 
 def imports_of(request: Request) -> DriverImports:
@@ -100,6 +104,46 @@ async def driver(request: Request, driver_id: str, _: Readers) -> dict[str, Any]
     if doc is None or doc.get("status") == "erased":
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id")
     return driver_view(doc)
+
+
+class ErasureIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, description="why (e.g. the driver's deletion request)")
+    request_reference: str = Field(min_length=1, max_length=100, description="the request's reference number")
+
+
+@router.post("/drivers/{driver_id}/erasure")
+async def erase(request: Request, driver_id: str, body: ErasureIn, principal: Erasers) -> dict[str, Any]:
+    """Erase a driver's personal data (PIPL deletion): an erased marker stays, the contact topic
+    gets a tombstone. Idempotent."""
+    try:
+        doc = await privacy_of(request).erase(
+            driver_id, by=principal.subject, reason=body.reason, request_reference=body.request_reference
+        )
+    except NoSuchDriver:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None
+    return {"driver_id": driver_id, "status": doc["status"], "erased_at": doc["erasure"]["at"]}
+
+
+@router.get("/drivers/{driver_id}/identity")
+async def identity(
+    request: Request,
+    driver_id: str,
+    principal: IdentityReaders,
+    purpose: Annotated[str, Query(min_length=2, max_length=200)],
+) -> dict[str, Any]:
+    """The unmasked name, ID number and phone. Organisation department only; every read is audited
+    with its purpose."""
+    try:
+        return await privacy_of(request).read_identity(
+            driver_id, subject=principal.subject, role=str(principal.role), purpose=purpose
+        )
+    except NoSuchDriver:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None
+
+
+def privacy_of(request: Request) -> Privacy:
+    privacy: Privacy = request.app.state.privacy
+    return privacy
 
 
 def driver_view(doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,121 @@
+"""Personal data on request: erasure (PIPL deletion) and audited reads of an unmasked identity.
+
+Erasing a driver removes his personal data here and leaves an erased marker; the compacted contact
+topic gets a tombstone so the notifier forgets him too. Reading a full ID number is allowed to the
+organisation department only, and every such read is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.contracts.roster import DriverErased
+from roadbranch_shared.outbox import ConcurrencyConflict, stage_events, tombstone_entry, update_aggregate
+from roadbranch_shared.pii import PiiKeys, decrypt
+from roadbranch_shared.topics import ROSTER_CONTACT
+
+from roster.app.imports import SOURCE
+from roster.app.members import member_id_of
+
+Document = dict[str, Any]
+PERSONAL_FIELDS = ("identity", "household_registration", "location", "plate", "employer")
+
+
+class NoSuchDriver(LookupError):
+    pass
+
+
+class Privacy:
+    def __init__(self, db: AsyncDatabase[Document], keys: PiiKeys) -> None:
+        self.db = db
+        self.keys = keys
+
+    async def erase(self, driver_id: str, *, by: str, reason: str, request_reference: str) -> Document:
+        """Erase a driver's personal data; idempotent (erasing twice changes nothing more)."""
+        while True:
+            doc = await self.db.drivers.find_one({"_id": driver_id})
+            if doc is None:
+                raise NoSuchDriver(driver_id)
+            if doc.get("status") == "erased":
+                return doc
+            now = datetime.now(UTC)
+            events = stage_events(
+                [DriverErased(driver_id=driver_id, erased_at=now)],
+                source=SOURCE,
+                subject=driver_id,
+                from_version=doc["version"],
+            )
+            update = {
+                "$set": {
+                    "status": "erased",
+                    "erasure": {
+                        "at": now,
+                        "by": by,
+                        "reason": reason,
+                        "request_reference": request_reference,
+                    },
+                },
+                "$unset": dict.fromkeys(PERSONAL_FIELDS, ""),
+            }
+            try:
+                await update_aggregate(
+                    self.db.drivers,
+                    driver_id,
+                    expected_version=doc["version"],
+                    update=update,
+                    events=events,
+                    tombstones=[tombstone_entry(ROSTER_CONTACT, driver_id)],
+                )
+                break
+            except ConcurrencyConflict:
+                continue
+        # The blind index would let the erased person be recognised again: it goes too.
+        identity = doc.get("identity", {})
+        if "id_number_index" in identity:
+            await self.db.driver_keys.delete_one({"_id": identity["id_number_index"]})
+        await self._forget_member_record(member_id_of(driver_id))
+        erased = await self.db.drivers.find_one({"_id": driver_id})
+        assert erased is not None
+        return erased
+
+    async def _forget_member_record(self, member_id: str) -> None:
+        """The member case keeps its decisions (no personal data) but not the record or notes."""
+        while True:
+            case = await self.db.members.find_one({"_id": member_id})
+            if case is None:
+                return
+            attempts = [{**a, "notes": ""} for a in case.get("attempts", [])]
+            update = {"$set": {"record": None, "attempts": attempts, "driver_erased": True}}
+            try:
+                await update_aggregate(
+                    self.db.members, member_id, expected_version=case["version"], update=update, events=[]
+                )
+                return
+            except ConcurrencyConflict:
+                continue
+
+    async def read_identity(self, driver_id: str, *, subject: str, role: str, purpose: str) -> Document:
+        """The unmasked name, ID number and phone; the read is audited before anything is returned."""
+        doc = await self.db.drivers.find_one({"_id": driver_id})
+        if doc is None or doc.get("status") != "active":
+            raise NoSuchDriver(driver_id)
+        await self.db.audit_log.insert_one(
+            {
+                "at": datetime.now(UTC),
+                "action": "read_identity",
+                "driver_id": driver_id,
+                "subject": subject,
+                "role": role,
+                "purpose": purpose,
+                "fields": ["name", "id_number", "phone"],
+            }
+        )
+        identity = doc["identity"]
+        return {
+            "driver_id": driver_id,
+            "name": decrypt(self.keys, identity["name"], aad=driver_id),
+            "id_number": decrypt(self.keys, identity["id_number"], aad=driver_id),
+            "phone": decrypt(self.keys, identity["phone"], aad=driver_id),
+        }

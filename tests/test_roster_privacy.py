@@ -1,0 +1,139 @@
+"""Erasure on request and audited unmasked reads, through a real roster process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.testing import eventually, read_topic
+from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER
+from roster_support import Roster, synthetic_people
+
+pytestmark = pytest.mark.integration
+
+PEOPLE = synthetic_people("隐私司机", 3, 1974)
+
+
+@pytest.fixture(scope="module")
+def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
+    running = Roster(stack_info, tmp_path_factory.mktemp("roster"), figures_interval_seconds="0.3").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+async def db(stack_info: StackInfo, roster: Roster) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)
+    yield client[roster.database]
+    await client.close()
+
+
+@pytest.fixture(scope="module")
+def driver_ids(roster: Roster) -> list[str]:
+    assert roster.import_drivers(PEOPLE)["registered"] == 3
+    listed = roster.call("GET", "/v1/drivers").json()["drivers"]
+    return [d["driver_id"] for d in listed]
+
+
+def test_only_the_organisation_department_reads_a_full_identity_and_each_read_is_audited(
+    roster: Roster, driver_ids: list[str]
+) -> None:
+    path = f"/v1/drivers/{driver_ids[0]}/identity"
+    assert roster.call("GET", path, params={"purpose": "核实身份"}).status_code == 403
+    assert roster.call("GET", path, "org_department").status_code == 422, "a read must state its purpose"
+    shown = roster.call("GET", path, "org_department", params={"purpose": "核实身份"}).json()
+    assert (shown["name"], shown["id_number"], shown["phone"]) in PEOPLE
+
+
+async def test_the_audit_log_names_who_read_what_and_why_without_the_data(
+    roster: Roster, driver_ids: list[str], db: Any
+) -> None:
+    roster.call(
+        "GET", f"/v1/drivers/{driver_ids[1]}/identity", "org_department", params={"purpose": "组织关系转接"}
+    )
+    entries = [e async for e in db.audit_log.find({"driver_id": driver_ids[1]})]
+    assert [(e["subject"], e["purpose"], e["action"]) for e in entries] == [
+        ("org_department-1", "组织关系转接", "read_identity")
+    ]
+    text = json.dumps(entries, default=str)
+    assert not any(idn in text or phone in text or name in text for name, idn, phone in PEOPLE)
+
+
+async def test_erasure_removes_personal_data_keeps_a_marker_and_tombstones_the_contact(
+    roster: Roster, driver_ids: list[str], db: Any, stack_info: StackInfo
+) -> None:
+    target = driver_ids[2]
+    roster.cross_check([p for p in PEOPLE if p[1] in _id_numbers_of(roster, [target])] or PEOPLE[2:3])
+    erased = roster.call(
+        "POST",
+        f"/v1/drivers/{target}/erasure",
+        json={"reason": "本人申请删除", "request_reference": "PIPL-2026-001"},
+    )
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["status"] == "erased"
+    assert roster.call("GET", f"/v1/drivers/{target}").status_code == 404
+    doc = await db.drivers.find_one({"_id": target})
+    assert "identity" not in doc
+    assert "plate" not in doc
+    assert doc["erasure"]["request_reference"] == "PIPL-2026-001"
+    assert await db.driver_keys.count_documents({"driver_id": target}) == 0
+    again = roster.call(
+        "POST", f"/v1/drivers/{target}/erasure", json={"reason": "重复申请", "request_reference": "x"}
+    )
+    assert again.status_code == 200, "erasing twice is harmless"
+
+    async def contact_records() -> list[Any]:
+        found = [
+            r
+            for r in await read_topic(stack_info.kafka_bootstrap, ROSTER_CONTACT.name)
+            if r.key == target.encode()
+        ]
+        return found if found and found[-1].value is None else []
+
+    records = await eventually(contact_records, message="a tombstone for the erased driver's contact point")
+    assert records[-1].value is None
+
+    async def erased_event() -> list[Any]:
+        events = [
+            json.loads(r.value)
+            for r in await read_topic(stack_info.kafka_bootstrap, ROSTER_DRIVER.name)
+            if r.key == target.encode()
+        ]
+        return [e for e in events if e["type"] == "roadbranch.roster.driver.erased.v1"]
+
+    await eventually(erased_event, message="the driver-erased event")
+
+
+def test_the_figures_count_drivers_by_source(roster: Roster, driver_ids: list[str]) -> None:
+    import time
+
+    deadline = time.monotonic() + 30
+    line = 'roadbranch_roster_drivers{source="individual"}'
+    while time.monotonic() < deadline:
+        metrics = roster.call("GET", "/metrics", "").text
+        values = [ln.split()[-1] for ln in metrics.splitlines() if ln.startswith(line)]
+        if values and float(values[0]) >= 2:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{line} never reached 2")
+
+
+def test_no_raw_personal_data_in_the_roster_logs(roster: Roster, driver_ids: list[str]) -> None:
+    logs = roster.process.logs()
+    for name, idn, phone in PEOPLE:
+        assert idn not in logs
+        assert phone not in logs
+        assert name not in logs
+
+
+def _id_numbers_of(roster: Roster, driver_ids: list[str]) -> list[str]:
+    return [
+        roster.call("GET", f"/v1/drivers/{d}/identity", "org_department", params={"purpose": "测试"}).json()[
+            "id_number"
+        ]
+        for d in driver_ids
+    ]
