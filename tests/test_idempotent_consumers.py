@@ -15,11 +15,11 @@ from roadbranch_shared.consumers import apply_in_order, apply_once
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.outbox import (
-    PENDING,
     ConcurrencyConflict,
     OutboxRelay,
     insert_aggregate,
     outbox_entry,
+    pending_markers,
     stage_events,
     update_aggregate,
 )
@@ -126,7 +126,9 @@ async def test_relay_adopts_events_a_writer_left_without_a_pending_marker(db: An
     assert await relay.drain_once() == 2
     assert published == [e["id"] for e in entries]
     assert (await db.counters.find_one({"_id": "orphan"}))["outbox"] == []
-    assert await db[PENDING].count_documents({}) == 0, "the marker must go once the outbox is empty"
+    assert await pending_markers(db.counters).count_documents({}) == 0, (
+        "the marker must go once the outbox is empty"
+    )
 
 
 async def test_relay_keeps_events_and_marker_while_kafka_refuses_and_releases_its_lease(db: Any) -> None:
@@ -142,7 +144,7 @@ async def test_relay_keeps_events_and_marker_while_kafka_refuses_and_releases_it
     doc = await db.counters.find_one({"_id": "stuck"})
     assert len(doc["outbox"]) == 2
     assert "outbox_lease" not in doc
-    assert await db[PENDING].count_documents({"aggregate_id": "stuck"}) == 1
+    assert await pending_markers(db.counters).count_documents({"_id": "stuck"}) == 1
 
     delivered: list[int] = []
 
@@ -167,7 +169,7 @@ async def test_a_marker_of_a_deleted_aggregate_is_dropped_and_does_not_starve_th
     for _ in range(3):
         await relay.drain_once()
     assert published == ["alive"]
-    assert await db[PENDING].count_documents({}) == 0
+    assert await pending_markers(db.counters).count_documents({}) == 0
 
 
 async def test_a_slow_publish_stops_before_the_lease_ends_and_releases_it(db: Any) -> None:

@@ -127,7 +127,7 @@ def test_operator_sees_the_outbox_backlog(services: dict[str, ServiceProcess]) -
     assert response.status_code == 200
     body: dict[str, Any] = response.json()
     assert body["service"] == "roster"
-    assert set(body["pending"]) == {"drivers", "members", "organisations"}
+    assert set(body["pending"]) == {"drivers", "members", "organisations", "pairings"}
 
 
 def test_ready_is_503_when_the_database_is_unreachable(stack_info: StackInfo, tmp_path: Any) -> None:

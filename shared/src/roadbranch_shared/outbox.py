@@ -39,8 +39,15 @@ Document = dict[str, Any]
 OutboxEntry = dict[str, Any]
 Publish = Callable[[OutboxEntry], Awaitable[None]]
 
-# Per service database: one small document per aggregate that has events waiting to be published.
+# One small marker document (its _id is the aggregate's) per aggregate with events waiting to be
+# published, in a collection per aggregate collection: the relay reads them with an empty filter
+# and a limit, the one query FerretDB answers without reading the whole collection.
 PENDING = "outbox_pending"
+
+
+def pending_markers(collection: AsyncCollection[Document]) -> AsyncCollection[Document]:
+    """The marker collection of an aggregate collection."""
+    return collection.database[f"{PENDING}_{collection.name}"]
 
 
 class ConcurrencyConflict(Exception):
@@ -134,19 +141,10 @@ async def insert_aggregates(
     ]
     await collection.insert_many(docs, ordered=True)
     now = datetime.now(UTC)
-    markers = [
-        {
-            "_id": _marker_id(collection, doc["_id"]),
-            "collection": collection.name,
-            "aggregate_id": doc["_id"],
-            "since": now,
-        }
-        for doc, events in created
-        if events
-    ]
+    markers = [{"_id": doc["_id"], "since": now} for doc, events in created if events]
     if markers:
         with contextlib.suppress(BulkWriteError):  # a marker that exists already is what we want
-            await collection.database[PENDING].insert_many(markers, ordered=False)
+            await pending_markers(collection).insert_many(markers, ordered=False)
         _wake_relays(collection)
 
 
@@ -177,10 +175,6 @@ async def update_aggregate(
     return new_version
 
 
-def _marker_id(collection: AsyncCollection[Document], aggregate_id: Any) -> str:
-    return f"{collection.name}/{aggregate_id}"
-
-
 async def _mark_pending(collection: AsyncCollection[Document], aggregate_id: Any) -> None:
     """Note that an aggregate has events to publish, so relays need not scan the whole collection.
 
@@ -190,16 +184,8 @@ async def _mark_pending(collection: AsyncCollection[Document], aggregate_id: Any
     # FerretDB runs an upsert as look-then-insert, so a concurrent marking of the same aggregate
     # can fail on the unique _id: the marker exists, which is all this wanted.
     with contextlib.suppress(DuplicateKeyError):
-        await collection.database[PENDING].update_one(
-            {"_id": _marker_id(collection, aggregate_id)},
-            {
-                "$setOnInsert": {
-                    "collection": collection.name,
-                    "aggregate_id": aggregate_id,
-                    "since": datetime.now(UTC),
-                }
-            },
-            upsert=True,
+        await pending_markers(collection).update_one(
+            {"_id": aggregate_id}, {"$setOnInsert": {"since": datetime.now(UTC)}}, upsert=True
         )
     _wake_relays(collection)
 
@@ -295,30 +281,29 @@ class OutboxRelay:
         if self._next_full_scan is None or now >= self._next_full_scan:
             await self.adopt_unmarked()
             self._next_full_scan = now + self.full_scan_every
-        markers = [
-            m
-            async for m in self.db[PENDING].find(
-                {"collection": {"$in": self.collections}}, sort=[("since", 1)], limit=self.max_documents
-            )
-        ]
+        markers: list[tuple[str, Document]] = []
+        for name in self.collections:
+            # No filter and no sort: FerretDB then reads only `limit` rows (in insertion order).
+            async for marker in pending_markers(self.db[name]).find({}, limit=self.max_documents):
+                markers.append((name, marker))
         self._backlog = {}
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def drain(marker: Document) -> int:
+        async def drain(name: str, marker: Document) -> int:
             async with gate:
-                return await self._drain_document(self.db[marker["collection"]], marker)
+                return await self._drain_document(self.db[name], marker["_id"])
 
-        results = await asyncio.gather(*(drain(m) for m in markers), return_exceptions=True)
+        results = await asyncio.gather(*(drain(n, m) for n, m in markers), return_exceptions=True)
         counts = []
-        for marker, result in zip(markers, results, strict=True):
+        for (name, marker), result in zip(markers, results, strict=True):
             if isinstance(result, BaseException):
                 log.error(
                     "outbox relay could not drain an aggregate",
-                    extra={"marker": marker["_id"], "error": repr(result)},
+                    extra={"collection": name, "aggregate": str(marker["_id"]), "error": repr(result)},
                 )
             else:
                 counts.append(result)
-        self._record_backlog(markers, now)
+        self._record_backlog([m for _, m in markers], now)
         return sum(counts)
 
     async def adopt_unmarked(self) -> int:
@@ -328,7 +313,7 @@ class OutboxRelay:
         for name in self.collections:
             collection = self.db[name]
             async for doc in collection.find({"outbox.0": {"$exists": True}}, {"_id": 1}):
-                marker = await self.db[PENDING].find_one({"_id": _marker_id(collection, doc["_id"])})
+                marker = await pending_markers(collection).find_one({"_id": doc["_id"]})
                 if marker is None:
                     await _mark_pending(collection, doc["_id"])
                     adopted += 1
@@ -336,8 +321,7 @@ class OutboxRelay:
             log.warning("outbox relay adopted aggregates with unmarked events", extra={"count": adopted})
         return adopted
 
-    async def _drain_document(self, collection: AsyncCollection[Document], marker: Document) -> int:
-        doc_id = marker["aggregate_id"]
+    async def _drain_document(self, collection: AsyncCollection[Document], doc_id: Any) -> int:
         now = datetime.now(UTC)
         free = {
             "$or": [
@@ -349,13 +333,13 @@ class OutboxRelay:
         lease = {"$set": {"outbox_lease": {"owner": self.owner, "until": now + self.lease}}}
         if not await update_if(collection, doc_id, free, lease):
             if await collection.find_one({"_id": doc_id}, {"_id": 1}) is None:
-                await self.db[PENDING].delete_one({"_id": marker["_id"]})  # the aggregate is gone
+                await pending_markers(collection).delete_one({"_id": doc_id})  # the aggregate is gone
             return 0  # else another relay holds it
         # Stop publishing well before the lease runs out, so no second relay can interleave.
         deadline = asyncio.get_running_loop().time() + self.lease.total_seconds() * 2 / 3
         claimed = await collection.find_one({"_id": doc_id})
         entries: list[OutboxEntry] = (claimed or {}).get("outbox", [])
-        self._backlog[marker["_id"]] = entries
+        self._backlog[f"{collection.name}/{doc_id}"] = entries
         published: list[OutboxEntry] = []
         try:
             for entry in entries:
@@ -370,28 +354,32 @@ class OutboxRelay:
                 "outbox relay could not publish, will retry",
                 extra={"event_id": entries[len(published)]["id"], "error": repr(e)},
             )
-        await self._acknowledge(collection, marker, published)
+        await self._acknowledge(collection, doc_id, published)
         return len(published)
 
     async def _acknowledge(
-        self, collection: AsyncCollection[Document], marker: Document, published: list[OutboxEntry]
+        self, collection: AsyncCollection[Document], doc_id: Any, published: list[OutboxEntry]
     ) -> None:
         """Remove what Kafka acknowledged, release our lease, drop the marker once nothing is left.
 
         `$pullAll` of the exact entries is a pull by event id that FerretDB v1 also supports (it
-        ignores query conditions inside `$pull`). The lease is released only if it is still ours.
+        ignores query conditions inside `$pull`). The lease is released only if it is still ours;
+        what Kafka acknowledged is removed either way.
         """
-        doc_id = marker["aggregate_id"]
+        release = {"$unset": {"outbox_lease": ""}}
         if published:
-            async with document_locks.hold(collection.full_name, doc_id):
-                await collection.update_one({"_id": doc_id}, {"$pullAll": {"outbox": published}})
-        await update_if(
-            collection, doc_id, {"outbox_lease.owner": self.owner}, {"$unset": {"outbox_lease": ""}}
-        )
+            pull = {"$pullAll": {"outbox": published}}
+            if not await update_if(
+                collection, doc_id, {"outbox_lease.owner": self.owner}, {**pull, **release}
+            ):
+                async with document_locks.hold(collection.full_name, doc_id):
+                    await collection.update_one({"_id": doc_id}, pull)
+        else:
+            await update_if(collection, doc_id, {"outbox_lease.owner": self.owner}, release)
         async with document_locks.hold(collection.full_name, doc_id):
             left = await collection.find_one({"_id": doc_id}, {"outbox.id": 1})
             if not (left or {}).get("outbox"):
-                await self.db[PENDING].delete_one({"_id": marker["_id"]})
+                await pending_markers(collection).delete_one({"_id": doc_id})
         if published and self.metrics is not None:
             self.metrics.published.inc(len(published))
 

@@ -30,7 +30,7 @@ from roadbranch_shared.errors import install_error_handlers
 from roadbranch_shared.events import Envelope, registered_events
 from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
-from roadbranch_shared.outbox import PENDING, OutboxEntry, OutboxRelay
+from roadbranch_shared.outbox import OutboxEntry, OutboxRelay, pending_markers
 from roadbranch_shared.settings import ServiceSettings
 from roadbranch_shared.topics import PROJECT_TOPICS, Topic
 
@@ -230,8 +230,8 @@ class Service:
         async def outbox_backlog() -> dict[str, Any]:
             """Aggregates with events waiting to be published, per collection."""
             counts = dict.fromkeys(self.outbox_collections, 0)
-            async for marker in self.db[PENDING].find({"collection": {"$in": list(self.outbox_collections)}}):
-                counts[marker["collection"]] += 1
+            for name in self.outbox_collections:
+                counts[name] = await pending_markers(self.db[name]).count_documents({})
             return {"service": self.name, "pending": counts}
 
         return router
