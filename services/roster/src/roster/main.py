@@ -21,7 +21,7 @@ settings = Settings()
 service = Service(
     name="roster",
     settings=settings,
-    outbox_collections=("drivers", "members", "organisations"),
+    outbox_collections=("drivers", "members", "organisations", "pairings"),
     publishes=(ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG, ROSTER_CONTACT),
     description="Roster: find the member drivers and connect them (摸清底数、健全组织体系).",
 )

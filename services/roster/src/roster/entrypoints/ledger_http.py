@@ -1,13 +1,221 @@
-"""The roster's HTTP API for the ledger (being built)."""
+"""The roster's HTTP API for the member ledger (一人一档): transfers, the one-person file, lost contact;
+and the periodic lost-contact scan."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.service import Service
 
+from roster.app.ledger import Ledger, last_contact
+from roster.domain.members import CaseError, CaseStatus
+from roster.entrypoints.http import driver_view
+
+log = logging.getLogger(__name__)
+
 router = APIRouter(prefix="/v1", tags=["ledger"])
+Keepers = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.BRANCH_SECRETARY))]
+Readers = Annotated[
+    Principal,
+    Depends(require_roles(Role.WORK_GROUP_STAFF, Role.BRANCH_SECRETARY, Role.ORG_DEPARTMENT, Role.OPERATOR)),
+]
+Scanners = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.OPERATOR))]
+
+# Reasons that are bad input (422 naming the field), not an impossible step (409).
+INVALID_REASONS = {"before_request"}
 
 
 def attach(service: Service, db: AsyncDatabase[dict]) -> None:
     """Put this feature's use cases on `service.app.state` once the database is open."""
+    settings: Any = service.settings
+    ledger = Ledger(db, lost_contact_after=timedelta(days=settings.lost_contact_after_days))
+    service.app.state.ledger = ledger
+    # Kept on the state so the task is not garbage-collected; asyncio.run cancels it at shutdown.
+    service.app.state.lost_contact_scan = asyncio.get_running_loop().create_task(
+        scan_periodically(ledger, settings.scan_interval_seconds)
+    )
+
+
+async def scan_periodically(ledger: Ledger, interval: float) -> None:
+    """Run the lost-contact scan every `interval` seconds; a failed scan is logged, the next one runs."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            raised = await ledger.find_lost_contact(datetime.now(UTC))
+            log.info("lost-contact scan done", extra={"raised": len(raised)})
+        except Exception:
+            log.exception("lost-contact scan failed; retrying at the next interval")
+
+
+def ledger_of(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+class TransferRequestIn(BaseModel):
+    letter_number: str = Field(min_length=1, max_length=50, description="介绍信编号")
+    from_organisation: str = Field(min_length=1, max_length=100, description="转出党组织")
+    requested_on: date
+
+
+class TransferAcceptIn(BaseModel):
+    accepted_on: date
+    branch_id: str = Field(min_length=1, max_length=64, description="接收的流动党支部")
+
+
+class TransferReturnIn(BaseModel):
+    returned_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ResolveIn(BaseModel):
+    note: str = Field(min_length=1, max_length=1000, description="处理情况")
+
+
+@router.post("/members/{member_id}/transfers", status_code=201)
+async def request_transfer(
+    request: Request, member_id: str, body: TransferRequestIn, principal: Keepers
+) -> dict[str, Any]:
+    """Record the letter that transfers a verified member's organisation relation (组织关系转接)."""
+    _require_text(letter_number=body.letter_number, from_organisation=body.from_organisation)
+    return await _run(
+        ledger_of(request).request_transfer(
+            member_id,
+            letter_number=body.letter_number.strip(),
+            from_organisation=body.from_organisation.strip(),
+            requested_on=body.requested_on,
+            by=principal.subject,
+        )
+    )
+
+
+@router.post("/members/{member_id}/transfers/{transfer_id}/accept")
+async def accept_transfer(
+    request: Request, member_id: str, transfer_id: str, body: TransferAcceptIn, principal: Keepers
+) -> dict[str, Any]:
+    """The mobile branch received the member (回家): `member.transferred_in` is published."""
+    _require_text(branch_id=body.branch_id)
+    return await _run(
+        ledger_of(request).accept_transfer(
+            member_id,
+            transfer_id,
+            accepted_on=body.accepted_on,
+            branch_id=body.branch_id.strip(),
+            by=principal.subject,
+        )
+    )
+
+
+@router.post("/members/{member_id}/transfers/{transfer_id}/return")
+async def return_transfer(
+    request: Request, member_id: str, transfer_id: str, body: TransferReturnIn, principal: Keepers
+) -> dict[str, Any]:
+    """The transfer was returned; a new one may be requested."""
+    _require_text(reason=body.reason)
+    return await _run(
+        ledger_of(request).return_transfer(
+            member_id,
+            transfer_id,
+            returned_on=body.returned_on,
+            reason=body.reason.strip(),
+            by=principal.subject,
+        )
+    )
+
+
+@router.get("/members/{member_id}/ledger")
+async def member_ledger(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
+    """The one-person file (一人一档) of a verified member; personal data masked."""
+    ledger = ledger_of(request)
+    member = await _run(ledger.member(member_id))
+    if member["status"] != CaseStatus.VERIFIED:
+        raise ApiError(
+            409,
+            ErrorCode.CONFLICT,
+            "尚未认定为党员，没有党员档案",
+            field="member_id",
+            details={"reason": "not_verified"},
+        )
+    driver = await ledger.db.drivers.find_one({"_id": member["driver_id"]})
+    pairings = await ledger.pairings_of(member_id)
+    return {
+        "member_id": member_id,
+        # An erased driver keeps his member file without personal data.
+        "driver": driver_view(driver) if driver and driver.get("status") != "erased" else None,
+        "status": member["status"],
+        "origin": member.get("origin"),
+        "record": member.get("record"),
+        "verification": {"attempts": member.get("attempts", []), "decision": member.get("decision")},
+        "transfers": member.get("transfers", []),
+        "branch_id": member.get("branch_id"),
+        "group_id": member.get("group_id"),
+        "pairings": [_pairing_view(p, member_id) for p in pairings],
+        "last_contact_at": last_contact(member),
+        "lost_contact": member.get("lost_contact"),
+        "lost_contact_history": member.get("lost_contact_history", []),
+    }
+
+
+@router.post("/members/{member_id}/lost-contact/resolve")
+async def resolve_lost_contact(
+    request: Request, member_id: str, body: ResolveIn, principal: Keepers
+) -> dict[str, Any]:
+    """Close the open lost-contact case with a note; the member's status does not change."""
+    _require_text(note=body.note)
+    return await _run(
+        ledger_of(request).resolve_lost_contact(member_id, note=body.note.strip(), by=principal.subject)
+    )
+
+
+@router.post("/ops/scans/lost-contact")
+async def scan_lost_contact(request: Request, _: Scanners, as_of: datetime | None = None) -> dict[str, Any]:
+    """Run the lost-contact scan now, as of `as_of` (ISO datetime with a time zone; default now)."""
+    if as_of is not None and as_of.tzinfo is None:
+        raise ApiError.invalid(
+            [FieldError("as_of", "timezone_required", "as_of 须带时区，例如 2025-01-01T00:00:00+08:00")]
+        )
+    when = as_of or datetime.now(UTC)
+    return {"as_of": when, "raised": await ledger_of(request).find_lost_contact(when)}
+
+
+def _pairing_view(pairing: dict[str, Any], member_id: str) -> dict[str, Any]:
+    contacts = pairing.get("contacts", [])
+    times = [c["at"] for c in contacts if isinstance(c, dict) and c.get("at") is not None]
+    return {
+        "pairing_id": pairing["_id"],
+        "organisation_id": pairing.get("organisation_id"),
+        "role": "committee_person" if pairing.get("committee_person_id") == member_id else "member",
+        "committee_person_id": pairing.get("committee_person_id"),
+        "member_ids": pairing.get("member_ids", []),
+        "contacts": len(contacts),
+        "last_contact_at": max(times, default=None),
+    }
+
+
+def _require_text(**values: str) -> None:
+    """Blank text (only spaces) is as missing as no text."""
+    problems = [
+        FieldError(field, "required", "必填项为空") for field, value in values.items() if not value.strip()
+    ]
+    if problems:
+        raise ApiError.invalid(problems)
+
+
+async def _run(work: Any) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = await work
+        return result
+    except CaseError as e:
+        if e.reason in INVALID_REASONS:
+            raise ApiError.invalid([FieldError(e.field, e.reason, e.message)]) from None
+        status = 404 if e.reason == "not_found" else 409
+        code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.CONFLICT
+        raise ApiError(status, code, e.message, field=e.field, details={"reason": e.reason}) from None

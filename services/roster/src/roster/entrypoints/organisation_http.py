@@ -1,13 +1,203 @@
-"""The roster's HTTP API for the organisation (being built)."""
+"""The roster's HTTP API for the organisation tree (健全组织体系): organisations, committee seats,
+assigning members to branches, N+1 pairings (结对帮带) and the pairing-overdue scan."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import logging
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.service import Service
 
+from roster.app.organisation import Organisations
+from roster.domain.organisation import Channel, OrgError, SeatRole
+from roster.settings import Settings
+
+log = logging.getLogger(__name__)
+
 router = APIRouter(prefix="/v1", tags=["organisation"])
+Writers = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.BRANCH_SECRETARY))]
+Readers = Annotated[
+    Principal,
+    Depends(require_roles(Role.WORK_GROUP_STAFF, Role.BRANCH_SECRETARY, Role.ORG_DEPARTMENT, Role.OPERATOR)),
+]
+Scanners = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.OPERATOR))]
 
 
 def attach(service: Service, db: AsyncDatabase[dict]) -> None:
-    """Put this feature's use cases on `service.app.state` once the database is open."""
+    """Put this feature's use cases on `service.app.state` once the database is open, and start
+    the periodic pairing-overdue scan."""
+    settings = service.settings if isinstance(service.settings, Settings) else Settings()
+    organisations = Organisations(db, pairing_overdue_after_days=settings.pairing_overdue_after_days)
+    service.app.state.organisations = organisations
+    service.app.state.pairing_overdue_scan = asyncio.create_task(
+        _scan_periodically(organisations, settings.scan_interval_seconds), name="pairing-overdue-scan"
+    )
+
+
+async def _scan_periodically(organisations: Organisations, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            raised = await organisations.find_overdue_pairings(datetime.now(UTC))
+            if raised:
+                log.info("pairing contacts overdue", extra={"count": len(raised)})
+        except Exception:
+            # A database outage must not end the scans for the life of the process.
+            log.exception("pairing-overdue scan failed; will retry at the next interval")
+
+
+def organisations_of(request: Request) -> Organisations:
+    organisations: Organisations = request.app.state.organisations
+    return organisations
+
+
+class OrganisationIn(BaseModel):
+    kind: str = Field(description="industry_committee | branch | party_group | work_group | work_subgroup")
+    name: str = Field(min_length=1, max_length=100)
+    parent_id: str | None = None
+
+
+@router.post("/organisations", status_code=201)
+async def create_organisation(request: Request, body: OrganisationIn, principal: Writers) -> dict[str, Any]:
+    """Create an organisation under its parent (a branch under the industry committee, …)."""
+    org = await _run(
+        organisations_of(request).create(
+            kind=body.kind, name=body.name.strip(), parent_id=body.parent_id, by=principal.subject
+        )
+    )
+    return _org_view(org)
+
+
+@router.get("/organisations/{org_id}")
+async def organisation(request: Request, org_id: str, _: Readers) -> dict[str, Any]:
+    """The organisation with its children's ids, its seats and rule-of-thumb warnings."""
+    return _org_view(await _run(organisations_of(request).view(org_id)))
+
+
+class SeatIn(BaseModel):
+    role: str = Field(description="secretary | deputy_secretary | member | co_leader (work group)")
+    person_id: str = Field(min_length=1, max_length=100, description="a driver id or a staff subject")
+    term_start: date
+    term_end: date | None = None
+
+
+@router.post("/organisations/{org_id}/seats", status_code=201)
+async def assign_seat(request: Request, org_id: str, body: SeatIn, _: Writers) -> dict[str, Any]:
+    if body.role not in SeatRole.ALL:
+        raise ApiError.invalid([FieldError("role", "unknown_role", "职务须为：" + "、".join(SeatRole.ALL))])
+    org = await _run(
+        organisations_of(request).assign_seat(
+            org_id,
+            role=body.role,
+            person_id=body.person_id,
+            term_start=body.term_start,
+            term_end=body.term_end,
+        )
+    )
+    return _org_view(org)
+
+
+class AssignmentIn(BaseModel):
+    branch_id: str
+    group_id: str | None = None
+
+
+@router.post("/members/{member_id}/assignment")
+async def assign_member(request: Request, member_id: str, body: AssignmentIn, _: Writers) -> dict[str, Any]:
+    """Assign a verified member to a branch and optionally one of its party groups."""
+    member = await _run(
+        organisations_of(request).assign_member(member_id, branch_id=body.branch_id, group_id=body.group_id)
+    )
+    return {k: member.get(k) for k in ("status", "branch_id", "group_id")} | {"member_id": member["_id"]}
+
+
+class PairingIn(BaseModel):
+    committee_person_id: str = Field(min_length=1, max_length=100)
+    member_ids: list[str] = Field(min_length=1, max_length=50)
+
+
+@router.post("/organisations/{org_id}/pairings", status_code=201)
+async def create_pairing(request: Request, org_id: str, body: PairingIn, _: Writers) -> dict[str, Any]:
+    """Pair a committee member with member drivers (N+1 结对帮带)."""
+    member_ids = list(dict.fromkeys(body.member_ids))  # a member named twice is paired once
+    pairing = await _run(
+        organisations_of(request).create_pairing(
+            org_id, person_id=body.committee_person_id, member_ids=member_ids
+        )
+    )
+    return _pairing_view(pairing)
+
+
+@router.get("/pairings/{pairing_id}")
+async def pairing(request: Request, pairing_id: str, _: Readers) -> dict[str, Any]:
+    return _pairing_view(await _run(organisations_of(request).pairing(pairing_id)))
+
+
+class ContactIn(BaseModel):
+    member_id: str
+    channel: str = Field(description="phone | wechat | visit")
+    at: datetime | None = None
+    notes: str = Field(default="", max_length=1000)
+
+
+@router.post("/pairings/{pairing_id}/contacts", status_code=201)
+async def log_contact(
+    request: Request, pairing_id: str, body: ContactIn, principal: Writers
+) -> dict[str, Any]:
+    """Log one contact of the pair (by phone, WeChat or a visit)."""
+    if body.channel not in Channel.ALL:
+        raise ApiError.invalid(
+            [FieldError("channel", "unknown_channel", "联系方式须为：" + "、".join(Channel.ALL))]
+        )
+    pairing = await _run(
+        organisations_of(request).log_contact(
+            pairing_id,
+            member_id=body.member_id,
+            channel=body.channel,
+            at=_utc(body.at or datetime.now(UTC)),
+            notes=body.notes,
+            by=principal.subject,
+        )
+    )
+    return _pairing_view(pairing)
+
+
+@router.post("/ops/scans/pairing-overdue")
+async def scan_pairing_overdue(request: Request, as_of: datetime, _: Scanners) -> dict[str, Any]:
+    """Run the pairing-overdue scan now, as of `as_of` (the periodic scan uses the clock)."""
+    raised = await organisations_of(request).find_overdue_pairings(_utc(as_of))
+    return {"as_of": _utc(as_of), "raised": raised}
+
+
+def _utc(at: datetime) -> datetime:
+    # A time without an offset is taken as UTC, as everything is stored.
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+async def _run(work: Any) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = await work
+        return result
+    except OrgError as e:
+        if e.status == "invalid":
+            raise ApiError.invalid([FieldError(e.field, e.reason, e.message)]) from None
+        status, code = (404, ErrorCode.NOT_FOUND) if e.status == "not_found" else (409, ErrorCode.CONFLICT)
+        raise ApiError(status, code, e.message, field=e.field, details={"reason": e.reason}) from None
+
+
+_INTERNAL = ("_id", "outbox", "outbox_lease", "version")
+
+
+def _org_view(org: dict[str, Any]) -> dict[str, Any]:
+    return {"organisation_id": org["_id"], **{k: v for k, v in org.items() if k not in _INTERNAL}}
+
+
+def _pairing_view(pairing: dict[str, Any]) -> dict[str, Any]:
+    return {"pairing_id": pairing["_id"], **{k: v for k, v in pairing.items() if k not in _INTERNAL}}

@@ -1,0 +1,296 @@
+"""Building the organisation tree (健全组织体系): organisations and their committee seats, members
+assigned to branches, and N+1 pairings (结对帮带) with their contact log and overdue reminders.
+
+Every aggregate is read by `_id` (FerretDB scans a collection for any other filter): a parent keeps
+its children's ids and a branch its members' ids, so no query needs a secondary field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.contracts.roster import (
+    MemberAssignedToBranch,
+    OrganisationCreated,
+    PairingAssigned,
+    PairingContactOverdue,
+    SeatAssigned,
+)
+from roadbranch_shared.outbox import ConcurrencyConflict, insert_aggregate, stage_events, update_aggregate
+
+from roster.app.imports import SOURCE
+from roster.domain.members import CaseStatus
+from roster.domain.organisation import (
+    Kind,
+    OrgError,
+    check_parent,
+    check_seat,
+    current_seats,
+    overdue_members,
+    warnings_for,
+)
+
+Document = dict[str, Any]
+Update = Callable[[Document], Awaitable[None]]
+
+
+async def _retrying(load: Callable[[], Awaitable[Document]], write: Update) -> None:
+    """Optimistic concurrency: reload and retry the command when another write got there first."""
+    while True:
+        try:
+            await write(await load())
+            return
+        except ConcurrencyConflict:
+            continue
+
+
+class Organisations:
+    def __init__(self, db: AsyncDatabase[Document], *, pairing_overdue_after_days: int = 30) -> None:
+        self.db = db
+        self.overdue_after_days = pairing_overdue_after_days
+
+    async def create(self, *, kind: str, name: str, parent_id: str | None, by: str) -> Document:
+        parent = await self.organisation(parent_id, field="parent_id") if parent_id else None
+        check_parent(kind, parent["kind"] if parent else None)
+        org_id = f"org_{uuid.uuid4().hex[:16]}"
+        now = datetime.now(UTC)
+        created = OrganisationCreated(
+            organisation_id=org_id, kind=kind, name=name, parent_id=parent_id, created_at=now
+        )
+        doc: Document = {
+            "_id": org_id,
+            "kind": kind,
+            "name": name,
+            "parent_id": parent_id,
+            "children": [],
+            "seats": [],
+            "member_ids": [],
+            "pairing_ids": [],
+            "created_by": by,
+            "created_at": now,
+        }
+        await insert_aggregate(
+            self.db.organisations, doc, stage_events([created], source=SOURCE, subject=org_id, from_version=0)
+        )
+        # Written after the child: a crash in between leaves a child its parent does not list yet.
+        if parent_id:
+            await self._touch(self.db.organisations, parent_id, {"$addToSet": {"children": org_id}})
+        return await self.organisation(org_id)
+
+    async def organisation(self, org_id: str, *, field: str = "organisation_id") -> Document:
+        org = await self.db.organisations.find_one({"_id": org_id})
+        if org is None:
+            raise OrgError(field, "not_found", "没有这个组织", "not_found")
+        return org
+
+    async def view(self, org_id: str) -> Document:
+        """The organisation with its rule-of-thumb warnings."""
+        org = await self.organisation(org_id)
+        full = 0
+        for member_id in org.get("member_ids", []):
+            member = await self.db.members.find_one({"_id": member_id}, {"branch_id": 1, "record": 1})
+            if member and member.get("branch_id") == org_id:
+                full += (member.get("record") or {}).get("party_status") == "full"
+        seats = current_seats(org["seats"], datetime.now(UTC).date())
+        return {**org, "warnings": [w.as_dict() for w in warnings_for(org["kind"], len(seats), full)]}
+
+    async def assign_seat(
+        self, org_id: str, *, role: str, person_id: str, term_start: date, term_end: date | None
+    ) -> Document:
+        seat_id = f"seat_{uuid.uuid4().hex[:12]}"
+
+        async def write(org: Document) -> None:
+            check_seat(org["kind"], org["seats"], role, person_id, term_start, term_end)
+            now = datetime.now(UTC)
+            seat = {
+                "seat_id": seat_id,
+                "role": role,
+                "person_id": person_id,
+                # BSON has no date type: terms are kept as ISO dates.
+                "term_start": term_start.isoformat(),
+                "term_end": term_end.isoformat() if term_end else None,
+                "assigned_at": now,
+            }
+            event = SeatAssigned(
+                organisation_id=org_id,
+                seat_id=seat_id,
+                role=role,
+                person_id=person_id,
+                term_start=term_start,
+                term_end=term_end,
+                assigned_at=now,
+            )
+            await update_aggregate(
+                self.db.organisations,
+                org_id,
+                expected_version=org["version"],
+                update={"$push": {"seats": seat}},
+                events=stage_events([event], source=SOURCE, subject=org_id, from_version=org["version"]),
+            )
+
+        await _retrying(lambda: self.organisation(org_id), write)
+        return await self.view(org_id)
+
+    async def assign_member(self, member_id: str, *, branch_id: str, group_id: str | None) -> Document:
+        """Assign a verified member to a branch (and a party group of it); the old branch lets go."""
+        branch = await self.organisation(branch_id, field="branch_id")
+        if branch["kind"] != Kind.BRANCH:
+            raise OrgError("branch_id", "not_a_branch", "须分配到党支部")
+        if group_id:
+            group = await self.organisation(group_id, field="group_id")
+            if group["kind"] != Kind.PARTY_GROUP or group["parent_id"] != branch_id:
+                raise OrgError("group_id", "not_in_branch", "党小组须属于所分配的党支部")
+        previous: str | None = None
+
+        async def write(member: Document) -> None:
+            nonlocal previous
+            if member["status"] != CaseStatus.VERIFIED:
+                raise OrgError("member_id", "not_verified", "只有经核实的党员才能编入支部", "conflict")
+            previous = member.get("branch_id")
+            event = MemberAssignedToBranch(
+                member_id=member_id,
+                driver_id=member["driver_id"],
+                branch_id=branch_id,
+                group_id=group_id,
+                assigned_at=datetime.now(UTC),
+            )
+            await update_aggregate(
+                self.db.members,
+                member_id,
+                expected_version=member["version"],
+                update={"$set": {"branch_id": branch_id, "group_id": group_id}},
+                events=stage_events(
+                    [event], source=SOURCE, subject=member_id, from_version=member["version"]
+                ),
+            )
+
+        await _retrying(lambda: self._member(member_id), write)
+        await self._touch(self.db.organisations, branch_id, {"$addToSet": {"member_ids": member_id}})
+        if previous and previous != branch_id:
+            await self._touch(self.db.organisations, previous, {"$pull": {"member_ids": member_id}})
+        return await self._member(member_id)
+
+    async def create_pairing(self, org_id: str, *, person_id: str, member_ids: list[str]) -> Document:
+        org = await self.organisation(org_id)
+        if not any(
+            s["person_id"] == person_id for s in current_seats(org["seats"], datetime.now(UTC).date())
+        ):
+            raise OrgError("committee_person_id", "not_on_committee", "结对的须是该组织的在任委员")
+        for member_id in member_ids:
+            if (await self._member(member_id, field="member_ids"))["status"] != CaseStatus.VERIFIED:
+                raise OrgError("member_ids", "not_verified", "只能与经核实的党员结对")
+        pairing_id = f"pair_{uuid.uuid4().hex[:16]}"
+        now = datetime.now(UTC)
+        event = PairingAssigned(
+            organisation_id=org_id,
+            pairing_id=pairing_id,
+            committee_person_id=person_id,
+            member_ids=member_ids,
+            assigned_at=now,
+        )
+        doc = {
+            "_id": pairing_id,
+            "organisation_id": org_id,
+            "committee_person_id": person_id,
+            "member_ids": member_ids,
+            "assigned_at": now,
+            "contacts": [],
+            "last_contacts": {},
+            "overdue_raised": {},
+        }
+        await insert_aggregate(
+            self.db.pairings, doc, stage_events([event], source=SOURCE, subject=pairing_id, from_version=0)
+        )
+        await self._touch(self.db.organisations, org_id, {"$addToSet": {"pairing_ids": pairing_id}})
+        return await self.pairing(pairing_id)
+
+    async def pairing(self, pairing_id: str) -> Document:
+        pairing = await self.db.pairings.find_one({"_id": pairing_id})
+        if pairing is None:
+            raise OrgError("pairing_id", "not_found", "没有这个结对", "not_found")
+        return pairing
+
+    async def log_contact(
+        self, pairing_id: str, *, member_id: str, channel: str, at: datetime, notes: str, by: str
+    ) -> Document:
+        """Record a contact; it resets the pair's overdue reminder and the member's last contact."""
+        contact = {"member_id": member_id, "channel": channel, "at": at, "notes": notes, "by": by}
+        pairing = await self.pairing(pairing_id)
+        if member_id not in pairing["member_ids"]:
+            raise OrgError("member_id", "not_in_pairing", "该党员不在此结对中")
+        await self._touch(
+            self.db.pairings,
+            pairing_id,
+            {
+                "$push": {"contacts": contact},
+                "$max": {f"last_contacts.{member_id}": at},
+                "$unset": {f"overdue_raised.{member_id}": ""},
+            },
+        )
+        await self._touch(self.db.members, member_id, {"$max": {"last_contact_at": at}})
+        return await self.pairing(pairing_id)
+
+    async def find_overdue_pairings(self, as_of: datetime) -> list[Document]:
+        """Raise PairingContactOverdue once per overdue (pairing, member); the raised items."""
+        raised: list[Document] = []
+        # A scan by nature: every pairing is looked at once per run (ids first: we write as we go).
+        for pairing_id in [p["_id"] async for p in self.db.pairings.find({}, {"_id": 1})]:
+
+            async def write(pairing: Document, pairing_id: str = pairing_id) -> None:
+                items = overdue_members(pairing, as_of, self.overdue_after_days)
+                if not items:
+                    return
+                events = [
+                    PairingContactOverdue(
+                        organisation_id=pairing["organisation_id"],
+                        pairing_id=pairing_id,
+                        committee_person_id=pairing["committee_person_id"],
+                        member_id=item.member_id,
+                        last_contact_at=item.last_contact_at,
+                        raised_at=as_of,
+                    )
+                    for item in items
+                ]
+                await update_aggregate(
+                    self.db.pairings,
+                    pairing_id,
+                    expected_version=pairing["version"],
+                    update={"$set": {f"overdue_raised.{i.member_id}": as_of for i in items}},
+                    events=stage_events(
+                        events, source=SOURCE, subject=pairing_id, from_version=pairing["version"]
+                    ),
+                )
+                raised.extend(e.model_dump(mode="json") for e in events)
+
+            await _retrying(partial(self.pairing, pairing_id), write)
+        return raised
+
+    async def _member(self, member_id: str, *, field: str = "member_id") -> Document:
+        member = await self.db.members.find_one({"_id": member_id})
+        if member is None:
+            raise OrgError(field, "not_found", "没有这名党员", "not_found")
+        return member
+
+    async def _touch(
+        self, collection: AsyncCollection[Document], doc_id: str, update: Mapping[str, Any]
+    ) -> None:
+        """An update that publishes nothing (bookkeeping), retried on a version conflict."""
+
+        async def load() -> Document:
+            doc = await collection.find_one({"_id": doc_id}, {"version": 1})
+            if doc is None:
+                raise OrgError("id", "not_found", "记录不存在", "not_found")
+            return doc
+
+        async def write(doc: Document) -> None:
+            await update_aggregate(
+                collection, doc_id, expected_version=doc["version"], update=update, events=[]
+            )
+
+        await _retrying(load, write)
