@@ -137,3 +137,35 @@ def _id_numbers_of(roster: Roster, driver_ids: list[str]) -> list[str]:
         ]
         for d in driver_ids
     ]
+
+
+async def test_a_driver_sets_his_own_contact_preferences_for_the_notifier(
+    roster: Roster, driver_ids: list[str], stack_info: StackInfo
+) -> None:
+    own = driver_ids[0]
+    roster.restart_as_driver(own)
+    body = {"preferred_channel": "wechat", "wechat_id": "lazhe_trucker"}
+    assert (
+        roster.call(
+            "PUT", f"/v1/drivers/{driver_ids[1]}/contact-preferences", "driver", json=body
+        ).status_code
+        == 403
+    )
+    missing = roster.call(
+        "PUT", f"/v1/drivers/{own}/contact-preferences", "driver", json={"preferred_channel": "wechat"}
+    )
+    assert missing.json()["error"]["fields"][0]["field"] == "wechat_id"
+    done = roster.call("PUT", f"/v1/drivers/{own}/contact-preferences", "driver", json=body)
+    assert done.status_code == 200, done.text
+    assert done.json()["wechat_id"] != "lazhe_trucker", "the answer shows the WeChat id masked"
+
+    async def published() -> list[dict[str, Any]]:
+        found = [
+            json.loads(r.value)
+            for r in await read_topic(stack_info.kafka_bootstrap, ROSTER_CONTACT.name)
+            if r.key == own.encode() and r.value is not None
+        ]
+        return [e for e in found if e["data"].get("wechat_id") == "lazhe_trucker"]
+
+    [event] = await eventually(published, message="the new contact point on roster.contact.v1")
+    assert event["data"]["preferred_channel"] == "wechat"

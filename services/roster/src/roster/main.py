@@ -8,6 +8,7 @@ from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
 
+from roster.app.contacts import ContactPreferences
 from roster.app.figures import RosterFigures
 from roster.app.imports import DriverImports
 from roster.app.members import Members
@@ -50,6 +51,7 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
     )
     service.app.state.driver_imports = imports
     service.app.state.privacy = Privacy(db, imports.keys)
+    service.app.state.contacts = ContactPreferences(db, imports.keys)
     figures = RosterFigures(db, service.metrics.registry)
     service.app.state.figures_task = asyncio.create_task(
         figures.keep_fresh(settings.figures_interval_seconds)

@@ -11,6 +11,7 @@ from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 
 from roster.adapters.tables import UnreadableFile, read_table
+from roster.app.contacts import CHANNELS
 from roster.app.imports import DriverImports, ImportRequest, check_table
 from roster.app.privacy import NoSuchDriver, Privacy
 from roster.domain.drivers import COLUMNS, DriverSource
@@ -24,6 +25,7 @@ Readers = Annotated[
 ]
 Erasers = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT))]
 IdentityReaders = Annotated[Principal, Depends(require_roles(Role.ORG_DEPARTMENT))]
+ContactEditors = Annotated[Principal, Depends(require_roles(Role.DRIVER, Role.WORK_GROUP_STAFF))]
 
 
 def imports_of(request: Request) -> DriverImports:
@@ -136,6 +138,33 @@ async def identity(
     try:
         return await privacy_of(request).read_identity(
             driver_id, subject=principal.subject, role=str(principal.role), purpose=purpose
+        )
+    except NoSuchDriver:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None
+
+
+class ContactIn(BaseModel):
+    preferred_channel: str = Field(description="sms | wechat | email | inbox")
+    wechat_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+@router.put("/drivers/{driver_id}/contact-preferences")
+async def contact_preferences(
+    request: Request, driver_id: str, body: ContactIn, principal: ContactEditors
+) -> dict[str, Any]:
+    """How the driver wants reminders: a driver sets his own, staff anyone's. Published for the
+    notifier on roster.contact.v1."""
+    if principal.role == Role.DRIVER and principal.driver_id != driver_id:
+        raise ApiError(403, ErrorCode.FORBIDDEN, "司机只能修改自己的联系方式", field="driver_id")
+    if body.preferred_channel not in CHANNELS:
+        raise ApiError.invalid(
+            [FieldError("preferred_channel", "unknown_channel", "首选渠道须为：" + "、".join(CHANNELS))]
+        )
+    if body.preferred_channel == "wechat" and not body.wechat_id:
+        raise ApiError.invalid([FieldError("wechat_id", "required", "选择微信时须填写微信号")])
+    try:
+        return await request.app.state.contacts.set(
+            driver_id, preferred_channel=body.preferred_channel, wechat_id=body.wechat_id
         )
     except NoSuchDriver:
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None

@@ -1,0 +1,67 @@
+"""How a driver wants to be reached (phone, WeChat id, preferred channel), published for the notifier
+on the compacted `roster.contact.v1` — the one topic that may carry contact points."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.contracts.roster import ContactPointChanged
+from roadbranch_shared.outbox import ConcurrencyConflict, stage_events, update_aggregate
+from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
+
+from roster.app.imports import SOURCE
+from roster.app.privacy import NoSuchDriver
+
+CHANNELS = ("sms", "wechat", "email", "inbox")
+Document = dict[str, Any]
+
+
+class ContactPreferences:
+    def __init__(self, db: AsyncDatabase[Document], keys: PiiKeys) -> None:
+        self.db = db
+        self.keys = keys
+
+    async def set(self, driver_id: str, *, preferred_channel: str, wechat_id: str | None) -> Document:
+        while True:
+            doc = await self.db.drivers.find_one({"_id": driver_id})
+            if doc is None or doc.get("status") != "active":
+                raise NoSuchDriver(driver_id)
+            now = datetime.now(UTC)
+            phone = decrypt(self.keys, doc["identity"]["phone"], aad=driver_id)
+            event = ContactPointChanged(
+                driver_id=driver_id,
+                phone=phone,
+                wechat_id=wechat_id,
+                preferred_channel=preferred_channel,
+                changed_at=now,
+            )
+            contact = {
+                "preferred_channel": preferred_channel,
+                "wechat_id": encrypt(self.keys, wechat_id, aad=driver_id) if wechat_id else None,
+                "wechat_id_masked": _mask(wechat_id),
+                "updated_at": now,
+            }
+            events = stage_events([event], source=SOURCE, subject=driver_id, from_version=doc["version"])
+            try:
+                await update_aggregate(
+                    self.db.drivers,
+                    driver_id,
+                    expected_version=doc["version"],
+                    update={"$set": {"contact": contact}},
+                    events=events,
+                )
+                return {
+                    "driver_id": driver_id,
+                    "preferred_channel": preferred_channel,
+                    "wechat_id": contact["wechat_id_masked"],
+                }
+            except ConcurrencyConflict:
+                continue
+
+
+def _mask(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value[:2] + "*" * max(len(value) - 4, 1) + value[-2:] if len(value) > 4 else "*" * len(value)
