@@ -3,7 +3,6 @@ and that the periodic scan outlives a failure."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from roster.app.ledger import (
     transfer_to_answer,
 )
 from roster.domain.members import CaseError
-from roster.entrypoints.ledger_http import scan_periodically
 
 DECIDED = datetime(2025, 1, 10, tzinfo=UTC)
 HALF_YEAR = timedelta(days=183)
@@ -114,24 +112,3 @@ def test_a_resolved_case_restarts_the_clock() -> None:
     case = member(lost_contact={"status": "resolved", "raised_at": resolved, "resolved_at": resolved})
     assert not contact_lost(case, resolved + timedelta(days=100), HALF_YEAR)
     assert contact_lost(case, resolved + timedelta(days=184), HALF_YEAR)
-
-
-async def test_the_periodic_scan_survives_a_failed_scan() -> None:
-    class FlakyLedger:
-        calls = 0
-        scanned_again = asyncio.Event()
-
-        async def find_lost_contact(self, as_of: datetime) -> list[str]:
-            self.calls += 1
-            if self.calls == 1:
-                raise ConnectionError("database away")
-            self.scanned_again.set()
-            return []
-
-    ledger = FlakyLedger()
-    task = asyncio.create_task(scan_periodically(ledger, 0.01))  # type: ignore[arg-type]
-    try:
-        await asyncio.wait_for(ledger.scanned_again.wait(), timeout=5)
-        assert not task.done(), "the loop stopped"
-    finally:
-        task.cancel()

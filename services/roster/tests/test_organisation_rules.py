@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,7 +17,6 @@ from roster.domain.organisation import (
     overdue_members,
     warnings_for,
 )
-from roster.entrypoints.organisation_http import _scan_periodically
 
 START = date(2025, 1, 1)
 
@@ -124,24 +122,3 @@ def test_a_pair_is_overdue_once_until_a_new_contact() -> None:
     assert overdue_members(pairing, later, 30) == [Overdue("mem_a", contacted)], "mem_b was raised already"
     del pairing["overdue_raised"]["mem_b"]  # a new contact resets the reminder
     assert {o.member_id for o in overdue_members(pairing, later, 30)} == {"mem_a", "mem_b"}
-
-
-async def test_the_periodic_scan_survives_a_failed_run() -> None:
-    calls: list[datetime] = []
-
-    class Flaky:
-        async def find_overdue_pairings(self, as_of: datetime) -> list[dict[str, Any]]:
-            calls.append(as_of)
-            if len(calls) == 1:
-                raise ConnectionError("database away")
-            return []
-
-    task = asyncio.create_task(_scan_periodically(Flaky(), 0.01))  # type: ignore[arg-type]
-    try:
-        for _ in range(200):
-            if len(calls) >= 3:
-                break
-            await asyncio.sleep(0.01)
-    finally:
-        task.cancel()
-    assert len(calls) >= 3, "the scan kept running after its first run failed"

@@ -1,9 +1,8 @@
 """The roster process: `uvicorn roster.main:app`."""
 
-import asyncio
-
 from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
@@ -53,8 +52,8 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
     service.app.state.privacy = Privacy(db, imports.keys)
     service.app.state.contacts = ContactPreferences(db, imports.keys)
     figures = RosterFigures(db, service.metrics.registry)
-    service.app.state.figures_task = asyncio.create_task(
-        figures.keep_fresh(settings.figures_interval_seconds)
+    service.app.state.figures_task = start_periodically(
+        figures.refresh, settings.figures_interval_seconds, name="roster figures", first_after=0
     )
     service.app.state.members = Members(
         db,

@@ -3,8 +3,6 @@ in the background: counting on every scrape would make each scrape a scan on Fer
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -12,8 +10,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from roster.domain.drivers import DriverSource
 from roster.domain.members import CaseStatus
-
-log = logging.getLogger(__name__)
 
 
 class RosterFigures:
@@ -38,11 +34,3 @@ class RosterFigures:
             self.drivers.labels(source).set(n)
         for status in (CaseStatus.CANDIDATE, CaseStatus.VERIFIED, CaseStatus.REJECTED):
             self.members.labels(status).set(await self.db.members.count_documents({"status": status}))
-
-    async def keep_fresh(self, every: float) -> None:
-        while True:
-            try:
-                await self.refresh()
-            except Exception as e:  # a missed refresh only makes the figures older
-                log.warning("roster figures not refreshed", extra={"error": repr(e)})
-            await asyncio.sleep(every)

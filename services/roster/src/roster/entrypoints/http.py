@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
@@ -10,13 +9,11 @@ from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 
-from roster.adapters.tables import UnreadableFile, read_table
 from roster.app.contacts import CHANNELS
 from roster.app.imports import DriverImports, ImportRequest, check_table
 from roster.app.privacy import NoSuchDriver, Privacy
 from roster.domain.drivers import COLUMNS, DriverSource
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+from roster.entrypoints.uploads import checked_upload
 
 router = APIRouter(prefix="/v1", tags=["drivers"])
 Staff = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF))]
@@ -52,18 +49,7 @@ async def import_drivers(
         raise ApiError.invalid(
             [FieldError("source", "unknown_source", "名单来源须为：" + "、".join(DriverSource.ALL))]
         )
-    content = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ApiError.invalid([FieldError("file", "too_large", "文件超过 20 MB，请分批导入")])
-    try:
-        table = await asyncio.to_thread(read_table, file.filename or "", content)
-    except UnreadableFile as e:
-        raise ApiError.invalid([FieldError("file", e.reason, e.message)]) from None
-    checked = await asyncio.to_thread(check_table, table)
-    if isinstance(checked, list):
-        raise ApiError.invalid(
-            [FieldError("file", "missing_column", f"缺少必需的列：{COLUMNS[field][0]}") for field in checked]
-        )
+    checked = await checked_upload(file, check_table, COLUMNS)
     batch = await imports_of(request).start(
         ImportRequest(
             source=source,

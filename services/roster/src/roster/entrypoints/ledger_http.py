@@ -3,7 +3,6 @@ and the periodic lost-contact scan."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
 from roster.app.ledger import Ledger, last_contact
@@ -38,21 +38,12 @@ def attach(service: Service, db: AsyncDatabase[dict]) -> None:
     settings: Any = service.settings
     ledger = Ledger(db, lost_contact_after=timedelta(days=settings.lost_contact_after_days))
     service.app.state.ledger = ledger
-    # Kept on the state so the task is not garbage-collected; asyncio.run cancels it at shutdown.
-    service.app.state.lost_contact_scan = asyncio.get_running_loop().create_task(
-        scan_periodically(ledger, settings.scan_interval_seconds)
+    # Kept on the state so the task is not garbage-collected; the loop cancels it at shutdown.
+    service.app.state.lost_contact_scan = start_periodically(
+        lambda: ledger.find_lost_contact(datetime.now(UTC)),
+        settings.scan_interval_seconds,
+        name="lost-contact scan",
     )
-
-
-async def scan_periodically(ledger: Ledger, interval: float) -> None:
-    """Run the lost-contact scan every `interval` seconds; a failed scan is logged, the next one runs."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            raised = await ledger.find_lost_contact(datetime.now(UTC))
-            log.info("lost-contact scan done", extra={"raised": len(raised)})
-        except Exception:
-            log.exception("lost-contact scan failed; retrying at the next interval")
 
 
 def ledger_of(request: Request) -> Ledger:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,11 +10,9 @@ from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 
-from roster.adapters.tables import UnreadableFile, read_table
 from roster.app.members import Members, check_records
 from roster.domain.members import RECORD_COLUMNS, CaseError, CaseStatus, Method, Outcome
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+from roster.entrypoints.uploads import checked_upload
 
 router = APIRouter(prefix="/v1", tags=["members"])
 OrgDepartment = Annotated[Principal, Depends(require_roles(Role.ORG_DEPARTMENT))]
@@ -43,18 +40,7 @@ async def cross_check(
     """Cross-check (信息比对) the organisation department's member records against the drivers.
 
     A match opens a verification case; unmatched records are counted and not kept."""
-    content = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ApiError.invalid([FieldError("file", "too_large", "文件超过 20 MB，请分批上传")])
-    try:
-        table = await asyncio.to_thread(read_table, file.filename or "", content)
-    except UnreadableFile as e:
-        raise ApiError.invalid([FieldError("file", e.reason, e.message)]) from None
-    checked = await asyncio.to_thread(check_records, table)
-    if isinstance(checked, list):
-        raise ApiError.invalid(
-            [FieldError("file", "missing_column", f"缺少必需的列：{RECORD_COLUMNS[f][0]}") for f in checked]
-        )
+    checked = await checked_upload(file, check_records, RECORD_COLUMNS)
     summary = await members_of(request).cross_check(checked, started_by=principal.subject, county=county)
     return _without_id(summary, "check_id")
 

@@ -3,7 +3,6 @@ assigning members to branches, N+1 pairings (结对帮带) and the pairing-overd
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
 from roster.app.organisation import Organisations
@@ -36,21 +36,11 @@ def attach(service: Service, db: AsyncDatabase[dict]) -> None:
     settings = service.settings if isinstance(service.settings, Settings) else Settings()
     organisations = Organisations(db, pairing_overdue_after_days=settings.pairing_overdue_after_days)
     service.app.state.organisations = organisations
-    service.app.state.pairing_overdue_scan = asyncio.create_task(
-        _scan_periodically(organisations, settings.scan_interval_seconds), name="pairing-overdue-scan"
+    service.app.state.pairing_overdue_scan = start_periodically(
+        lambda: organisations.find_overdue_pairings(datetime.now(UTC)),
+        settings.scan_interval_seconds,
+        name="pairing-overdue scan",
     )
-
-
-async def _scan_periodically(organisations: Organisations, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            raised = await organisations.find_overdue_pairings(datetime.now(UTC))
-            if raised:
-                log.info("pairing contacts overdue", extra={"count": len(raised)})
-        except Exception:
-            # A database outage must not end the scans for the life of the process.
-            log.exception("pairing-overdue scan failed; will retry at the next interval")
 
 
 def organisations_of(request: Request) -> Organisations:
