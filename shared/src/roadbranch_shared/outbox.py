@@ -16,7 +16,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -57,6 +57,21 @@ class ConcurrencyConflict(Exception):
         super().__init__(f"{collection}/{aggregate_id} is no longer at version {expected_version}")
         self.aggregate_id = aggregate_id
         self.expected_version = expected_version
+
+
+T = TypeVar("T")
+
+
+async def retry_on_conflict(command: Callable[[], Awaitable[T]], *, tries: int = 20) -> T:
+    """Optimistic concurrency: run `command` (which reloads the aggregate, decides and writes) again
+    while another write got there first; after `tries` conflicts the last one is raised."""
+    for attempt in range(1, tries + 1):
+        try:
+            return await command()
+        except ConcurrencyConflict:
+            if attempt == tries:
+                raise
+    raise AssertionError("unreachable")
 
 
 def stage_events(

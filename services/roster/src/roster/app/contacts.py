@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.contracts.roster import ContactPointChanged
-from roadbranch_shared.outbox import ConcurrencyConflict, stage_events, update_aggregate
+from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
 
 from roster.app.imports import SOURCE
@@ -24,7 +24,7 @@ class ContactPreferences:
         self.keys = keys
 
     async def set(self, driver_id: str, *, preferred_channel: str, wechat_id: str | None) -> Document:
-        while True:
+        async def change() -> Document:
             doc = await self.db.drivers.find_one({"_id": driver_id})
             if doc is None or doc.get("status") != "active":
                 raise NoSuchDriver(driver_id)
@@ -44,21 +44,20 @@ class ContactPreferences:
                 "updated_at": now,
             }
             events = stage_events([event], source=SOURCE, subject=driver_id, from_version=doc["version"])
-            try:
-                await update_aggregate(
-                    self.db.drivers,
-                    driver_id,
-                    expected_version=doc["version"],
-                    update={"$set": {"contact": contact}},
-                    events=events,
-                )
-                return {
-                    "driver_id": driver_id,
-                    "preferred_channel": preferred_channel,
-                    "wechat_id": contact["wechat_id_masked"],
-                }
-            except ConcurrencyConflict:
-                continue
+            await update_aggregate(
+                self.db.drivers,
+                driver_id,
+                expected_version=doc["version"],
+                update={"$set": {"contact": contact}},
+                events=events,
+            )
+            return {
+                "driver_id": driver_id,
+                "preferred_channel": preferred_channel,
+                "wechat_id": contact["wechat_id_masked"],
+            }
+
+        return await retry_on_conflict(change)
 
 
 def _mask(value: str | None) -> str | None:

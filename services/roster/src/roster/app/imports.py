@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure
 from roadbranch_shared.contracts.roster import ContactPointChanged, DriverRegistered, DriverUpdated
-from roadbranch_shared.outbox import ConcurrencyConflict, insert_aggregates, stage_events, update_aggregate
+from roadbranch_shared.outbox import insert_aggregates, retry_on_conflict, stage_events, update_aggregate
 from roadbranch_shared.pii import (
     IndexPurpose,
     PiiKeys,
@@ -274,7 +274,7 @@ class DriverImports:
     async def _add_provenance(
         self, driver_id: str, row: DriverRow, batch_id: str, request: ImportRequest, now: datetime
     ) -> str:
-        while True:  # optimistic concurrency: reload and retry if another write got there first
+        async def add() -> str:
             doc = await self.db.drivers.find_one({"_id": driver_id})
             if doc is None or doc.get("status") == "erased":
                 return "unchanged"
@@ -309,13 +309,12 @@ class DriverImports:
                 from_version=doc["version"],
                 correlation_id=batch_id,
             )
-            try:
-                await update_aggregate(
-                    self.db.drivers, driver_id, expected_version=doc["version"], update=update, events=events
-                )
-                return "updated"
-            except ConcurrencyConflict:
-                continue
+            await update_aggregate(
+                self.db.drivers, driver_id, expected_version=doc["version"], update=update, events=events
+            )
+            return "updated"
+
+        return await retry_on_conflict(add)
 
 
 def _details(row: DriverRow) -> dict[str, str]:

@@ -16,8 +16,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.roster import MemberCandidateFound, MemberRejected, MemberVerified
 from roadbranch_shared.outbox import (
-    ConcurrencyConflict,
     insert_aggregate,
+    retry_on_conflict,
     stage_events,
     update_aggregate,
 )
@@ -146,28 +146,27 @@ class Members:
             "by": by,
             "at": at or datetime.now(UTC),
         }
-        while True:
+
+        async def record() -> None:
             case = await self.case(member_id)
             if case["status"] != CaseStatus.CANDIDATE:
                 raise CaseError("member_id", "case_closed", "该核实案已经结案")
-            try:
-                await update_aggregate(
-                    self.db.members,
-                    member_id,
-                    expected_version=case["version"],
-                    update={"$push": {"attempts": attempt}},
-                    events=[],
-                )
-                break
-            except ConcurrencyConflict:
-                continue
+            update: Document = {"$push": {"attempts": attempt}}
+            if outcome != Outcome.UNREACHABLE:  # they spoke: that is contact (for lost-contact checks)
+                update["$max"] = {"last_contact_at": attempt["at"]}
+            await update_aggregate(
+                self.db.members, member_id, expected_version=case["version"], update=update, events=[]
+            )
+
+        await retry_on_conflict(record)
         if self.on_attempt is not None:
             self.on_attempt(method, outcome)
         return await self.case(member_id)
 
     async def decide(self, member_id: str, *, decision: str, reason: str, by: str) -> Document:
         """Close the case: verified (needs a confirming attempt) or rejected. A person decides."""
-        while True:
+
+        async def close() -> Document:
             case = await self.case(member_id)
             can_decide(case, decision)
             now = datetime.now(UTC)
@@ -186,13 +185,12 @@ class Members:
                 )
             events = stage_events([payload], source=SOURCE, subject=member_id, from_version=case["version"])
             update = {"$set": {"status": decision, "decision": {"by": by, "at": now, "reason": reason}}}
-            try:
-                await update_aggregate(
-                    self.db.members, member_id, expected_version=case["version"], update=update, events=events
-                )
-                return await self.case(member_id)
-            except ConcurrencyConflict:
-                continue
+            await update_aggregate(
+                self.db.members, member_id, expected_version=case["version"], update=update, events=events
+            )
+            return await self.case(member_id)
+
+        return await retry_on_conflict(close)
 
     async def _open_case(
         self,
@@ -235,15 +233,13 @@ class Members:
             return False
 
     async def _note_check(self, member_id: str, check_id: str, record: Document | None) -> None:
-        while True:
+        async def note() -> None:
             case = await self.case(member_id)
             update: Document = {"$push": {"checks": check_id}}
             if record is not None and not case.get("record"):
                 update["$set"] = {"record": record}
-            try:
-                await update_aggregate(
-                    self.db.members, member_id, expected_version=case["version"], update=update, events=[]
-                )
-                return
-            except ConcurrencyConflict:
-                continue
+            await update_aggregate(
+                self.db.members, member_id, expected_version=case["version"], update=update, events=[]
+            )
+
+        await retry_on_conflict(note)

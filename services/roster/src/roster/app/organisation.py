@@ -22,7 +22,7 @@ from roadbranch_shared.contracts.roster import (
     PairingContactOverdue,
     SeatAssigned,
 )
-from roadbranch_shared.outbox import ConcurrencyConflict, insert_aggregate, stage_events, update_aggregate
+from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
 from roster.domain.members import CaseStatus
@@ -42,12 +42,11 @@ Update = Callable[[Document], Awaitable[None]]
 
 async def _retrying(load: Callable[[], Awaitable[Document]], write: Update) -> None:
     """Optimistic concurrency: reload and retry the command when another write got there first."""
-    while True:
-        try:
-            await write(await load())
-            return
-        except ConcurrencyConflict:
-            continue
+
+    async def command() -> None:
+        await write(await load())
+
+    await retry_on_conflict(command)
 
 
 class Organisations:

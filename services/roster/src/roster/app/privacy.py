@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.contracts.roster import DriverErased
-from roadbranch_shared.outbox import ConcurrencyConflict, stage_events, tombstone_entry, update_aggregate
+from roadbranch_shared.outbox import retry_on_conflict, stage_events, tombstone_entry, update_aggregate
 from roadbranch_shared.pii import PiiKeys, decrypt
 from roadbranch_shared.topics import ROSTER_CONTACT
 
@@ -34,7 +34,8 @@ class Privacy:
 
     async def erase(self, driver_id: str, *, by: str, reason: str, request_reference: str) -> Document:
         """Erase a driver's personal data; idempotent (erasing twice changes nothing more)."""
-        while True:
+
+        async def erase_once() -> Document:
             doc = await self.db.drivers.find_one({"_id": driver_id})
             if doc is None:
                 raise NoSuchDriver(driver_id)
@@ -47,30 +48,22 @@ class Privacy:
                 subject=driver_id,
                 from_version=doc["version"],
             )
+            erasure = {"at": now, "by": by, "reason": reason, "request_reference": request_reference}
             update = {
-                "$set": {
-                    "status": "erased",
-                    "erasure": {
-                        "at": now,
-                        "by": by,
-                        "reason": reason,
-                        "request_reference": request_reference,
-                    },
-                },
+                "$set": {"status": "erased", "erasure": erasure},
                 "$unset": dict.fromkeys(PERSONAL_FIELDS, ""),
             }
-            try:
-                await update_aggregate(
-                    self.db.drivers,
-                    driver_id,
-                    expected_version=doc["version"],
-                    update=update,
-                    events=events,
-                    tombstones=[tombstone_entry(ROSTER_CONTACT, driver_id)],
-                )
-                break
-            except ConcurrencyConflict:
-                continue
+            await update_aggregate(
+                self.db.drivers,
+                driver_id,
+                expected_version=doc["version"],
+                update=update,
+                events=events,
+                tombstones=[tombstone_entry(ROSTER_CONTACT, driver_id)],
+            )
+            return doc
+
+        doc = await retry_on_conflict(erase_once)
         # The blind index would let the erased person be recognised again: it goes too.
         identity = doc.get("identity", {})
         if "id_number_index" in identity:
@@ -82,19 +75,18 @@ class Privacy:
 
     async def _forget_member_record(self, member_id: str) -> None:
         """The member case keeps its decisions (no personal data) but not the record or notes."""
-        while True:
+
+        async def forget() -> None:
             case = await self.db.members.find_one({"_id": member_id})
             if case is None:
                 return
             attempts = [{**a, "notes": ""} for a in case.get("attempts", [])]
             update = {"$set": {"record": None, "attempts": attempts, "driver_erased": True}}
-            try:
-                await update_aggregate(
-                    self.db.members, member_id, expected_version=case["version"], update=update, events=[]
-                )
-                return
-            except ConcurrencyConflict:
-                continue
+            await update_aggregate(
+                self.db.members, member_id, expected_version=case["version"], update=update, events=[]
+            )
+
+        await retry_on_conflict(forget)
 
     async def read_identity(self, driver_id: str, *, subject: str, role: str, purpose: str) -> Document:
         """The unmasked name, ID number and phone; the read is audited before anything is returned."""
