@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.contracts.roster import MemberContactLost, MemberTransferredIn
-from roadbranch_shared.outbox import ConcurrencyConflict, stage_events, update_aggregate
+from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
 from roster.domain.members import CaseError, CaseStatus, Outcome
@@ -52,11 +52,11 @@ def transfer_to_answer(
     """The requested transfer an acceptance or a return answers; the answer cannot predate the letter."""
     transfer = next((t for t in member.get("transfers", []) if t["transfer_id"] == transfer_id), None)
     if transfer is None:
-        raise CaseError("transfer_id", "not_found", "没有这份组织关系转接")
+        raise CaseError("transfer_id", "not_found", "没有这份组织关系转接", CaseError.NOT_FOUND)
     if transfer["status"] != TransferStatus.REQUESTED:
         raise CaseError("transfer_id", "transfer_closed", "这份组织关系转接已经办结")
     if answered_on < date.fromisoformat(transfer["requested_on"]):
-        raise CaseError(field, "before_request", "日期不能早于介绍信开具日期")
+        raise CaseError(field, "before_request", "日期不能早于介绍信开具日期", CaseError.INVALID)
     return transfer
 
 
@@ -97,13 +97,13 @@ class Ledger:
     async def member(self, member_id: str) -> Document:
         member = await self.db.members.find_one({"_id": member_id})
         if member is None:
-            raise CaseError("member_id", "not_found", "没有这名党员")
+            raise CaseError("member_id", "not_found", "没有这名党员", CaseError.NOT_FOUND)
         return member
 
     async def request_transfer(
         self, member_id: str, *, letter_number: str, from_organisation: str, requested_on: date, by: str
     ) -> Document:
-        while True:
+        async def attempt() -> Document:
             member = await self.member(member_id)
             can_request_transfer(member)
             transfer = {
@@ -116,13 +116,15 @@ class Ledger:
                 "requested_by": by,
                 "requested_at": datetime.now(UTC),
             }
-            if await self._write(member, {"$push": {"transfers": transfer}}):
-                return transfer
+            await self._write(member, {"$push": {"transfers": transfer}})
+            return transfer
+
+        return await retry_on_conflict(attempt)
 
     async def accept_transfer(
         self, member_id: str, transfer_id: str, *, accepted_on: date, branch_id: str, by: str
     ) -> Document:
-        while True:
+        async def attempt() -> Document:
             member = await self.member(member_id)
             transfer = transfer_to_answer(member, transfer_id, accepted_on, "accepted_on")
             answered = {
@@ -139,13 +141,15 @@ class Ledger:
                 from_organisation=transfer["from_organisation"],
                 accepted_on=accepted_on,
             )
-            if await self._answer(member, answered, [event]):
-                return answered
+            await self._answer(member, answered, [event])
+            return answered
+
+        return await retry_on_conflict(attempt)
 
     async def return_transfer(
         self, member_id: str, transfer_id: str, *, returned_on: date, reason: str, by: str
     ) -> Document:
-        while True:
+        async def attempt() -> Document:
             member = await self.member(member_id)
             transfer = transfer_to_answer(member, transfer_id, returned_on, "returned_on")
             answered = {
@@ -155,8 +159,10 @@ class Ledger:
                 "reason": reason,
                 "answered_by": by,
             }
-            if await self._answer(member, answered, []):
-                return answered
+            await self._answer(member, answered, [])
+            return answered
+
+        return await retry_on_conflict(attempt)
 
     async def pairings_of(self, member_id: str) -> list[Document]:
         """The N+1 pairs the member is in, as a member or as the committee person."""
@@ -185,7 +191,8 @@ class Ledger:
 
     async def resolve_lost_contact(self, member_id: str, *, note: str, by: str) -> Document:
         """Close the open case: a person's decision; the member's status stays as it is."""
-        while True:
+
+        async def attempt() -> Document:
             member = await self.member(member_id)
             case = member.get("lost_contact") or {}
             if case.get("status") != "open":
@@ -197,11 +204,13 @@ class Ledger:
                 "resolved_by": by,
                 "note": note,
             }
-            if await self._write(member, {"$set": {"lost_contact": closed}}):
-                return closed
+            await self._write(member, {"$set": {"lost_contact": closed}})
+            return closed
+
+        return await retry_on_conflict(attempt)
 
     async def _raise_lost_contact(self, member_id: str, as_of: datetime) -> bool:
-        while True:
+        async def attempt() -> bool:
             member = await self.member(member_id)
             # Re-checked on the fresh read: a concurrent scan may have raised it already.
             if not contact_lost(member, as_of, self.lost_contact_after):
@@ -215,28 +224,26 @@ class Ledger:
             update: Document = {"$set": {"lost_contact": {"raised_at": as_of, "status": "open"}}}
             if member.get("lost_contact"):
                 update["$push"] = {"lost_contact_history": member["lost_contact"]}
-            if await self._write(member, update, [event]):
-                return True
+            await self._write(member, update, [event])
+            return True
 
-    async def _answer(self, member: Document, answered: Document, events: list[Any]) -> bool:
+        return await retry_on_conflict(attempt)
+
+    async def _answer(self, member: Document, answered: Document, events: list[Any]) -> None:
         transfers = [
             answered if t["transfer_id"] == answered["transfer_id"] else t for t in member["transfers"]
         ]
-        return await self._write(member, {"$set": {"transfers": transfers}}, events)
+        await self._write(member, {"$set": {"transfers": transfers}}, events)
 
-    async def _write(self, member: Document, update: Document, payloads: list[Any] | None = None) -> bool:
-        """One write through the outbox; False when another command got there first (reload, retry)."""
+    async def _write(self, member: Document, update: Document, payloads: list[Any] | None = None) -> None:
+        """One write through the outbox; ConcurrencyConflict when another command got there first."""
         events = stage_events(
             payloads or [], source=SOURCE, subject=member["_id"], from_version=member["version"]
         )
-        try:
-            await update_aggregate(
-                self.db.members,
-                member["_id"],
-                expected_version=member["version"],
-                update=update,
-                events=events,
-            )
-            return True
-        except ConcurrencyConflict:
-            return False
+        await update_aggregate(
+            self.db.members,
+            member["_id"],
+            expected_version=member["version"],
+            update=update,
+            events=events,
+        )

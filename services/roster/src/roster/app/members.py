@@ -119,7 +119,7 @@ class Members:
         """A driver declares his membership himself (亮身份): his case opens like a match's."""
         driver = await self.db.drivers.find_one({"_id": driver_id}, {"status": 1})
         if driver is None or driver.get("status") != "active":
-            raise CaseError("driver_id", "unknown_driver", "花名册中没有这名司机")
+            raise CaseError("driver_id", "unknown_driver", "花名册中没有这名司机", CaseError.NOT_FOUND)
         await self._open_case(driver_id, "self_declared", datetime.now(UTC))
         return await self.case(member_id_of(driver_id))
 
@@ -133,7 +133,7 @@ class Members:
     async def case(self, member_id: str) -> Document:
         case = await self.db.members.find_one({"_id": member_id})
         if case is None:
-            raise CaseError("member_id", "not_found", "没有这个核实案")
+            raise CaseError("member_id", "not_found", "没有这个核实案", CaseError.NOT_FOUND)
         return case
 
     async def record_attempt(

@@ -14,6 +14,7 @@ from typing import Any
 from roadbranch_shared.pii import validate_id_number
 
 from roster.domain.drivers import RowProblem, RowReason, clean_text
+from roster.domain.errors import RosterError
 
 
 class Method:
@@ -77,14 +78,8 @@ def check_record(row: int, values: Mapping[str, str]) -> MemberRecord | list[Row
     return MemberRecord(row, id_number, cleaned["branch_of_record"], cleaned["joined_on"], status)
 
 
-class CaseError(ValueError):
+class CaseError(RosterError):
     """A command the case's state does not allow; `field` and `reason` name why."""
-
-    def __init__(self, field: str, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.reason = reason
-        self.message = message
 
 
 def can_decide(case: Mapping[str, Any], decision: str) -> None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from roster.domain.errors import RosterError
+
 
 class Kind:
     INDUSTRY_COMMITTEE = "industry_committee"  # 行业党委
@@ -65,15 +67,11 @@ class Channel:
     ALL = (PHONE, WECHAT, VISIT)
 
 
-class OrgError(ValueError):
-    """Input or a command the tree does not allow. `status`: invalid (422), conflict (409), not_found."""
+class OrgError(RosterError):
+    """Input or a command the tree does not allow (invalid unless said otherwise)."""
 
-    def __init__(self, field: str, reason: str, message: str, status: str = "invalid") -> None:
-        super().__init__(message)
-        self.field = field
-        self.reason = reason
-        self.message = message
-        self.status = status
+    def __init__(self, field: str, reason: str, message: str, status: str = RosterError.INVALID) -> None:
+        super().__init__(field, reason, message, status)
 
 
 def check_parent(kind: str, parent_kind: str | None) -> None:

@@ -16,7 +16,8 @@ from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
 from roster.app.ledger import Ledger, last_contact
-from roster.domain.members import CaseError, CaseStatus
+from roster.domain.members import CaseStatus
+from roster.entrypoints.errors import run_command
 from roster.entrypoints.http import driver_view
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,8 @@ Readers = Annotated[
 ]
 Scanners = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.OPERATOR))]
 
+
 # Reasons that are bad input (422 naming the field), not an impossible step (409).
-INVALID_REASONS = {"before_request"}
-
-
 def attach(service: Service, db: AsyncDatabase[dict]) -> None:
     """Put this feature's use cases on `service.app.state` once the database is open."""
     settings: Any = service.settings
@@ -77,7 +76,7 @@ async def request_transfer(
 ) -> dict[str, Any]:
     """Record the letter that transfers a verified member's organisation relation (组织关系转接)."""
     _require_text(letter_number=body.letter_number, from_organisation=body.from_organisation)
-    return await _run(
+    return await run_command(
         ledger_of(request).request_transfer(
             member_id,
             letter_number=body.letter_number.strip(),
@@ -94,7 +93,7 @@ async def accept_transfer(
 ) -> dict[str, Any]:
     """The mobile branch received the member (回家): `member.transferred_in` is published."""
     _require_text(branch_id=body.branch_id)
-    return await _run(
+    return await run_command(
         ledger_of(request).accept_transfer(
             member_id,
             transfer_id,
@@ -111,7 +110,7 @@ async def return_transfer(
 ) -> dict[str, Any]:
     """The transfer was returned; a new one may be requested."""
     _require_text(reason=body.reason)
-    return await _run(
+    return await run_command(
         ledger_of(request).return_transfer(
             member_id,
             transfer_id,
@@ -126,7 +125,7 @@ async def return_transfer(
 async def member_ledger(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
     """The one-person file (一人一档) of a verified member; personal data masked."""
     ledger = ledger_of(request)
-    member = await _run(ledger.member(member_id))
+    member = await run_command(ledger.member(member_id))
     if member["status"] != CaseStatus.VERIFIED:
         raise ApiError(
             409,
@@ -161,7 +160,7 @@ async def resolve_lost_contact(
 ) -> dict[str, Any]:
     """Close the open lost-contact case with a note; the member's status does not change."""
     _require_text(note=body.note)
-    return await _run(
+    return await run_command(
         ledger_of(request).resolve_lost_contact(member_id, note=body.note.strip(), by=principal.subject)
     )
 
@@ -198,15 +197,3 @@ def _require_text(**values: str) -> None:
     ]
     if problems:
         raise ApiError.invalid(problems)
-
-
-async def _run(work: Any) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = await work
-        return result
-    except CaseError as e:
-        if e.reason in INVALID_REASONS:
-            raise ApiError.invalid([FieldError(e.field, e.reason, e.message)]) from None
-        status = 404 if e.reason == "not_found" else 409
-        code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.CONFLICT
-        raise ApiError(status, code, e.message, field=e.field, details={"reason": e.reason}) from None

@@ -11,7 +11,8 @@ from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 
 from roster.app.members import Members, check_records
-from roster.domain.members import RECORD_COLUMNS, CaseError, CaseStatus, Method, Outcome
+from roster.domain.members import RECORD_COLUMNS, CaseStatus, Method, Outcome
+from roster.entrypoints.errors import run_command
 from roster.entrypoints.uploads import checked_upload
 
 router = APIRouter(prefix="/v1", tags=["members"])
@@ -56,7 +57,7 @@ async def member_check(request: Request, check_id: str, _: Readers) -> dict[str,
 @router.post("/members/self-declaration", status_code=201)
 async def declare(request: Request, principal: Driver) -> dict[str, Any]:
     """A driver declares that he is a Party member (亮身份); a verification case opens."""
-    return _case_view(await _run(members_of(request).declare(str(principal.driver_id))))
+    return _case_view(await run_command(members_of(request).declare(str(principal.driver_id))))
 
 
 @router.get("/members")
@@ -72,7 +73,7 @@ async def cases(
 
 @router.get("/members/{member_id}")
 async def case(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
-    return _case_view(await _run(members_of(request).case(member_id)))
+    return _case_view(await run_command(members_of(request).case(member_id)))
 
 
 class AttemptIn(BaseModel):
@@ -94,7 +95,7 @@ async def record_attempt(
         problems.append(FieldError("outcome", "unknown_outcome", "核实结果须为：" + "、".join(Outcome.ALL)))
     if problems:
         raise ApiError.invalid(problems)
-    updated = await _run(
+    updated = await run_command(
         members_of(request).record_attempt(
             member_id,
             method=attempt.method,
@@ -117,22 +118,12 @@ async def decide(request: Request, member_id: str, decision: DecisionIn, princip
     """Close the case: `verified` (needs a confirming attempt) or `rejected`."""
     if decision.decision not in (CaseStatus.VERIFIED, CaseStatus.REJECTED):
         raise ApiError.invalid([FieldError("decision", "unknown_decision", "结论须为 verified 或 rejected")])
-    updated = await _run(
+    updated = await run_command(
         members_of(request).decide(
             member_id, decision=decision.decision, reason=decision.reason, by=principal.subject
         )
     )
     return _case_view(updated)
-
-
-async def _run(work: Any) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = await work
-        return result
-    except CaseError as e:
-        status = 404 if e.reason in ("not_found", "unknown_driver") else 409
-        code = ErrorCode.NOT_FOUND if status == 404 else ErrorCode.CONFLICT
-        raise ApiError(status, code, e.message, field=e.field, details={"reason": e.reason}) from None
 
 
 def _case_view(case: dict[str, Any]) -> dict[str, Any]:

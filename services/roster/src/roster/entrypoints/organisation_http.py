@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
-from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.errors import ApiError, FieldError
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
 from roster.app.organisation import Organisations
-from roster.domain.organisation import Channel, OrgError, SeatRole
+from roster.domain.organisation import Channel, SeatRole
+from roster.entrypoints.errors import run_command
 from roster.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class OrganisationIn(BaseModel):
 @router.post("/organisations", status_code=201)
 async def create_organisation(request: Request, body: OrganisationIn, principal: Writers) -> dict[str, Any]:
     """Create an organisation under its parent (a branch under the industry committee, …)."""
-    org = await _run(
+    org = await run_command(
         organisations_of(request).create(
             kind=body.kind, name=body.name.strip(), parent_id=body.parent_id, by=principal.subject
         )
@@ -68,7 +69,7 @@ async def create_organisation(request: Request, body: OrganisationIn, principal:
 @router.get("/organisations/{org_id}")
 async def organisation(request: Request, org_id: str, _: Readers) -> dict[str, Any]:
     """The organisation with its children's ids, its seats and rule-of-thumb warnings."""
-    return _org_view(await _run(organisations_of(request).view(org_id)))
+    return _org_view(await run_command(organisations_of(request).view(org_id)))
 
 
 class SeatIn(BaseModel):
@@ -82,7 +83,7 @@ class SeatIn(BaseModel):
 async def assign_seat(request: Request, org_id: str, body: SeatIn, _: Writers) -> dict[str, Any]:
     if body.role not in SeatRole.ALL:
         raise ApiError.invalid([FieldError("role", "unknown_role", "职务须为：" + "、".join(SeatRole.ALL))])
-    org = await _run(
+    org = await run_command(
         organisations_of(request).assign_seat(
             org_id,
             role=body.role,
@@ -102,7 +103,7 @@ class AssignmentIn(BaseModel):
 @router.post("/members/{member_id}/assignment")
 async def assign_member(request: Request, member_id: str, body: AssignmentIn, _: Writers) -> dict[str, Any]:
     """Assign a verified member to a branch and optionally one of its party groups."""
-    member = await _run(
+    member = await run_command(
         organisations_of(request).assign_member(member_id, branch_id=body.branch_id, group_id=body.group_id)
     )
     return {k: member.get(k) for k in ("status", "branch_id", "group_id")} | {"member_id": member["_id"]}
@@ -117,7 +118,7 @@ class PairingIn(BaseModel):
 async def create_pairing(request: Request, org_id: str, body: PairingIn, _: Writers) -> dict[str, Any]:
     """Pair a committee member with member drivers (N+1 结对帮带)."""
     member_ids = list(dict.fromkeys(body.member_ids))  # a member named twice is paired once
-    pairing = await _run(
+    pairing = await run_command(
         organisations_of(request).create_pairing(
             org_id, person_id=body.committee_person_id, member_ids=member_ids
         )
@@ -127,7 +128,7 @@ async def create_pairing(request: Request, org_id: str, body: PairingIn, _: Writ
 
 @router.get("/pairings/{pairing_id}")
 async def pairing(request: Request, pairing_id: str, _: Readers) -> dict[str, Any]:
-    return _pairing_view(await _run(organisations_of(request).pairing(pairing_id)))
+    return _pairing_view(await run_command(organisations_of(request).pairing(pairing_id)))
 
 
 class ContactIn(BaseModel):
@@ -146,7 +147,7 @@ async def log_contact(
         raise ApiError.invalid(
             [FieldError("channel", "unknown_channel", "联系方式须为：" + "、".join(Channel.ALL))]
         )
-    pairing = await _run(
+    pairing = await run_command(
         organisations_of(request).log_contact(
             pairing_id,
             member_id=body.member_id,
@@ -169,17 +170,6 @@ async def scan_pairing_overdue(request: Request, as_of: datetime, _: Scanners) -
 def _utc(at: datetime) -> datetime:
     # A time without an offset is taken as UTC, as everything is stored.
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
-async def _run(work: Any) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = await work
-        return result
-    except OrgError as e:
-        if e.status == "invalid":
-            raise ApiError.invalid([FieldError(e.field, e.reason, e.message)]) from None
-        status, code = (404, ErrorCode.NOT_FOUND) if e.status == "not_found" else (409, ErrorCode.CONFLICT)
-        raise ApiError(status, code, e.message, field=e.field, details={"reason": e.reason}) from None
 
 
 _INTERNAL = ("_id", "outbox", "outbox_lease", "version")
