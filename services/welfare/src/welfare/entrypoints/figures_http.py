@@ -1,0 +1,64 @@
+"""HTTP API of the welfare figures, and the operators' clock for tests and demos."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.errors import ApiError, ErrorCode
+
+from welfare.app.clock import Clock
+from welfare.app.figures import WelfareFigures
+from welfare.entrypoints.errors import Readers
+
+router = APIRouter(prefix="/v1", tags=["figures"])
+Operators = Annotated[Principal, Depends(require_roles(Role.OPERATOR))]
+
+
+def figures_of(request: Request) -> WelfareFigures:
+    figures: WelfareFigures = request.app.state.figures
+    return figures
+
+
+@router.get("/figures/needs")
+async def need_figures(
+    request: Request, _: Readers, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    """Needs filed in [since, until): filed, resolved, median hours to resolve by category, share
+    resolved within target, ratings."""
+    return await figures_of(request).needs(since, until)
+
+
+@router.get("/figures/stations")
+async def station_figures(
+    request: Request, _: Readers, month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None
+) -> dict[str, Any]:
+    """Per station: beds, occupancy now, check-ins per month (`month`: YYYY-MM, else every month)."""
+    return await figures_of(request).stations(month)
+
+
+@router.get("/figures/campaigns")
+async def campaign_figures(request: Request, _: Readers) -> dict[str, Any]:
+    """Per campaign and in total: visits to members and non-members, items by kind, problems solved."""
+    return await figures_of(request).campaigns()
+
+
+class ClockIn(BaseModel):
+    now: datetime | None = None
+    advance_seconds: float | None = Field(default=None, ge=0)
+
+
+@router.put("/ops/clock", tags=["operations"])
+async def move_clock(request: Request, body: ClockIn, _: Operators) -> dict[str, Any]:
+    """Move the service's clock (only with `clock_control` on: tests and demos)."""
+    clock: Clock = request.app.state.clock
+    if not clock.controllable:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "未启用时钟控制", field="clock")
+    if body.now is not None:
+        clock.set(body.now)
+    if body.advance_seconds:
+        clock.advance(body.advance_seconds)
+    return {"now": clock.now()}
