@@ -67,6 +67,21 @@ class Welfare:
     def stop(self) -> None:
         self.process.stop()
 
+    def restart_with_drivers(self, drivers: Iterable[str]) -> None:
+        """Restart with tokens for more drivers (the token table is read at start); data and
+        consumer group stay."""
+        self.process.stop()
+        self.tokens.update(
+            {f"driver:{d}": secrets.token_urlsafe(24) for d in drivers if f"driver:{d}" not in self.tokens}
+        )
+        self.process.env["ROADBRANCH_WELFARE_TOKENS"] = self._token_table()
+        self.process.start()
+
+    def knows(self, driver_id: str, **expected: bool) -> bool:
+        """True once welfare's roster view has the driver with `expected` (e.g. member=True)."""
+        response = self.call("GET", f"/v1/drivers/{driver_id}", "work_group_staff")
+        return response.status_code == 200 and all(response.json()[k] == v for k, v in expected.items())
+
     def call(self, method: str, path: str, role: str = "welfare_officer", **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
         return httpx.request(method, self.process.url + path, headers=headers, timeout=120, **kwargs)

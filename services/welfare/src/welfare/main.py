@@ -37,6 +37,7 @@ class _LateDb:
 async def prepare(db: AsyncDatabase[dict]) -> None:
     state = service.app.state
     state.clock = clock
+    state.drivers = drivers
     state.needs = Needs(
         db,
         clock,

@@ -27,6 +27,12 @@ Readers = Annotated[
 ]
 
 
+def actor(principal: Principal) -> str:
+    """Who acted, as stored: staff by subject; a driver as "driver", since the record he acts on
+    already names him by driver id, and an erasure then need not hunt for his subject."""
+    return "driver" if principal.role == Role.DRIVER else principal.subject
+
+
 async def run_command(work: Awaitable[T]) -> T:
     try:
         return await work

@@ -1,4 +1,4 @@
-"""HTTP API of the welfare figures, and the operators' clock for tests and demos."""
+"""HTTP API of the welfare figures, the roster view of a driver, and the operators' clock (tests, demos)."""
 
 from __future__ import annotations
 
@@ -62,3 +62,17 @@ async def move_clock(request: Request, body: ClockIn, _: Operators) -> dict[str,
     if body.advance_seconds:
         clock.advance(body.advance_seconds)
     return {"now": clock.now()}
+
+
+@router.get("/drivers/{driver_id}", tags=["drivers"])
+async def driver(request: Request, driver_id: str, _: Readers) -> dict[str, Any]:
+    """What welfare knows of a driver from the roster's events: member or not, erased or not."""
+    view = await request.app.state.drivers.db.drivers.find_one({"_id": driver_id})
+    if view is None:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "福利服务尚未收到这名司机的信息", field="driver_id")
+    return {
+        "driver_id": driver_id,
+        "registered": bool(view.get("registered")),
+        "member": bool(view.get("member")),
+        "erased": bool(view.get("erased")),
+    }

@@ -12,7 +12,7 @@ from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from welfare.app.needs import Needs
 from welfare.app.resources import Resources
 from welfare.domain.needs import CATEGORIES, URGENCIES
-from welfare.entrypoints.errors import Officers, public, run_command
+from welfare.entrypoints.errors import Officers, actor, public, run_command
 
 router = APIRouter(prefix="/v1", tags=["needs"])
 Filers = Annotated[
@@ -67,7 +67,7 @@ async def file_need(request: Request, body: NeedIn, principal: Filers) -> dict[s
             urgency=body.urgency,
             description=body.description,
             location=body.location.model_dump() if body.location else None,
-            by=principal.subject,
+            by=actor(principal),
             by_staff=by_staff,
         )
     )
@@ -155,7 +155,7 @@ async def rate(request: Request, need_id: str, body: RatingIn, principal: Driver
     """The driver who filed the need rates the help, 1 to 5, once per resolution."""
     need = await run_command(
         needs_of(request).rate(
-            need_id, body.rating, body.comment, driver_id=str(principal.driver_id), by=principal.subject
+            need_id, body.rating, body.comment, driver_id=str(principal.driver_id), by=actor(principal)
         )
     )
     return public(need, "need_id")
@@ -170,7 +170,7 @@ async def reopen(request: Request, need_id: str, body: ReopenIn, principal: File
     """Reopen a resolved need (the driver his own, or staff); its target runs again from now."""
     own = principal.driver_id if principal.role == Role.DRIVER else None
     need = await run_command(
-        needs_of(request).reopen(need_id, body.reason, by=principal.subject, driver_id=own)
+        needs_of(request).reopen(need_id, body.reason, by=actor(principal), driver_id=own)
     )
     return public(need, "need_id")
 

@@ -11,7 +11,7 @@ from roadbranch_shared.errors import ApiError, ErrorCode
 
 from welfare.app.stations import Stations
 from welfare.domain.stations import Amenities, Hours
-from welfare.entrypoints.errors import Officers, public, run_command
+from welfare.entrypoints.errors import Officers, actor, public, run_command
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
 Registrars = Annotated[
@@ -123,10 +123,10 @@ def stay_driver(principal: Principal, station_id: str, body: StayIn) -> str:
 async def check_in(request: Request, station_id: str, body: StayIn, principal: Registrars) -> dict[str, Any]:
     """Check a driver in; 409 `no_free_bed` when every bed is taken."""
     driver_id = stay_driver(principal, station_id, body)
-    return await run_command(stations_of(request).check_in(station_id, driver_id, by=principal.subject))
+    return await run_command(stations_of(request).check_in(station_id, driver_id, by=actor(principal)))
 
 
 @router.post("/{station_id}/check-outs")
 async def check_out(request: Request, station_id: str, body: StayIn, principal: Registrars) -> dict[str, Any]:
     driver_id = stay_driver(principal, station_id, body)
-    return await run_command(stations_of(request).check_out(station_id, driver_id, by=principal.subject))
+    return await run_command(stations_of(request).check_out(station_id, driver_id, by=actor(principal)))
