@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -41,15 +42,15 @@ async def test_poison_member_events_go_to_the_dead_letters_and_later_ones_apply_
 ) -> None:
     driver_id = f"drv_poison_{uuid.uuid4().hex[:8]}"
     member_id = "mem_" + driver_id.removeprefix("drv_")
-    now = "2026-11-28T08:00:00Z"
+    now = datetime(2026, 11, 28, 8, tzinfo=UTC)
     verified = new_event(
-        MemberVerified(member_id=member_id, driver_id=driver_id, method="field_visit", verified_at=now),  # type: ignore[arg-type]
+        MemberVerified(member_id=member_id, driver_id=driver_id, method="field_visit", verified_at=now),
         source="/tests",
         subject=member_id,
         seq=2,
     )
     stale = new_event(
-        MemberRejected(member_id=member_id, driver_id=driver_id, reason="旧结论", rejected_at=now),  # type: ignore[arg-type]
+        MemberRejected(member_id=member_id, driver_id=driver_id, reason="旧结论", rejected_at=now),
         source="/tests",
         subject=member_id,
         seq=1,
@@ -81,7 +82,7 @@ async def test_poison_member_events_go_to_the_dead_letters_and_later_ones_apply_
     welfare.wait_for(lambda: welfare.knows(driver_id, member=True), message="the verification")
     marker = f"drv_after_{uuid.uuid4().hex[:8]}"
     after = new_event(
-        MemberVerified(member_id="mem_x", driver_id=marker, method="phone", verified_at=now),  # type: ignore[arg-type]
+        MemberVerified(member_id="mem_x", driver_id=marker, method="phone", verified_at=now),
         source="/tests",
         subject="mem_x",
         seq=1,

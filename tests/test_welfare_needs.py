@@ -259,3 +259,24 @@ def test_the_figures_follow_the_needs(welfare: Welfare) -> None:
     medical = [n for n in needs if n["category"] == "medical"]
     assert figures["by_category"]["medical"]["filed"] == len(medical)
     assert json.dumps(figures).find(SECRET_WORDS) == -1
+
+
+def test_the_need_metrics_are_exported(welfare: Welfare) -> None:
+    def exported() -> bool:
+        text = welfare.call("GET", "/metrics", "").text
+        lines = text.splitlines()
+        return all(
+            any(line.startswith(name + "{") for line in lines)
+            for name in (
+                "roadbranch_welfare_open_needs",
+                "roadbranch_welfare_need_resolve_seconds_bucket",
+                "roadbranch_welfare_need_resolve_seconds_count",
+                "roadbranch_welfare_need_escalations_total",
+            )
+        )
+
+    welfare.wait_for(exported, message="the need metrics")
+    text = welfare.call("GET", "/metrics", "").text
+    assert 'roadbranch_welfare_open_needs{age="under_1d",category="road_traffic"}' in text or (
+        'roadbranch_welfare_open_needs{age="over_7d",category="road_traffic"}' in text
+    ), "the unresolved road-traffic need is counted (its age depends on how far the clock moved)"

@@ -26,12 +26,9 @@ service = Service(
 metrics = WelfareMetrics(service.metrics.registry)
 clock = Clock(controllable=settings.clock_control)
 
-
-class _LateDb:
-    """The database as the consumers see it: opened in the app's lifespan, after they are registered."""
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(service.db, name)
+drivers = DriverView(lambda: service.db)
+for subscription in drivers.subscriptions(settings.consumer_group):
+    service.subscribe(subscription)
 
 
 async def prepare(db: AsyncDatabase[dict]) -> None:
@@ -61,10 +58,6 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
     )
 
 
-# The roster views subscribe before the app starts; their handlers reach the database once it is open.
-drivers = DriverView(_LateDb(), [])  # type: ignore[arg-type]
-for subscription in drivers.subscriptions(settings.consumer_group):
-    service.subscribe(subscription)
 service.on_startup = prepare
 service.include(needs_http.router)
 service.include(stations_http.router)

@@ -28,9 +28,16 @@ def anonymous_marker(envelope: Envelope) -> str:
 
 
 class DriverView:
-    def __init__(self, db: AsyncDatabase[Document], anonymisers: list[Anonymiser]) -> None:
-        self.db = db
-        self.anonymisers = anonymisers
+    """Subscribed when the service is built, before its database is open: `database` gives the
+    database when an event or a request comes. `anonymisers` carry an erasure to each aggregate."""
+
+    def __init__(self, database: Callable[[], AsyncDatabase[Document]]) -> None:
+        self.database = database
+        self.anonymisers: list[Anonymiser] = []
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        return self.database()
 
     async def is_member(self, driver_id: str) -> bool:
         """Unknown drivers count as non-members: the campaigns serve everyone."""
