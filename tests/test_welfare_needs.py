@@ -277,6 +277,5 @@ def test_the_need_metrics_are_exported(welfare: Welfare) -> None:
 
     welfare.wait_for(exported, message="the need metrics")
     text = welfare.call("GET", "/metrics", "").text
-    assert 'roadbranch_welfare_open_needs{age="under_1d",category="road_traffic"}' in text or (
-        'roadbranch_welfare_open_needs{age="over_7d",category="road_traffic"}' in text
-    ), "the unresolved road-traffic need is counted (its age depends on how far the clock moved)"
+    # The road-traffic need of the bad-input test stays open; the clock moved 8 hours since.
+    assert 'roadbranch_welfare_open_needs{age="under_1d",category="road_traffic"} 1.0' in text
