@@ -59,30 +59,14 @@ def test_the_pilots_three_campaigns_add_up_to_the_briefing(
 ) -> None:
     """3 campaigns; 9 member and 22 non-member drivers visited; 223 items; 3 problems solved."""
     everyone = drivers["members"] + drivers["others"]
-    plan = [
-        ("warmth", "送温暖", "gloves", "手套", everyone[0:11]),
-        ("health", "送健康", "heatstroke_relief", "防暑降温用品", everyone[11:21]),
-        ("service", "送服务", "epidemic_supplies", "防疫物资", everyone[21:31]),
-    ]
     problems = {
         everyone[25]: "certificate_review",
         everyone[27]: "certificate_review",
         everyone[29]: "medical",
     }
-    for kind, title, item, label, visited in plan:
-        campaign_id = welfare.start_campaign(kind, title)["campaign_id"]
-        welfare.receive(campaign_id, item, 90, label)
-        for i, driver_id in enumerate(visited):
-            solved = []
-            if driver_id in problems:
-                need = welfare.file_need(driver_id, problems[driver_id], description="现场咨询")
-                welfare.solve_need(need["need_id"], "现场帮助办理")
-                solved = [need["need_id"]]
-            quantity = 13 if (kind, i) == ("warmth", 0) else 7
-            answer = welfare.visit(campaign_id, driver_id, {item: quantity}, solved)
-            assert answer.status_code == 201, answer.text
-            assert answer.json()["member"] == (driver_id in drivers["members"])
-        welfare.ok("POST", f"/v1/campaigns/{campaign_id}/close")
+    welfare.play_care_campaigns(everyone, items=223, problems=problems)
+    visits = [v for c in welfare.ok("GET", "/v1/campaigns")["campaigns"] for v in c["visits"]]
+    assert {v["driver_id"] for v in visits if v["member"]} == set(drivers["members"])
 
     total = welfare.ok("GET", "/v1/figures/campaigns")["total"]
     assert (total["campaigns"], total["visits_to_members"], total["visits_to_non_members"]) == (3, 9, 22)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +182,44 @@ class Welfare:
             "solved_need_ids": solved_need_ids or [],
         }
         return self.call("POST", f"/v1/campaigns/{campaign_id}/visits", json=body)
+
+    def play_care_campaigns(
+        self, drivers: list[str], *, items: int, problems: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """The pilot's three care campaigns (送温暖、送健康、送服务), each visiting a third of `drivers`
+        in order and handing out one kind of item, `items` in all spread evenly over the visits. Each
+        driver in `problems` (driver id -> need category) has a need filed, solved and linked to his
+        visit. Every campaign is closed; returns their ids."""
+        problems = problems or {}
+        plan = [
+            ("warmth", "送温暖", "gloves", "手套"),
+            ("health", "送健康", "heatstroke_relief", "防暑降温用品"),
+            ("service", "送服务", "epidemic_supplies", "防疫物资"),
+        ]
+        size, rest = divmod(len(drivers), len(plan))
+        bounds = [0]
+        for i in range(len(plan)):
+            bounds.append(bounds[-1] + size + (1 if i < rest else 0))
+        each, extra = divmod(items, max(len(drivers), 1))
+        quantities = [each + (1 if n < extra else 0) for n in range(len(drivers))]
+        campaign_ids = []
+        for (kind, title, item, label), start, end in zip(plan, bounds, bounds[1:], strict=False):
+            campaign_id = self.start_campaign(kind, title)["campaign_id"]
+            self.receive(campaign_id, item, max(sum(quantities[start:end]), 1), label)
+            for n in range(start, end):
+                driver_id = drivers[n]
+                solved = []
+                if driver_id in problems:
+                    need = self.file_need(driver_id, problems[driver_id], description="走访中现场提出")
+                    self.solve_need(need["need_id"], "现场帮助办理")
+                    solved = [need["need_id"]]
+                answer = self.visit(
+                    campaign_id, driver_id, {item: quantities[n]} if quantities[n] else {}, solved
+                )
+                assert answer.status_code == 201, answer.text
+            self.ok("POST", f"/v1/campaigns/{campaign_id}/close")
+            campaign_ids.append(campaign_id)
+        return campaign_ids
 
     def wait_for(self, check: Callable[[], Any], *, timeout: float = 60, message: str = "condition") -> Any:
         """Poll `check` (a blocking call) until it is truthy; for scripts without an event loop."""
