@@ -24,7 +24,7 @@ class MeetingScheduled(EventPayload):
     meeting_id: str
     organisation_id: str
     kind: str
-    topic: str
+    title: str  # what the meeting is about (主题); not `topic`, which names the Kafka topic
     starts_at: datetime
     ends_at: datetime | None = None
     venue_kind: str
@@ -42,7 +42,7 @@ class MeetingRescheduled(EventPayload):
     meeting_id: str
     organisation_id: str
     kind: str
-    topic: str
+    title: str  # what the meeting is about (主题); not `topic`, which names the Kafka topic
     starts_at: datetime
     ends_at: datetime | None = None
     previous_starts_at: datetime
