@@ -216,6 +216,7 @@ def test_a_resolved_need_can_be_reopened_worked_again_and_rated_again(welfare: W
     reopened = welfare.ok("POST", f"/v1/needs/{need_id}/reopen", driver, json={"reason": "还是不能年审"})
     assert (reopened["status"], reopened["reopen_count"], reopened["resolution"]) == ("reopened", 1, None)
     assert reopened["due_at"] >= first["due_at"]
+    assert reopened["previous_resolutions"][0]["rating"]["rating"] == 2, "the first round's rating stays"
     assert welfare.call("POST", f"/v1/needs/{need_id}/rating", driver, json={"rating": 5}).status_code == 409
     assert (
         welfare.call("POST", f"/v1/needs/{need_id}/reopen", driver, json={"reason": "再开"}).status_code
@@ -259,6 +260,10 @@ def test_the_figures_follow_the_needs(welfare: Welfare) -> None:
     medical = [n for n in needs if n["category"] == "medical"]
     assert figures["by_category"]["medical"]["filed"] == len(medical)
     assert json.dumps(figures).find(SECRET_WORDS) == -1
+    later = welfare.ok("GET", "/v1/figures/needs", params={"since": "2099-01-01T00:00:00"})
+    assert (later["filed"], later["ratings"]["count"]) == (0, 0), "a period with no needs"
+    upto = welfare.ok("GET", "/v1/figures/needs", params={"until": "2099-01-01T00:00:00"})
+    assert upto["filed"] == figures["filed"]
 
 
 def test_the_need_metrics_are_exported(welfare: Welfare) -> None:

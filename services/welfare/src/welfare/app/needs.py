@@ -241,7 +241,11 @@ class Needs:
                     "round_started_at": now,
                     "due_at": rules.due_at(self.targets, need["category"], need["urgency"], now),
                     "escalated": False,
-                    "previous_resolutions": [*need.get("previous_resolutions", []), need["resolution"]],
+                    # The earlier round's resolution and rating stay on record; figures count the latest.
+                    "previous_resolutions": [
+                        *need.get("previous_resolutions", []),
+                        {**need["resolution"], "rating": need.get("rating")},
+                    ],
                     "resolution": None,
                 },
                 "$inc": {"reopen_count": 1},
@@ -294,28 +298,36 @@ class Needs:
     async def anonymise(self, driver_id: str, marker: str) -> int:
         """Erasure: the driver's words go, his id becomes `marker`; categories, times and ratings stay
         for the figures. A scan by driver id: erasures are rare."""
-        count = 0
-        async for need in self.db.needs.find({"driver_id": driver_id}, {"_id": 1}):
+        # Ids first: the loop rewrites the very field the query selects on.
+        need_ids = [n["_id"] async for n in self.db.needs.find({"driver_id": driver_id}, {"_id": 1})]
+        for need_id in need_ids:
 
             def decide(n: Document) -> Decision:
-                rating = n.get("rating")
-                # A reopening's reason may be the driver's own words.
+                # A reopening's reason may be the driver's own words, and so may earlier comments.
                 history = [{k: v for k, v in h.items() if k != "reason"} for h in n.get("history", [])]
+                earlier = [
+                    {**r, "rating": without_comment(r.get("rating"))}
+                    for r in n.get("previous_resolutions", [])
+                ]
                 update: Document = {
                     "$set": {
                         "driver_id": marker,
                         "description": "",
                         "location": None,
                         "driver_erased": True,
-                        "rating": {**rating, "comment": ""} if rating else None,
+                        "rating": without_comment(n.get("rating")),
                         "history": history,
+                        "previous_resolutions": earlier,
                     }
                 }
                 return update, []
 
-            await self._change(need["_id"], decide)
-            count += 1
-        return count
+            await self._change(need_id, decide)
+        return len(need_ids)
 
     async def _change(self, need_id: str, decide: Callable[[Document], Decision]) -> Changed:
         return await change(self.db.needs, need_id, decide, missing=NO_SUCH_NEED)
+
+
+def without_comment(rating: Document | None) -> Document | None:
+    return {**rating, "comment": ""} if rating else None

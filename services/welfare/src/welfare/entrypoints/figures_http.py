@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -29,7 +29,7 @@ async def need_figures(
 ) -> dict[str, Any]:
     """Needs filed in [since, until): filed, resolved, median hours to resolve by category, share
     resolved within target, ratings."""
-    return await figures_of(request).needs(since, until)
+    return await figures_of(request).needs(_utc(since), _utc(until))
 
 
 @router.get("/figures/stations")
@@ -76,3 +76,8 @@ async def driver(request: Request, driver_id: str, _: Readers) -> dict[str, Any]
         "member": bool(view.get("member")),
         "erased": bool(view.get("erased")),
     }
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is taken as UTC, the zone every stored time is in."""
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
