@@ -56,9 +56,14 @@ async def test_stock_never_goes_negative_under_concurrent_issues(
         records = await read_topic(stack_info.kafka_bootstrap, WELFARE_CAMPAIGN.name)
         events = [json.loads(r.value) for r in records if r.key == campaign_id.encode()]
         issued = [e["data"] for e in events if e["type"].endswith("items_issued.v1")]
-        return issued if len(issued) == 6 else []
+        return events if len(issued) == 6 else []
 
-    issued = await eventually(issued_events, message="six items-issued events")
+    events = await eventually(issued_events, message="six items-issued events")
+    received = [e["data"] for e in events if e["type"].endswith("stock_received.v1")]
+    assert [(r["item"], r["label"], r["quantity"], r["on_hand"]) for r in received] == [
+        ("gloves", "手套", 20, 20)
+    ]
+    issued = [e["data"] for e in events if e["type"].endswith("items_issued.v1")]
     assert sorted(e["on_hand"]["gloves"] for e in issued) == [2, 5, 8, 11, 14, 17]
 
 

@@ -176,10 +176,12 @@ class CampaignStarted(EventPayload):
 
 @event_type("roadbranch.welfare.campaign.stock_received.v1", topic=WELFARE_CAMPAIGN)
 class CampaignStockReceived(EventPayload):
-    """Items entered the campaign's stock ledger; `on_hand` is the item's stock after the receipt."""
+    """Items entered the campaign's stock ledger; `on_hand` is the item's stock after the receipt,
+    `label` its Chinese name (e.g. gloves: 手套) for the briefing."""
 
     campaign_id: str
     item: str
+    label: str = ""
     quantity: int
     on_hand: int
     received_at: datetime

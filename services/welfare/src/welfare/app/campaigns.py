@@ -89,13 +89,21 @@ class Campaigns:
         def decide(campaign: Document) -> Decision:
             rules.require_open(campaign)
             on_hand = rules.on_hand(campaign["stock"], item) + quantity
-            event = CampaignStockReceived(
-                campaign_id=campaign_id, item=item, quantity=quantity, on_hand=on_hand, received_at=now
-            )
             line = f"stock.{item}"
+            named = (
+                label or (campaign["stock"].get(item) or {}).get("label") or rules.KNOWN_ITEMS.get(item, item)
+            )
+            event = CampaignStockReceived(
+                campaign_id=campaign_id,
+                item=item,
+                label=named,
+                quantity=quantity,
+                on_hand=on_hand,
+                received_at=now,
+            )
             update = {
                 "$inc": {f"{line}.received": quantity, f"{line}.issued": 0},
-                "$set": {f"{line}.label": label or rules.KNOWN_ITEMS.get(item, item)},
+                "$set": {f"{line}.label": named},
                 "$push": {"receipts": {"item": item, "quantity": quantity, "at": now, "by": by}},
             }
             return update, [event]
