@@ -182,7 +182,7 @@ async def test_a_need_past_its_target_escalates_once_to_the_leader(welfare: Welf
     doc = await watched.find_one({"_id": late["need_id"]})
     assert doc["last"]["escalated"]["leader_id"] == "leader-1"
     assert doc["last"]["escalated"]["handler_id"] == "handler-2"
-    assert "escalated" not in (await watched.find_one({"_id": on_time["need_id"]}) or {}).get("steps", ["?"])
+    assert "escalated" not in await steps_seen(watched, on_time["need_id"], 4), "resolved in time"
 
     # A later need escalating proves the scan ran again: the first still escalated only once.
     later = welfare.file_need(DRIVERS[1], "other", "urgent", "再一件")
@@ -256,7 +256,8 @@ def test_the_figures_follow_the_needs(welfare: Welfare) -> None:
     assert figures["ratings"]["distribution"]["5"] == ratings.count(5)
     within = sum(1 for n in resolved if n["resolution"]["within_target"])
     assert figures["resolved_within_target_share"] == round(within / len(resolved), 4)
-    assert figures["escalated"] >= 2
+    escalated = [n for n in needs if n.get("escalations")]
+    assert figures["escalated"] == len(escalated) > 0
     medical = [n for n in needs if n["category"] == "medical"]
     assert figures["by_category"]["medical"]["filed"] == len(medical)
     assert json.dumps(figures).find(SECRET_WORDS) == -1

@@ -98,7 +98,7 @@ class WelfareFigures:
             "filed": len(needs),
             "resolved": len(resolved),
             "open": sum(1 for n in needs if n["status"] in OPEN_STATUSES),
-            "escalated": sum(1 for n in needs if n.get("escalated")),
+            "escalated": sum(1 for n in needs if n.get("escalations")),
             "reopened": sum(1 for n in needs if n.get("reopen_count")),
             "filed_by_staff": sum(1 for n in needs if n.get("filed_by_staff")),
             "resolved_within_target_share": round(within / len(resolved), 4) if resolved else None,

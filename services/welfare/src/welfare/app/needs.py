@@ -291,6 +291,7 @@ class Needs:
         )
         update = {
             "$set": {"escalated": True, "escalated_at": now},
+            "$inc": {"escalations": 1},
             "$push": {"history": {"action": "escalated", "at": now, "by": "system", "to": self.leader_id}},
         }
         return update, [event]
