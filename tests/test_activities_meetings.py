@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from activities_support import Activities, assign, organisation, published, seat, verified_members
+from activities_support import Activities, assign, build_pilot, published, start_for_pilot, verified_members
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.testing import eventually
 from roster_support import Roster
@@ -29,37 +29,14 @@ def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="module")
 def pilot(roster: Roster) -> dict[str, Any]:
-    """The industry committee (7 staff seats), the mobile branch with a party group, five verified
-    member drivers assigned to it (the first two also to the group), each on the branch committee."""
-    members = verified_members(roster, "活动党员", 5, 1978)
-    committee = organisation(roster, "industry_committee", "县道路货运行业党委")
-    branch = organisation(roster, "branch", "流动党员党支部", committee)
-    group = organisation(roster, "party_group", "第一党小组", branch)
-    for i, role in enumerate(["secretary", "deputy_secretary", "deputy_secretary", *["member"] * 4]):
-        seat(roster, committee, role, f"staff-c{i}")
-    drivers = [d for _, d in members]
-    for driver, role in zip(
-        drivers, ["secretary", "deputy_secretary", "member", "member", "member"], strict=True
-    ):
-        seat(roster, branch, role, driver)
-    for i, (member_id, _) in enumerate(members):
-        assign(roster, member_id, branch, group if i < 2 else None)
-    return {"committee": committee, "branch": branch, "group": group, "members": members, "drivers": drivers}
+    return build_pilot(roster, "活动党员")
 
 
 @pytest.fixture(scope="module")
 def activities(
     stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory, pilot: dict[str, Any]
 ) -> Iterator[Activities]:
-    running = Activities(
-        stack_info,
-        tmp_path_factory.mktemp("activities"),
-        secretary_scope=pilot["branch"],
-        driver_ids=pilot["drivers"],
-    ).start()
-    running.wait_for_members(pilot["branch"], pilot["drivers"])
-    running.wait_for_seats(pilot["committee"], 7)
-    running.wait_for_seats(pilot["branch"], 5)
+    running = start_for_pilot(stack_info, tmp_path_factory.mktemp("activities"), pilot)
     yield running
     running.stop()
 

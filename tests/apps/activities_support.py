@@ -209,3 +209,38 @@ async def published(
     records = await read_topic(bootstrap, topic)
     events = [json.loads(r.value) for r in records if r.value is not None]
     return [e for e in events if e.get("type") == event_type and (subject is None or e["subject"] == subject)]
+
+
+def build_pilot(roster: Any, prefix: str, year: int = 1978) -> dict[str, Any]:
+    """The pilot's tree in a real roster: the industry committee (7 staff seats, `staff-c0` its
+    secretary), the mobile branch with a party group, five verified member drivers assigned to the
+    branch (the first two also to the group), each holding a branch committee seat (the first is the
+    branch secretary). Returns the organisation ids, `members` (member id, driver id) and `drivers`."""
+    members = verified_members(roster, prefix, 5, year)
+    committee = organisation(roster, "industry_committee", "县道路货运行业党委")
+    branch = organisation(roster, "branch", "流动党员党支部", committee)
+    group = organisation(roster, "party_group", "第一党小组", branch)
+    for i, role in enumerate(["secretary", "deputy_secretary", "deputy_secretary", *["member"] * 4]):
+        seat(roster, committee, role, f"staff-c{i}")
+    drivers = [d for _, d in members]
+    for driver, role in zip(
+        drivers, ["secretary", "deputy_secretary", "member", "member", "member"], strict=True
+    ):
+        seat(roster, branch, role, driver)
+    for i, (member_id, _) in enumerate(members):
+        assign(roster, member_id, branch, group if i < 2 else None)
+    return {"committee": committee, "branch": branch, "group": group, "members": members, "drivers": drivers}
+
+
+def start_for_pilot(
+    stack_info: StackInfo, log_dir: Path, pilot: dict[str, Any], **settings: str
+) -> Activities:
+    """An activities process for `build_pilot`'s tree (secretary of the branch, a token per driver),
+    started and caught up with the roster's events."""
+    running = Activities(
+        stack_info, log_dir, secretary_scope=pilot["branch"], driver_ids=pilot["drivers"], **settings
+    ).start()
+    running.wait_for_members(pilot["branch"], pilot["drivers"])
+    running.wait_for_seats(pilot["committee"], 7)
+    running.wait_for_seats(pilot["branch"], 5)
+    return running

@@ -33,8 +33,12 @@ def activities(request: Request) -> Activities:
 
 
 def driver_id_of(principal: Principal) -> str:
+    """The caller's own driver id: what a driver does, he does for himself only (else 403)."""
     if principal.role != Role.DRIVER or not principal.driver_id:
-        raise DomainError("Authorization", "drivers_only", "只有司机本人可以这样做", DomainError.FORBIDDEN)
+        refusal = DomainError(
+            "Authorization", "drivers_only", "只有司机本人可以这样做", DomainError.FORBIDDEN
+        )
+        raise refusal.as_api_error()
     return principal.driver_id
 
 
