@@ -35,6 +35,12 @@ ALLOWED_METRICS = frozenset(
         "roadbranch_outbox_pending_events",
         "roadbranch_outbox_oldest_pending_age_seconds",
         "roadbranch_dead_letters_total",
+        "roadbranch_activities_meetings_held",
+        "roadbranch_activities_attendance_rate",
+        "roadbranch_activities_makeups_completed",
+        "roadbranch_activities_read_rate",
+        "roadbranch_activities_quiz_pass_rate",
+        "roadbranch_activities_compliance_met",
         "up",
     }
 )

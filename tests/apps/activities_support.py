@@ -42,10 +42,11 @@ class Activities:
         self.driver_tokens = {d: secrets.token_urlsafe(24) for d in driver_ids}
         self.database = f"activities_{secrets.token_hex(4)}"
         self.secretary_scope = secretary_scope
+        self.consumer_group = f"activities-{secrets.token_hex(4)}"
         env = {
             **stack_info.service_env("activities"),
             "ROADBRANCH_ACTIVITIES_MONGO_DB": self.database,
-            "ROADBRANCH_ACTIVITIES_CONSUMER_GROUP": f"activities-{secrets.token_hex(4)}",
+            "ROADBRANCH_ACTIVITIES_CONSUMER_GROUP": self.consumer_group,
             "ROADBRANCH_ACTIVITIES_CLOCK_CONTROL": "true",
             "ROADBRANCH_ACTIVITIES_FIGURES_INTERVAL_SECONDS": "0.5",
             "ROADBRANCH_ACTIVITIES_RELAY_IDLE_INTERVAL": "0.2",
