@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from activities_support import Activities, assign, build_pilot, published, start_for_pilot
+from activities_support import Activities, assign, pilot_fixtures, published
 from aiokafka import AIOKafkaProducer
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.testing import eventually, read_topic
@@ -22,25 +21,7 @@ from roster_support import Roster, synthetic_people
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
-    running = Roster(stack_info, tmp_path_factory.mktemp("comp-roster")).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def pilot(roster: Roster) -> dict[str, Any]:
-    return build_pilot(roster, "合规党员", 1980)
-
-
-@pytest.fixture(scope="module")
-def activities(
-    stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory, pilot: dict[str, Any]
-) -> Iterator[Activities]:
-    running = start_for_pilot(stack_info, tmp_path_factory.mktemp("comp"), pilot)
-    yield running
-    running.stop()
+roster, pilot, activities = pilot_fixtures("compliance", 1980)
 
 
 def at(day: int, month: int = 11, hour: int = 9) -> datetime:

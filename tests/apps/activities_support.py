@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -245,3 +245,31 @@ def start_for_pilot(
     running.wait_for_seats(pilot["committee"], 7)
     running.wait_for_seats(pilot["branch"], 5)
     return running
+
+
+def pilot_fixtures(name: str, year: int) -> tuple[Any, Any, Any]:
+    """Module-scoped fixtures `roster`, `pilot` and `activities` for a test module: a real roster with
+    `build_pilot`'s tree, and an activities process caught up with it. Assign them at module level:
+    `roster, pilot, activities = pilot_fixtures("learning", 1979)`."""
+    import pytest
+    from roster_support import Roster
+
+    @pytest.fixture(scope="module", name="roster")
+    def roster_fixture(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
+        running = Roster(stack_info, tmp_path_factory.mktemp(f"{name}-roster")).start()
+        yield running
+        running.stop()
+
+    @pytest.fixture(scope="module", name="pilot")
+    def pilot_fixture(roster: Roster) -> dict[str, Any]:
+        return build_pilot(roster, f"{name}党员", year)
+
+    @pytest.fixture(scope="module", name="activities")
+    def activities_fixture(
+        stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory, pilot: dict[str, Any]
+    ) -> Iterator[Activities]:
+        running = start_for_pilot(stack_info, tmp_path_factory.mktemp(name), pilot)
+        yield running
+        running.stop()
+
+    return roster_fixture, pilot_fixture, activities_fixture
