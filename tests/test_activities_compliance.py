@@ -180,3 +180,31 @@ async def test_a_poison_roster_event_goes_to_the_dead_letters_and_the_view_keeps
 async def _two(check: Any) -> list[dict[str, str]]:
     found: list[dict[str, str]] = await check()
     return found if len(found) >= 2 else []
+
+
+async def test_an_erased_driver_leaves_the_branch_and_his_words_go(
+    roster: Roster, activities: Activities, pilot: dict[str, Any]
+) -> None:
+    leaving = pilot["drivers"][4]
+    lesson = hold(activities, pilot["branch"], "party_lesson", at(12))
+    quote = {"speaker_id": leaving, "text": "流动不流学，跑到哪里学到哪里。", "consent": True}
+    activities.ok("POST", f"/v1/meetings/{lesson['meeting_id']}/quotes", json=quote)
+
+    erased = roster.call(
+        "POST",
+        f"/v1/drivers/{leaving}/erasure",
+        json={"reason": "本人申请删除", "request_reference": "PIPL-1"},
+    )
+    assert erased.status_code == 200, erased.text
+    org = activities.organisation(pilot["branch"])
+    assert org is not None
+    staying = [d for d in org["member_driver_ids"] if d != leaving]
+    activities.wait_for_members(pilot["branch"], staying)
+
+    def blanked() -> bool:
+        quotes = activities.ok("GET", f"/v1/meetings/{lesson['meeting_id']}")["quotes"]
+        return [(q["text"], q.get("erased")) for q in quotes] == [("", True)]
+
+    activities.wait_for(blanked, "the erased driver's quote blanked")
+    later = activities.schedule(pilot["branch"], "theme_party_day", at(28))
+    assert leaving not in later["invitees"]

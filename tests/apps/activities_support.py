@@ -48,7 +48,7 @@ class Activities:
             "ROADBRANCH_ACTIVITIES_MONGO_DB": self.database,
             "ROADBRANCH_ACTIVITIES_CONSUMER_GROUP": self.consumer_group,
             "ROADBRANCH_ACTIVITIES_CLOCK_CONTROL": "true",
-            "ROADBRANCH_ACTIVITIES_FIGURES_INTERVAL_SECONDS": "0.5",
+            "ROADBRANCH_ACTIVITIES_FIGURES_INTERVAL_SECONDS": "1",
             "ROADBRANCH_ACTIVITIES_RELAY_IDLE_INTERVAL": "0.2",
             **{f"ROADBRANCH_ACTIVITIES_{k.upper()}": v for k, v in settings.items()},
         }

@@ -112,6 +112,9 @@ class ContentPublished(EventPayload):
     category: str
     title: str
     published_at: datetime
+    # The drivers it is pushed to, fixed at publication (the read rate's denominator), so the
+    # notifier needs no membership view of its own.
+    audience_driver_ids: list[str] | None = None
 
 
 @event_type("roadbranch.activities.compliance.overdue.v1", topic=ACTIVITIES_COMPLIANCE)

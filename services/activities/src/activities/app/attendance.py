@@ -7,12 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from roadbranch_shared.auth import Principal
-from roadbranch_shared.contracts.activities import AttendanceRecorded
 from roadbranch_shared.documents import update_if
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.events import EventPayload
 
-from activities.app.meetings import Document, Meetings, check_person_id
+from activities.app.meetings import Document, Meetings, check_person_id, record_payload
 from activities.domain.meetings import (
     Attendance,
     Status,
@@ -24,19 +23,6 @@ from activities.domain.meetings import (
     makeup_deadline,
     new_check_in_code,
 )
-
-
-def record_payload(meeting: Document, person_id: str, record: Document) -> AttendanceRecorded:
-    return AttendanceRecorded(
-        meeting_id=meeting["_id"],
-        organisation_id=meeting["organisation_id"],
-        kind=meeting["kind"],
-        person_id=person_id,
-        status=record["status"],
-        way=record["way"],
-        recorded_by=record["recorded_by"],
-        recorded_at=record["recorded_at"],
-    )
 
 
 class Attendances:

@@ -63,6 +63,7 @@ class Contents:
             category=body["category"],
             title=body["title"],
             published_at=now,
+            audience_driver_ids=audience,
         )
         await insert_aggregate(
             self.db.contents, doc, stage_events([event], source=SOURCE, subject=content_id, from_version=0)

@@ -12,6 +12,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal
 from roadbranch_shared.contracts.activities import (
+    AttendanceRecorded,
     LessonHeld,
     MeetingCancelled,
     MeetingHeld,
@@ -47,6 +48,19 @@ def check_person_id(person_id: str, field: str) -> None:
     """Person ids are keys of the attendance map: a dot or a leading $ would split or break the path."""
     if not person_id or "." in person_id or person_id.startswith("$"):
         raise DomainError(field, "bad_id", "人员编号不能为空，且不能含“.”或以“$”开头", DomainError.INVALID)
+
+
+def record_payload(meeting: Document, person_id: str, record: Document) -> AttendanceRecorded:
+    return AttendanceRecorded(
+        meeting_id=meeting["_id"],
+        organisation_id=meeting["organisation_id"],
+        kind=meeting["kind"],
+        person_id=person_id,
+        status=record["status"],
+        way=record["way"],
+        recorded_by=record["recorded_by"],
+        recorded_at=record["recorded_at"],
+    )
 
 
 class Meetings:
@@ -224,7 +238,6 @@ class Meetings:
     async def hold(self, meeting_id: str, principal: Principal, body: dict[str, Any]) -> Document:
         """The meeting took place: the summary, the date it was held (the meeting's own date unless
         given), every invitee without a record counts as absent, and the figures are published."""
-        from activities.app.attendance import record_payload  # one event shape for all attendance
 
         async def decide(meeting: Document) -> None:
             check_open(meeting, "再次召开")
