@@ -337,6 +337,31 @@ async def test_moving_and_cancelling_a_meeting_and_who_may(
     )
     assert naive.json()["error"]["fields"][0]["field"] == "body.starts_at"
 
+    nobody = activities.call(
+        "POST",
+        "/v1/meetings",
+        json={
+            "organisation_id": pilot["branch"],
+            "kind": "party_lesson",
+            "topic": "x",
+            "starts_at": NOV_10.isoformat(),
+            "venue_kind": "online",
+            "mode": "online",
+            "audience": "everyone",
+        },
+    )
+    assert nobody.json()["error"]["fields"][0]["field"] == "audience"
+    listed = activities.ok("GET", "/v1/meetings", "branch_secretary")["meetings"]
+    assert meeting_id in [m["meeting_id"] for m in listed]
+    assert {m["organisation_id"] for m in listed} <= {pilot["branch"]}, "his own branch by default"
+    assert (
+        activities.call(
+            "GET", f"/v1/meetings?organisation_id={pilot['committee']}", "branch_secretary"
+        ).status_code
+        == 403
+    )
+    assert activities.ok("GET", "/v1/meetings", "instructor")["meetings"] == [], "no meeting at his venue"
+
     moved_to = NOV_10 + timedelta(days=6)
     moved = activities.ok(
         "POST",

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.auth import Principal
+from roadbranch_shared.auth import Principal, Role
 from roadbranch_shared.contracts.activities import (
     AttendanceRecorded,
     LessonHeld,
@@ -30,6 +30,7 @@ from activities.app.clock import Clock
 from activities.app.views import Membership
 from activities.domain.meetings import (
     Attendance,
+    Audience,
     Kind,
     Status,
     Way,
@@ -178,6 +179,9 @@ class Meetings:
     async def _invitees(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
         """The audience of the organisation, plus anyone named; voters are invitees not marked non-voting."""
         audience = body.get("audience") or default_audience(body["kind"])
+        if audience not in Audience.ALL:
+            message = f"参会范围应为：{'、'.join(Audience.ALL)}"
+            raise DomainError("audience", "unknown_audience", message, DomainError.INVALID)
         people = await self.membership.audience(body["organisation_id"], audience, body["starts_at"].date())
         for i, person in enumerate(body.get("invitee_ids") or []):
             check_person_id(person, f"invitee_ids.{i}")
@@ -339,9 +343,18 @@ class Meetings:
 
         return await self.command(meeting_id, principal, decide)
 
-    async def list(self, *, organisation_id: str | None, status: str | None, limit: int) -> list[Document]:
-        """Meetings newest first. A scan (FerretDB has no secondary index use): a list, not a hot path."""
+    async def list(
+        self, principal: Principal, *, organisation_id: str | None, status: str | None, limit: int
+    ) -> list[Document]:
+        """Meetings newest first, within the caller's reach: a secretary's organisation (his own by
+        default), an instructor's venue. A scan (FerretDB uses no secondary index): a list, not a hot path."""
         query: dict[str, Any] = {}
+        if principal.role == Role.BRANCH_SECRETARY:
+            organisation_id = organisation_id or principal.org_scope
+        if principal.role == Role.INSTRUCTOR:
+            query["venue_id"] = principal.org_scope
+        elif organisation_id:
+            await check_manages(self.membership, principal, organisation_id)
         if organisation_id:
             query["organisation_id"] = organisation_id
         if status:

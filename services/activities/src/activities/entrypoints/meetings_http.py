@@ -56,10 +56,11 @@ async def list_meetings(
     status: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    found = await activities(request).meetings.list(
-        organisation_id=organisation_id, status=status, limit=limit
+    """Meetings newest first: a secretary's own organisation by default, an instructor's venue."""
+    found = activities(request).meetings.list(
+        principal, organisation_id=organisation_id, status=status, limit=limit
     )
-    return {"meetings": found}
+    return {"meetings": await run_command(found)}
 
 
 @router.get("/{meeting_id}")
