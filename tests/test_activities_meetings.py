@@ -296,61 +296,27 @@ async def test_moving_and_cancelling_a_meeting_and_who_may(
     )
     meeting_id = day["meeting_id"]
     assert day["oath_renewal"] is True
-    outside = activities.call(
-        "POST",
-        "/v1/meetings",
-        "branch_secretary",
-        json={
-            "organisation_id": pilot["committee"],
-            "kind": "party_lesson",
-            "topic": "越权",
-            "starts_at": NOV_10.isoformat(),
-            "venue_kind": "activity_room",
-            "mode": "offline",
-        },
-    )
-    assert outside.status_code == 403, "a branch secretary manages his own branch only"
-    bad = activities.call(
-        "POST",
-        "/v1/meetings",
-        json={
-            "organisation_id": pilot["branch"],
-            "kind": "tea_party",
-            "topic": "x",
-            "starts_at": NOV_10.isoformat(),
-            "venue_kind": "activity_room",
-            "mode": "offline",
-        },
-    )
-    assert (bad.status_code, bad.json()["error"]["fields"][0]["field"]) == (422, "kind")
-    naive = activities.call(
-        "POST",
-        "/v1/meetings",
-        json={
-            "organisation_id": pilot["branch"],
-            "kind": "party_lesson",
-            "topic": "x",
-            "starts_at": "2026-11-10T09:00:00",
-            "venue_kind": "online",
-            "mode": "online",
-        },
-    )
-    assert naive.json()["error"]["fields"][0]["field"] == "body.starts_at"
 
-    nobody = activities.call(
-        "POST",
-        "/v1/meetings",
-        json={
+    def refused(role: str = "work_group_staff", **fields: Any) -> tuple[int, str | None]:
+        """Schedule a lesson with `fields` changed; the status and the first field named."""
+        body = {
             "organisation_id": pilot["branch"],
             "kind": "party_lesson",
             "topic": "x",
             "starts_at": NOV_10.isoformat(),
-            "venue_kind": "online",
-            "mode": "online",
-            "audience": "everyone",
-        },
-    )
-    assert nobody.json()["error"]["fields"][0]["field"] == "audience"
+            "venue_kind": "activity_room",
+            "mode": "offline",
+            **fields,
+        }
+        response = activities.call("POST", "/v1/meetings", role, json=body)
+        error = response.json()["error"]
+        return response.status_code, (error.get("fields") or [{}])[0].get("field")
+
+    assert refused("branch_secretary", organisation_id=pilot["committee"])[0] == 403, "his own branch only"
+    assert refused(kind="tea_party") == (422, "kind")
+    assert refused(starts_at="2026-11-10T09:00:00") == (422, "body.starts_at"), "a time needs its zone"
+    assert refused(audience="everyone") == (422, "audience")
+    assert refused(venue_kind="online") == (422, "mode")
     listed = activities.ok("GET", "/v1/meetings", "branch_secretary")["meetings"]
     assert meeting_id in [m["meeting_id"] for m in listed]
     assert {m["organisation_id"] for m in listed} <= {pilot["branch"]}, "his own branch by default"
