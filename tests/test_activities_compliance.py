@@ -14,7 +14,9 @@ import httpx
 import pytest
 from activities_support import Activities, assign, pilot_fixtures, published
 from aiokafka import AIOKafkaProducer
+from roadbranch_shared.contracts.roster import DriverErased
 from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.events import encode_envelope, kafka_headers, new_event
 from roadbranch_shared.testing import eventually, read_topic
 from roster_support import Roster, synthetic_people
 
@@ -141,22 +143,31 @@ async def test_a_poison_roster_event_goes_to_the_dead_letters_and_the_view_keeps
         if c["member_id"] not in {m for m, _ in pilot["members"]}
     ]
     member_id, driver_id = case["member_id"], case["driver_id"]
-    broken = {
-        "id": str(uuid.uuid4()),
-        "source": "/tests/poison",
+    # Two malformed records, still JSON objects with a type and a correlation id so that other
+    # readers of the topic in this session can skip them: no envelope id or seq, and a payload
+    # without the driver and with a time that is not one.
+    no_envelope = {
         "type": "roadbranch.roster.member.verified.v1",
         "subject": member_id,
-        "time": "2026-11-28T08:00:00Z",
         "correlationid": "poison",
+        "data": {"member_id": member_id, "driver_id": driver_id},
+    }
+    bad_payload = {
+        **no_envelope,
+        "id": str(uuid.uuid4()),
+        "source": "/tests/poison",
+        "time": "2026-11-28T08:00:00Z",
         "seq": 99,
-        "data": {"member_id": member_id, "method": "field_visit"},  # no driver_id, no verified_at
+        "data": {"member_id": member_id, "verified_at": "yesterday"},
     }
     producer = AIOKafkaProducer(bootstrap_servers=stack_info.kafka_bootstrap)
     await producer.start()
     try:
         # Same key as the member's real events: same partition, so the real ones come after the poison.
-        for value in (b"{not json", json.dumps(broken).encode()):
-            await producer.send_and_wait("roster.member.v1", value, key=member_id.encode())
+        for record in (no_envelope, bad_payload):
+            await producer.send_and_wait(
+                "roster.member.v1", json.dumps(record).encode(), key=member_id.encode()
+            )
     finally:
         await producer.stop()
 
@@ -170,7 +181,7 @@ async def test_a_poison_roster_event_goes_to_the_dead_letters_and_the_view_keeps
         return [h for h in ours if h.get("dlq-consumer-group") == activities.consumer_group]
 
     headers = await eventually(lambda: _two(parked), message="two dead letters from activities")
-    assert sorted(h["dlq-reason"] for h in headers) == ["not_json", "payload_invalid"]
+    assert sorted(h["dlq-reason"] for h in headers) == ["envelope_invalid", "payload_invalid"]
     assert activities.process.alive
     async with httpx.AsyncClient(base_url=activities.process.url) as http:
         metrics = (await http.get("/metrics")).text
@@ -183,19 +194,32 @@ async def _two(check: Any) -> list[dict[str, str]]:
 
 
 async def test_an_erased_driver_leaves_the_branch_and_his_words_go(
-    roster: Roster, activities: Activities, pilot: dict[str, Any]
+    activities: Activities, pilot: dict[str, Any], stack_info: StackInfo
 ) -> None:
     leaving = pilot["drivers"][4]
     lesson = hold(activities, pilot["branch"], "party_lesson", at(12))
     quote = {"speaker_id": leaving, "text": "流动不流学，跑到哪里学到哪里。", "consent": True}
     activities.ok("POST", f"/v1/meetings/{lesson['meeting_id']}/quotes", json=quote)
 
-    erased = roster.call(
-        "POST",
-        f"/v1/drivers/{leaving}/erasure",
-        json={"reason": "本人申请删除", "request_reference": "PIPL-1"},
+    # The erasure event as the roster publishes it, sent with the real broker: erasing through the
+    # roster would also put a tombstone on the session's shared contact topic.
+    erased = new_event(
+        DriverErased(driver_id=leaving, erased_at=at(20)),
+        source="/services/roster",
+        subject=leaving,
+        seq=50,
     )
-    assert erased.status_code == 200, erased.text
+    producer = AIOKafkaProducer(bootstrap_servers=stack_info.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            "roster.driver.v1",
+            encode_envelope(erased),
+            key=leaving.encode(),
+            headers=[(k, v.encode()) for k, v in kafka_headers(erased).items()],
+        )
+    finally:
+        await producer.stop()
     org = activities.organisation(pilot["branch"])
     assert org is not None
     staying = [d for d in org["member_driver_ids"] if d != leaving]

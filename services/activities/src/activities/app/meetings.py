@@ -65,18 +65,10 @@ def record_payload(meeting: Document, person_id: str, record: Document) -> Atten
 
 
 class Meetings:
-    def __init__(
-        self,
-        db: AsyncDatabase[Document],
-        membership: Membership,
-        clock: Clock,
-        *,
-        on_held: Callable[[Document], None] = lambda meeting: None,
-    ) -> None:
+    def __init__(self, db: AsyncDatabase[Document], membership: Membership, clock: Clock) -> None:
         self.db = db
         self.membership = membership
         self.clock = clock
-        self.on_held = on_held
 
     async def meeting(self, meeting_id: str) -> Document:
         meeting = await self.db.meetings.find_one({"_id": meeting_id}, {"outbox": 0, "outbox_lease": 0})
@@ -303,9 +295,7 @@ class Meetings:
                 fields["material"] = body["material"]
             await self.write(meeting, {"$set": fields}, events)
 
-        view = await self.command(meeting_id, principal, decide)
-        self.on_held(view)
-        return view
+        return await self.command(meeting_id, principal, decide)
 
     async def record_quote(self, meeting_id: str, principal: Principal, body: dict[str, Any]) -> Document:
         """An attendee's own words, for the briefing: only with consent, only someone invited, and
