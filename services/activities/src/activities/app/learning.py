@@ -72,7 +72,7 @@ class Contents:
 
     async def _all_member_drivers(self) -> list[str]:
         drivers = [m["driver_id"] async for m in self.db.members.find({"status": VERIFIED}, {"driver_id": 1})]
-        return list(dict.fromkeys(await self.membership.drivers_among(drivers)))
+        return sorted(set(await self.membership.drivers_among(drivers)))
 
     async def content(self, content_id: str) -> Document:
         doc = await self.db.contents.find_one({"_id": content_id}, {"outbox": 0, "outbox_lease": 0})

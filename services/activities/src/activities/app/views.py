@@ -1,10 +1,12 @@
 """Who belongs where, as this service knows it: member drivers, organisations and their committee
 seats, built only from roster events (签收、分配、转入; 组织、席位; 删除).
 
-Every document is read and written by `_id`. A member document is the truth for that member (events
-applied in the member aggregate's order); the organisation documents' `members` maps are derived
-from it and reconciled after every event, applied or redelivered, so a crash between the two
-writes heals on redelivery.
+One document per member (by member id: driver, status, branch, group; events applied in the member
+aggregate's order), per driver (by driver id: erased or not) and per organisation (kind, parent,
+children, seats). Events are applied by `_id` only; who is in an organisation is read when a meeting
+or an item needs it, by one filtered scan of the members, so no second document has to follow the
+member's (a crash between two writes could leave it behind, and a growing member list would make
+every assignment rewrite it).
 """
 
 from __future__ import annotations
@@ -33,19 +35,16 @@ class Membership:
     async def member_changed(
         self, member_id: str, driver_id: str, envelope: Envelope, fields: dict[str, Any]
     ) -> None:
-        """Apply one member event (in the member aggregate's order) and reconcile the lists."""
-        await update_if(self.db.drivers, driver_id, {}, {"$addToSet": {"member_ids": member_id}}, upsert=True)
+        """Apply one member event, in the member aggregate's order (a redelivery changes nothing)."""
+        if await self.db.drivers.find_one({"_id": driver_id}, {"_id": 1}) is None:
+            await update_if(self.db.drivers, driver_id, {}, {"$set": {"seen_at": envelope.time}}, upsert=True)
         await apply_in_order(
             self.db.members, member_id, envelope, {"$set": {"driver_id": driver_id, **fields}}
         )
-        await self.reconcile(member_id)
 
     async def driver_erased(self, driver_id: str, envelope: Envelope) -> None:
         """Erasure (PIPL): the driver leaves every list and future invitation; his recorded words go."""
         await apply_once(self.db.drivers, driver_id, envelope, {"$set": {"erased": True}})
-        driver = await self.db.drivers.find_one({"_id": driver_id}) or {}
-        for member_id in driver.get("member_ids", []):
-            await self.reconcile(member_id)
         # A rare operation: the scan finds the meetings holding his quotes.
         async for meeting in self.db.meetings.find({"quotes.speaker_id": driver_id}, {"_id": 1}):
             await self._forget_quotes(meeting["_id"], driver_id)
@@ -63,27 +62,6 @@ class Membership:
 
     async def seat_assigned(self, org_id: str, seat: Document, envelope: Envelope) -> None:
         await apply_in_order(self.db.organisations, org_id, envelope, {"$push": {"seats": seat}})
-
-    async def reconcile(self, member_id: str) -> None:
-        """Make the organisations' member maps agree with the member document."""
-        member = await self.db.members.find_one({"_id": member_id})
-        if member is None:
-            return
-        driver = await self.db.drivers.find_one({"_id": member["driver_id"]}) or {}
-        wanted: list[str] = []
-        if member.get("status") == VERIFIED and not driver.get("erased"):
-            wanted = [o for o in (member.get("branch_id"), member.get("group_id")) if o]
-        for org_id in set(member.get("listed_in", [])) - set(wanted):
-            await update_if(self.db.organisations, org_id, {}, {"$unset": {f"members.{member_id}": ""}})
-        for org_id in wanted:
-            await update_if(
-                self.db.organisations,
-                org_id,
-                {},
-                {"$set": {f"members.{member_id}": member["driver_id"]}},
-                upsert=True,
-            )
-        await update_if(self.db.members, member_id, {}, {"$set": {"listed_in": wanted}})
 
     async def _forget_quotes(self, meeting_id: str, driver_id: str) -> None:
         meeting = await self.db.meetings.find_one({"_id": meeting_id}, {"quotes": 1})
@@ -123,21 +101,25 @@ class Membership:
                 queue.extend(org.get("children", []))
         return found
 
+    async def member_drivers(self, org_ids: list[str]) -> list[str]:
+        """The verified, not erased member drivers of these organisations (as branch or as group)."""
+        if not org_ids:
+            return []
+        query = {"status": VERIFIED, "$or": [{"branch_id": {"$in": org_ids}}, {"group_id": {"$in": org_ids}}]}
+        found = [m["driver_id"] async for m in self.db.members.find(query, {"driver_id": 1})]
+        erased = {d["_id"] async for d in self.db.drivers.find({"erased": True}, {"_id": 1})}
+        return sorted({d for d in found if d not in erased})
+
     async def audience(self, org_id: str, audience: str, on: date) -> list[str]:
         """The person ids a meeting of `org_id` invites: member drivers or committee seat holders."""
+        if audience == Audience.MEMBERS:
+            return await self.member_drivers([o["_id"] for o in await self.subtree(org_id)])
         orgs = (
             await self.subtree(org_id)
-            if audience != Audience.COMMITTEE
+            if audience == Audience.COMMITTEES
             else [await self.organisation(org_id)]
         )
-        people: list[str] = []
-        for org in orgs:
-            if org is None:
-                continue
-            if audience == Audience.MEMBERS:
-                people.extend((org.get("members") or {}).values())
-            else:
-                people.extend(s["person_id"] for s in current_seats(org.get("seats", []), on))
+        people = [s["person_id"] for org in orgs if org for s in current_seats(org.get("seats", []), on)]
         return list(dict.fromkeys(people))
 
     async def secretaries(self, org_id: str, on: date) -> list[str]:
@@ -145,13 +127,17 @@ class Membership:
         return [s["person_id"] for s in current_seats(org.get("seats", []), on) if s["role"] == "secretary"]
 
     async def drivers_among(self, people: Iterable[str]) -> list[str]:
-        """The people who are drivers (known here from member events), not staff: notify reaches them."""
-        found = []
-        for person in people:
-            driver = await self.db.drivers.find_one({"_id": person}, {"erased": 1})
-            if driver is not None and not driver.get("erased"):
-                found.append(person)
-        return found
+        """The people who are drivers (known here from member events) and not erased, in the order
+        given: notify reaches them; staff subjects are not among them. One query for them all."""
+        wanted = list(dict.fromkeys(people))
+        if not wanted:
+            return []
+        known = {
+            d["_id"]
+            async for d in self.db.drivers.find({"_id": {"$in": wanted}}, {"erased": 1})
+            if not d.get("erased")
+        }
+        return [p for p in wanted if p in known]
 
 
 def current_seats(seats: Iterable[Document], on: date) -> list[Document]:

@@ -21,7 +21,8 @@ async def organisation(
     """Kind, parent, children, committee seats and the member drivers (ids only)."""
 
     async def work() -> dict[str, Any]:
-        org = await activities(request).membership.organisation(organisation_id)
+        membership = activities(request).membership
+        org = await membership.organisation(organisation_id)
         if org is None:
             raise DomainError(
                 "organisation_id", "not_found", "没有这个组织（或尚未从花名册同步）", "not_found"
@@ -32,7 +33,7 @@ async def organisation(
             "parent_id": org.get("parent_id"),
             "children": org.get("children", []),
             "seats": org.get("seats", []),
-            "member_driver_ids": sorted((org.get("members") or {}).values()),
+            "member_driver_ids": await membership.member_drivers([organisation_id]),
         }
 
     return await run_command(work())
