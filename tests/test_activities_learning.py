@@ -199,5 +199,11 @@ async def test_a_training_class_knowledge_test_covers_every_committee_member(
 
     events = await eventually(passes, message="twelve quiz.passed events")
     assert sorted(e["data"]["person_id"] for e in events) == sorted(staff + pilot["drivers"])
+    activities.ok("POST", f"/v1/meetings/{meeting_id}/hold", "instructor", json={"summary": "培训与测试完成"})
     summary = activities.ok("GET", "/v1/figures", "org_department")
+    assert summary["meetings"]["training_class"]["held"] == 1
     assert summary["quizzes"]["pass_rate"] == pytest.approx(12 / 13)
+    naive = activities.call("GET", "/v1/figures?start=2026-11-01T00:00:00", "org_department")
+    assert naive.json()["error"]["fields"][0]["field"] == "query.start"
+    later = activities.ok("GET", "/v1/figures?start=2027-01-01T00:00:00%2B08:00", "org_department")
+    assert later["meetings"] == {}, "nothing was held after the start"

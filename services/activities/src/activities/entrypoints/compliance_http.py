@@ -3,10 +3,11 @@ demand, and the clock where the setting allows it)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import AwareDatetime
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode
@@ -51,7 +52,7 @@ async def set_policy(
 
 @router.get("/v1/figures", dependencies=[Readers])
 async def figures(
-    request: Request, start: datetime | None = None, end: datetime | None = None
+    request: Request, start: AwareDatetime | None = None, end: AwareDatetime | None = None
 ) -> dict[str, Any]:
     """Meetings held by kind with attendance and make-up, lessons by lecturer, read rates, pass rate."""
     return await activities(request).figures.summary(start, end)
