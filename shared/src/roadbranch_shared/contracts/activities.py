@@ -10,7 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from roadbranch_shared.events import EventPayload, event_type
-from roadbranch_shared.topics import ACTIVITIES_COMPLIANCE, ACTIVITIES_CONTENT, ACTIVITIES_MEETING
+from roadbranch_shared.topics import (
+    ACTIVITIES_COMPLIANCE,
+    ACTIVITIES_CONTENT,
+    ACTIVITIES_MEETING,
+    ACTIVITIES_VENUE,
+)
 
 
 @event_type("roadbranch.activities.meeting.scheduled.v1", topic=ACTIVITIES_MEETING)
@@ -199,3 +204,29 @@ class ContentRead(EventPayload):
     driver_id: str
     confirmed: bool
     read_at: datetime
+
+
+@event_type("roadbranch.activities.venue.registered.v1", topic=ACTIVITIES_VENUE)
+class VenueRegistered(EventPayload):
+    """A place where meetings are held joined the directory: the activity room at the highway
+    maintenance centre (党员货车司机活动室), a repair shop, a rest station. `instructor_ids` are the
+    staff subjects of the instructors (指导员) stationed there, never names."""
+
+    venue_id: str
+    name: str  # a place's name, never a person's
+    venue_kind: str  # activity_room | repair_shop | rest_station | online | other
+    county: str
+    instructor_ids: list[str]
+    registered_at: datetime
+
+
+@event_type("roadbranch.activities.venue.updated.v1", topic=ACTIVITIES_VENUE)
+class VenueUpdated(EventPayload):
+    """A venue changed (its name or the instructors stationed there): the venue as it is now."""
+
+    venue_id: str
+    name: str
+    venue_kind: str
+    county: str
+    instructor_ids: list[str]
+    updated_at: datetime
