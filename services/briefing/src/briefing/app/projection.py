@@ -1,0 +1,320 @@
+"""The briefing's own view of the work, built only from the other services' events.
+
+Each source aggregate (a driver, a member, an organisation, a meeting, a need, ...) has one document
+here keyed by its id, changed with `apply_in_order`: a redelivered or older event of that aggregate
+changes nothing, so the view is idempotent and order-safe per aggregate. High-volume outcomes
+(notifications) are counters per month, gated by the record's offset (`apply_once_per_record`).
+Nothing personal is kept: the events carry ids only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.consumers import EventSubscription, apply_in_order, apply_once_per_record
+from roadbranch_shared.contracts import activities as act
+from roadbranch_shared.contracts import notify as nt
+from roadbranch_shared.contracts import roster as rs
+from roadbranch_shared.contracts import welfare as wf
+from roadbranch_shared.events import Envelope
+from roadbranch_shared.topics import (
+    ACTIVITIES_COMPLIANCE,
+    ACTIVITIES_CONTENT,
+    ACTIVITIES_MEETING,
+    NOTIFY_DELIVERY,
+    ROSTER_DRIVER,
+    ROSTER_MEMBER,
+    ROSTER_ORG,
+    WELFARE_CAMPAIGN,
+    WELFARE_NEED,
+    WELFARE_STATION,
+    Topic,
+)
+
+from briefing.domain.periods import LOCAL
+
+Document = dict[str, Any]
+GROUP = "briefing"
+# Every topic but the personal one (contact points): the briefing has no use for a phone number.
+TOPICS: tuple[Topic, ...] = (
+    ROSTER_DRIVER,
+    ROSTER_MEMBER,
+    ROSTER_ORG,
+    ACTIVITIES_MEETING,
+    ACTIVITIES_CONTENT,
+    ACTIVITIES_COMPLIANCE,
+    WELFARE_NEED,
+    WELFARE_STATION,
+    WELFARE_CAMPAIGN,
+    NOTIFY_DELIVERY,
+)
+
+
+class Projection:
+    """Subscriptions that keep the view in the database `database()` returns (opened at start-up)."""
+
+    def __init__(self, database: Callable[[], AsyncDatabase[Document]]) -> None:
+        self._database = database
+        self.subscriptions = {t.name: EventSubscription(t, group_id=GROUP) for t in TOPICS}
+        self._register()
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        return self._database()
+
+    def on(self, model: type[Any]) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+        return self.subscriptions[model.topic.name].on(model)
+
+    async def _set(self, collection: str, doc_id: str, envelope: Envelope, fields: Document) -> None:
+        await apply_in_order(self.db[collection], doc_id, envelope, {"$set": fields})
+
+    def _register(self) -> None:
+        on, put = self.on, self._set
+
+        # --- roster: find them (找出来) ---
+        @on(rs.DriverRegistered)
+        async def driver_registered(e: rs.DriverRegistered, env: Envelope) -> None:
+            await put(
+                "drivers",
+                e.driver_id,
+                env,
+                {"county": e.county, "source": e.source, "registered_at": e.registered_at},
+            )
+
+        @on(rs.DriverErased)
+        async def driver_erased(e: rs.DriverErased, env: Envelope) -> None:
+            await put("drivers", e.driver_id, env, {"erased_at": e.erased_at})
+
+        @on(rs.MemberCandidateFound)
+        async def candidate(e: rs.MemberCandidateFound, env: Envelope) -> None:
+            await put(
+                "members",
+                e.member_id,
+                env,
+                {"driver_id": e.driver_id, "origin": e.origin, "found_at": e.found_at, "status": "candidate"},
+            )
+
+        @on(rs.MemberVerified)
+        async def verified(e: rs.MemberVerified, env: Envelope) -> None:
+            fields: Document = {
+                "driver_id": e.driver_id,
+                "status": "verified",
+                "verified_at": e.verified_at,
+                "method": e.method,
+            }
+            if e.branch_id:
+                fields["branch_id"] = e.branch_id
+            await put("members", e.member_id, env, fields)
+
+        @on(rs.MemberRejected)
+        async def rejected(e: rs.MemberRejected, env: Envelope) -> None:
+            await put("members", e.member_id, env, {"status": "rejected", "rejected_at": e.rejected_at})
+
+        @on(rs.MemberTransferredIn)
+        async def transferred_in(e: rs.MemberTransferredIn, env: Envelope) -> None:
+            await put(
+                "members",
+                e.member_id,
+                env,
+                {"transferred_in_on": e.accepted_on.isoformat(), "branch_id": e.branch_id},
+            )
+
+        @on(rs.MemberAssignedToBranch)
+        async def assigned(e: rs.MemberAssignedToBranch, env: Envelope) -> None:
+            await put("members", e.member_id, env, {"branch_id": e.branch_id, "group_id": e.group_id})
+
+        # --- roster: connect them (联起来) ---
+        @on(rs.OrganisationCreated)
+        async def organisation(e: rs.OrganisationCreated, env: Envelope) -> None:
+            await put(
+                "organisations",
+                e.organisation_id,
+                env,
+                {"kind": e.kind, "name": e.name, "parent_id": e.parent_id, "created_at": e.created_at},
+            )
+
+        @on(rs.SeatAssigned)
+        async def seat(e: rs.SeatAssigned, env: Envelope) -> None:
+            await put(
+                "organisations",
+                e.organisation_id,
+                env,
+                {
+                    f"seats.{e.seat_id}": {
+                        "role": e.role,
+                        "person_id": e.person_id,
+                        "term_start": e.term_start.isoformat(),
+                        "term_end": e.term_end.isoformat() if e.term_end else None,
+                        "assigned_at": e.assigned_at,
+                    }
+                },
+            )
+
+        @on(rs.PairingAssigned)
+        async def pairing(e: rs.PairingAssigned, env: Envelope) -> None:
+            await put(
+                "pairings",
+                e.pairing_id,
+                env,
+                {
+                    "organisation_id": e.organisation_id,
+                    "committee_person_id": e.committee_person_id,
+                    "member_ids": e.member_ids,
+                    "assigned_at": e.assigned_at,
+                },
+            )
+
+        # --- activities: gather them (聚起来) ---
+        def meeting_fields(e: act.MeetingScheduled | act.MeetingRescheduled) -> Document:
+            return {
+                "organisation_id": e.organisation_id,
+                "kind": e.kind,
+                "starts_at": e.starts_at,
+                "venue_kind": e.venue_kind,
+                "mode": e.mode,
+                "invited": len(e.invitee_driver_ids),
+                "status": "scheduled",
+            }
+
+        @on(act.MeetingScheduled)
+        async def scheduled(e: act.MeetingScheduled, env: Envelope) -> None:
+            await put("meetings", e.meeting_id, env, {**meeting_fields(e), "host_id": e.host_id})
+
+        @on(act.MeetingRescheduled)
+        async def rescheduled(e: act.MeetingRescheduled, env: Envelope) -> None:
+            await put("meetings", e.meeting_id, env, meeting_fields(e))
+
+        @on(act.MeetingCancelled)
+        async def cancelled(e: act.MeetingCancelled, env: Envelope) -> None:
+            await put("meetings", e.meeting_id, env, {"status": "cancelled", "cancelled_at": e.cancelled_at})
+
+        @on(act.MeetingHeld)
+        async def held(e: act.MeetingHeld, env: Envelope) -> None:
+            await put(
+                "meetings",
+                e.meeting_id,
+                env,
+                {
+                    "organisation_id": e.organisation_id,
+                    "kind": e.kind,
+                    "status": "held",
+                    "held_at": e.held_at,
+                    "venue_kind": e.venue_kind,
+                    "mode": e.mode,
+                    "host_id": e.host_id,
+                    "oath_renewal": e.oath_renewal,
+                    "invited": e.invited,
+                    "present_on_site": e.present_on_site,
+                    "present_online": e.present_online,
+                    "on_leave": e.on_leave,
+                    "absent": e.absent,
+                    "quorum_met": e.quorum_met,
+                },
+            )
+
+        @on(act.LessonHeld)
+        async def lesson(e: act.LessonHeld, env: Envelope) -> None:
+            await put(
+                "meetings",
+                e.meeting_id,
+                env,
+                {
+                    "status": "held",
+                    "held_at": e.held_at,
+                    "lecturer_id": e.lecturer_id,
+                    "kind": "party_lesson",
+                },
+            )
+
+        @on(act.ContentPublished)
+        async def content(e: act.ContentPublished, env: Envelope) -> None:
+            await put(
+                "contents",
+                e.content_id,
+                env,
+                {
+                    "organisation_id": e.organisation_id,
+                    "category": e.category,
+                    "published_at": e.published_at,
+                },
+            )
+
+        @on(act.ComplianceOverdue)
+        async def overdue(e: act.ComplianceOverdue, env: Envelope) -> None:
+            await apply_once_per_record(
+                self.db.counters,
+                f"compliance_overdue:{e.period_end:%Y-%m}",
+                {"$inc": {f"by_requirement.{e.requirement}": 1}, "$set": {"month": f"{e.period_end:%Y-%m}"}},
+            )
+
+        # --- welfare: warm them (暖起来) ---
+        @on(wf.NeedFiled)
+        async def filed(e: wf.NeedFiled, env: Envelope) -> None:
+            await put(
+                "needs",
+                e.need_id,
+                env,
+                {
+                    "driver_id": e.driver_id,
+                    "category": e.category,
+                    "urgency": e.urgency,
+                    "filed_at": e.filed_at,
+                    "status": "open",
+                },
+            )
+
+        @on(wf.NeedAssigned)
+        async def need_assigned(e: wf.NeedAssigned, env: Envelope) -> None:
+            await put("needs", e.need_id, env, {"assigned_at": e.assigned_at, "due_at": e.due_at})
+
+        @on(wf.NeedEscalated)
+        async def escalated(e: wf.NeedEscalated, env: Envelope) -> None:
+            await put("needs", e.need_id, env, {"escalated_at": e.escalated_at})
+
+        @on(wf.NeedResolved)
+        async def resolved(e: wf.NeedResolved, env: Envelope) -> None:
+            await put(
+                "needs",
+                e.need_id,
+                env,
+                {
+                    "status": "resolved",
+                    "category": e.category,
+                    "filed_at": e.filed_at,
+                    "resolved_at": e.resolved_at,
+                    "within_target": e.within_target,
+                },
+            )
+
+        @on(wf.NeedReopened)
+        async def reopened(e: wf.NeedReopened, env: Envelope) -> None:
+            await put("needs", e.need_id, env, {"status": "open", "reopened_at": e.reopened_at})
+
+        @on(wf.NeedRated)
+        async def rated(e: wf.NeedRated, env: Envelope) -> None:
+            await put("needs", e.need_id, env, {"rating": e.rating})
+
+        # --- notify: what reached the drivers ---
+        async def delivery(channel: str, outcome: str, at: Any) -> None:
+            month = at.astimezone(LOCAL).strftime("%Y-%m")
+            await apply_once_per_record(
+                self.db.counters,
+                f"deliveries:{month}",
+                {"$inc": {f"by_channel.{channel}.{outcome}": 1}, "$set": {"month": month}},
+            )
+
+        @on(nt.DeliverySent)
+        async def sent(e: nt.DeliverySent, env: Envelope) -> None:
+            await delivery(e.channel, "sent", e.sent_at)
+
+        @on(nt.DeliveryFailed)
+        async def failed(e: nt.DeliveryFailed, env: Envelope) -> None:
+            if e.permanent:
+                await delivery(e.channel, "failed", e.failed_at)
+
+    def subscribe(self, subscribe: Callable[[EventSubscription], None]) -> None:
+        for subscription in self.subscriptions.values():
+            if subscription.event_types:
+                subscribe(subscription)
