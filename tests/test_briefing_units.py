@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from briefing.app.figures import COLLECTIONS
 from briefing.domain.figures import View, compute
 from briefing.domain.periods import PeriodError, parse_period
 from briefing.domain.text import Quote, compose, render
@@ -16,19 +17,7 @@ def at(day: str, hour: int = 12) -> datetime:
 
 
 def view(**docs: list[dict[str, Any]]) -> View:
-    empty: dict[str, list[dict[str, Any]]] = {
-        k: []
-        for k in (
-            "drivers",
-            "members",
-            "organisations",
-            "pairings",
-            "meetings",
-            "contents",
-            "needs",
-            "counters",
-        )
-    }
+    empty: dict[str, list[dict[str, Any]]] = {name: [] for name in COLLECTIONS}
     return View(**{**empty, **docs})
 
 
@@ -108,6 +97,7 @@ def test_the_organisation_is_its_state_at_the_end_of_the_period() -> None:
         {
             "_id": "l1",
             "kind": "party_lesson",
+            "organisation_id": "c",
             "status": "held",
             "held_at": at("2026-03-09"),
             "lecturer_id": "p1",
@@ -119,6 +109,7 @@ def test_the_organisation_is_its_state_at_the_end_of_the_period() -> None:
         {
             "_id": "l2",
             "kind": "party_lesson",
+            "organisation_id": "c",
             "status": "held",
             "held_at": at("2026-03-19"),
             "lecturer_id": "p9",
@@ -127,7 +118,13 @@ def test_the_organisation_is_its_state_at_the_end_of_the_period() -> None:
             "present_on_site": 4,
             "present_online": 0,
         },
-        {"_id": "l3", "kind": "party_lesson", "status": "cancelled", "starts_at": at("2026-03-20")},
+        {
+            "_id": "l3",
+            "kind": "party_lesson",
+            "organisation_id": "c",
+            "status": "cancelled",
+            "starts_at": at("2026-03-20"),
+        },
     ]
     march = compute(view(organisations=orgs, meetings=meetings), "meigu", parse_period("2026-03"))
     assert march.connect.industry_committee_members == 1  # p2 comes in May; p3's term ended in January
@@ -159,7 +156,11 @@ def test_needs_give_median_time_to_resolve_and_share_within_target() -> None:
         },
         {"_id": "n3", "category": "certificate_review", "filed_at": at("2026-03-03", 8), "status": "open"},
     ]
-    warm = compute(view(needs=needs), "meigu", parse_period("2026-03")).warm
+    for need in needs:
+        need["driver_id"] = "d1"
+    strangers = [{**needs[0], "_id": "n4", "driver_id": "d9"}]  # a driver of another county
+    drivers = [{"_id": "d1", "county": "meigu"}, {"_id": "d9", "county": "leibo"}]
+    warm = compute(view(drivers=drivers, needs=needs + strangers), "meigu", parse_period("2026-03")).warm
     assert (warm.needs_filed, warm.needs_resolved) == (3, 2)
     assert warm.needs_by_category == {"certificate_review": 1, "medical": 2}
     assert (warm.median_hours_to_resolve, warm.resolved_within_target, warm.average_rating) == (
@@ -179,4 +180,5 @@ def test_the_text_leaves_out_what_was_not_done_and_escapes_html() -> None:
     assert "共核查货车司机1名（个体货车司机1名）" in markdown
     assert "党课" not in markdown
     html = render(briefing, "html")
-    assert "&lt;b&gt;很新颖&lt;/b&gt;" in html and "<b>很新颖" not in html
+    assert "&lt;b&gt;很新颖&lt;/b&gt;" in html
+    assert "<b>很新颖" not in html

@@ -28,6 +28,6 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
 
 
 service.on_startup = prepare
-Projection(lambda: service.db).subscribe(service.subscribe)
+Projection(lambda: service.db, settings.consumer_group).subscribe(service.subscribe)
 service.include(router)
 app = service.app

@@ -16,7 +16,17 @@ from briefing.domain.figures import Figures, View, compute
 from briefing.domain.periods import Period, parse_period
 
 Document = dict[str, Any]
-COLLECTIONS = ("drivers", "members", "organisations", "pairings", "meetings", "contents", "needs", "counters")
+COLLECTIONS = (
+    "drivers",
+    "members",
+    "organisations",
+    "pairings",
+    "meetings",
+    "contents",
+    "needs",
+    "counters",
+    "compliance",
+)
 
 
 class FigureBook:

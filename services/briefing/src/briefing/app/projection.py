@@ -55,9 +55,9 @@ TOPICS: tuple[Topic, ...] = (
 class Projection:
     """Subscriptions that keep the view in the database `database()` returns (opened at start-up)."""
 
-    def __init__(self, database: Callable[[], AsyncDatabase[Document]]) -> None:
+    def __init__(self, database: Callable[[], AsyncDatabase[Document]], group_id: str = GROUP) -> None:
         self._database = database
-        self.subscriptions = {t.name: EventSubscription(t, group_id=GROUP) for t in TOPICS}
+        self.subscriptions = {t.name: EventSubscription(t, group_id=group_id) for t in TOPICS}
         self._register()
 
     @property
@@ -132,7 +132,13 @@ class Projection:
                 "organisations",
                 e.organisation_id,
                 env,
-                {"kind": e.kind, "name": e.name, "parent_id": e.parent_id, "created_at": e.created_at},
+                {
+                    "kind": e.kind,
+                    "name": e.name,
+                    "parent_id": e.parent_id,
+                    "created_at": e.created_at,
+                    "county": e.county,
+                },
             )
 
         @on(rs.SeatAssigned)
@@ -243,10 +249,17 @@ class Projection:
 
         @on(act.ComplianceOverdue)
         async def overdue(e: act.ComplianceOverdue, env: Envelope) -> None:
-            await apply_once_per_record(
-                self.db.counters,
-                f"compliance_overdue:{e.period_end:%Y-%m}",
-                {"$inc": {f"by_requirement.{e.requirement}": 1}, "$set": {"month": f"{e.period_end:%Y-%m}"}},
+            await put(
+                "compliance",
+                f"{e.organisation_id}:{e.requirement}:{e.period}",
+                env,
+                {
+                    "organisation_id": e.organisation_id,
+                    "requirement": e.requirement,
+                    "period": e.period,
+                    "period_end": e.period_end.isoformat(),
+                    "raised_at": e.raised_at,
+                },
             )
 
         # --- welfare: warm them (暖起来) ---
@@ -297,22 +310,29 @@ class Projection:
             await put("needs", e.need_id, env, {"rating": e.rating})
 
         # --- notify: what reached the drivers ---
-        async def delivery(channel: str, outcome: str, at: Any) -> None:
+        async def delivery(driver_id: str, channel: str, outcome: str, at: Any) -> None:
+            # Counted under the recipient's county as the view knows it now: a driver is registered long
+            # before anything is sent to him, so "unknown" only shows a message to a stranger.
+            driver = await self.db.drivers.find_one({"_id": driver_id}, {"county": 1})
+            county = (driver or {}).get("county") or "unknown"
             month = at.astimezone(LOCAL).strftime("%Y-%m")
             await apply_once_per_record(
                 self.db.counters,
-                f"deliveries:{month}",
-                {"$inc": {f"by_channel.{channel}.{outcome}": 1}, "$set": {"month": month}},
+                f"deliveries:{county}:{month}",
+                {
+                    "$inc": {f"by_channel.{channel}.{outcome}": 1},
+                    "$set": {"kind": "deliveries", "county": county, "month": month},
+                },
             )
 
         @on(nt.DeliverySent)
         async def sent(e: nt.DeliverySent, env: Envelope) -> None:
-            await delivery(e.channel, "sent", e.sent_at)
+            await delivery(e.recipient_driver_id, e.channel, "sent", e.sent_at)
 
         @on(nt.DeliveryFailed)
         async def failed(e: nt.DeliveryFailed, env: Envelope) -> None:
-            if e.permanent:
-                await delivery(e.channel, "failed", e.failed_at)
+            if e.permanent:  # a transient failure is retried: its outcome comes later
+                await delivery(e.recipient_driver_id, e.channel, "failed", e.failed_at)
 
     def subscribe(self, subscribe: Callable[[EventSubscription], None]) -> None:
         for subscription in self.subscriptions.values():

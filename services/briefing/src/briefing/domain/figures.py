@@ -83,6 +83,7 @@ class GatherFigures:
     online_attendance: int = 0
     content_pushes: int = 0
     pushes_by_category: dict[str, int] = field(default_factory=dict)
+    compliance_overdue: int = 0
 
 
 @dataclass
@@ -130,25 +131,43 @@ class View:
     contents: list[Document]
     needs: list[Document]
     counters: list[Document]
+    compliance: list[Document]
+
+    def of_county(self, county: str) -> View:
+        """The documents of one county: drivers by their county, organisations by theirs (one created
+        before organisations named a county is the deployment's), everything else through them."""
+        drivers = {d["_id"] for d in self.drivers if d.get("county") == county}
+        orgs = {o["_id"] for o in self.organisations if o.get("county") in (county, None)}
+        return View(
+            drivers=[d for d in self.drivers if d["_id"] in drivers],
+            members=[m for m in self.members if m.get("driver_id") in drivers],
+            organisations=[o for o in self.organisations if o["_id"] in orgs],
+            pairings=[p for p in self.pairings if p.get("organisation_id") in orgs],
+            meetings=[m for m in self.meetings if m.get("organisation_id") in orgs],
+            contents=[c for c in self.contents if c.get("organisation_id") in (*orgs, None)],
+            needs=[n for n in self.needs if n.get("driver_id") in drivers],
+            counters=[c for c in self.counters if c.get("county") == county],
+            compliance=[c for c in self.compliance if c.get("organisation_id") in orgs],
+        )
 
 
 def compute(view: View, county: str, period: Period) -> Figures:
-    in_county = {d["_id"] for d in view.drivers if d.get("county") == county}
-    connect = _connect(view, period)
+    mine = view.of_county(county)
+    connect = _connect(mine, period)
     return Figures(
         county=county,
         period=period.label,
-        find=_find(view, in_county, period),
+        find=_find(mine, period),
         connect=connect,
-        gather=_gather(view, period, connect.industry_committee_secretary_id),
-        warm=_warm(view, period),
-        notify=_notify(view, period),
+        gather=_gather(mine, period, connect.industry_committee_secretary_id),
+        warm=_warm(mine, period),
+        notify=_notify(mine, period),
     )
 
 
-def _find(view: View, in_county: set[str], period: Period) -> FindFigures:
-    checked = [d for d in view.drivers if d["_id"] in in_county and period.contains(d.get("registered_at"))]
-    members = [m for m in view.members if m.get("driver_id") in in_county]
+def _find(view: View, period: Period) -> FindFigures:
+    checked = [d for d in view.drivers if period.contains(d.get("registered_at"))]
+    members = view.members
     verified = [m for m in members if m.get("status") == "verified" and period.contains(m.get("verified_at"))]
     erased = {d["_id"] for d in view.drivers if d.get("erased_at")}
     return FindFigures(
@@ -227,6 +246,7 @@ def _gather(view: View, period: Period, committee_secretary: str | None) -> Gath
         online_attendance=sum(m.get("present_online", 0) for m in held),
         content_pushes=len(contents),
         pushes_by_category=_count(c.get("category") for c in contents),
+        compliance_overdue=sum(period.contains(_day(c.get("period_end"))) for c in view.compliance),
     )
 
 
@@ -256,7 +276,7 @@ def _notify(view: View, period: Period) -> NotifyFigures:
     sent: Counter[str] = Counter()
     failed: Counter[str] = Counter()
     for c in view.counters:
-        if not str(c["_id"]).startswith("deliveries:") or not period.contains(_day(c["month"] + "-01")):
+        if c.get("kind") != "deliveries" or not period.contains(_day(c["month"] + "-01")):
             continue
         for channel, outcomes in (c.get("by_channel") or {}).items():
             sent[channel] += outcomes.get("sent", 0)
