@@ -20,7 +20,7 @@ from roadbranch_shared.pii import generate_key
 from roadbranch_shared.topics import PROJECT_TOPICS, ensure_topics
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("roster", "activities", "welfare", "notify")
+SERVICES = ("roster", "activities", "welfare", "notify", "briefing")
 
 
 def step(message: str) -> None:

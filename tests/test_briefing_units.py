@@ -17,7 +17,7 @@ def at(day: str, hour: int = 12) -> datetime:
 
 
 def view(**docs: list[dict[str, Any]]) -> View:
-    empty: dict[str, list[dict[str, Any]]] = {name: [] for name in COLLECTIONS}
+    empty: dict[str, list[dict[str, Any]]] = {name: [] for name in (*COLLECTIONS, "deliveries")}
     return View(**{**empty, **docs})
 
 

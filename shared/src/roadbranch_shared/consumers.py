@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from faststream import AckPolicy
@@ -36,32 +34,6 @@ async def decode_record(msg: StreamMessage[Any]) -> dict[str, Any] | None:
     if getattr(msg.raw_message, "value", b"") is None:
         return None
     return decode_envelope(msg.body).model_dump()
-
-
-@dataclass(frozen=True)
-class RecordPosition:
-    """Where the record being handled sits in Kafka. One consumer reads a partition at a time and in
-    order, so (topic, partition, offset) gates a counter exactly once without keeping event ids."""
-
-    topic: str
-    partition: int
-    offset: int
-
-    @property
-    def stream(self) -> str:
-        """A field name for the partition (dots would be read as a path by the database)."""
-        return f"{self.topic.replace('.', '_')}_{self.partition}"
-
-
-_position: ContextVar[RecordPosition | None] = ContextVar("record_position", default=None)
-
-
-def record_position() -> RecordPosition:
-    """The position of the record the current handler was called for."""
-    position = _position.get()
-    if position is None:
-        raise RuntimeError("record_position() is only known inside an EventSubscription handler")
-    return position
 
 
 def consumer_settings(group_id: str) -> dict[str, Any]:
@@ -113,14 +85,7 @@ class EventSubscription:
         handler = self._handlers.get(envelope.type)
         if handler is None:
             return  # other event types on the topic are not this service's concern
-        raw = message.raw_message
-        token = _position.set(
-            RecordPosition(raw.topic, raw.partition, raw.offset)  # type: ignore[union-attr]
-        )
-        try:
-            await handler(payload_of(envelope), envelope)
-        finally:
-            _position.reset(token)
+        await handler(payload_of(envelope), envelope)
 
     def register(self, broker: KafkaBroker) -> None:
         subscriber = broker.subscriber(
@@ -168,25 +133,4 @@ async def apply_in_order(
     merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$set", {})[seq_field] = envelope.seq
     newer = {"$or": [{seq_field: {"$exists": False}}, {seq_field: {"$lt": envelope.seq}}]}
-    return await update_if(collection, doc_id, newer, merged, upsert=upsert)
-
-
-async def apply_once_per_record(
-    collection: AsyncCollection[Document],
-    doc_id: Any,
-    update: Mapping[str, Any],
-    *,
-    upsert: bool = True,
-) -> bool:
-    """Apply `update` (typically `$inc` of counters) unless this record's offset, or a later one of
-    its partition, was applied to the document already; True if applied.
-
-    For counters fed by many aggregates (deliveries per month and channel): the document keeps one
-    offset per partition instead of a growing list of event ids. Only for one consumer group's view.
-    """
-    position = record_position()
-    field = f"offsets.{position.stream}"
-    merged: dict[str, Any] = {op: dict(fields) for op, fields in update.items()}
-    merged.setdefault("$set", {})[field] = position.offset
-    newer = {"$or": [{field: {"$exists": False}}, {field: {"$lt": position.offset}}]}
     return await update_if(collection, doc_id, newer, merged, upsert=upsert)

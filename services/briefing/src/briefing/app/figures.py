@@ -24,7 +24,6 @@ COLLECTIONS = (
     "meetings",
     "contents",
     "needs",
-    "counters",
     "compliance",
 )
 
@@ -46,7 +45,15 @@ class FigureBook:
     async def view(self) -> View:
         docs: dict[str, Any] = {}
         for name in COLLECTIONS:
-            docs[name] = [d async for d in self.db[name].find({}, {"applied": 0, "offsets": 0})]
+            docs[name] = [d async for d in self.db[name].find({}, {"applied": 0})]
+        # Deliveries are the one large collection: counted by the database, not read one by one.
+        group = {
+            "_id": {"county": "$county", "month": "$month", "channel": "$channel", "outcome": "$outcome"}
+        }
+        pipeline = [{"$group": {**group, "n": {"$sum": 1}}}]
+        docs["deliveries"] = [
+            {**d["_id"], "n": d["n"]} async for d in await self.db.deliveries.aggregate(pipeline)
+        ]
         return View(**docs)
 
     async def figures(self, period: Period) -> Figures:

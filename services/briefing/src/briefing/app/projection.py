@@ -1,9 +1,10 @@
 """The briefing's own view of the work, built only from the other services' events.
 
 Each source aggregate (a driver, a member, an organisation, a meeting, a need, ...) has one document
-here keyed by its id, changed with `apply_in_order`: a redelivered or older event of that aggregate
-changes nothing, so the view is idempotent and order-safe per aggregate. High-volume outcomes
-(notifications) are counters per month, gated by the record's offset (`apply_once_per_record`).
+here keyed by its id, changed with `apply_in_order`: a redelivered or republished event, or an older
+one, changes nothing, so the view is idempotent and order-safe per aggregate. Deliveries too are one
+small document each (their counts are grouped in the database, see `FigureBook`): a counter would
+count an event the outbox published twice (a new offset, the same event) twice.
 Nothing personal is kept: the events carry ids only.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.consumers import EventSubscription, apply_in_order, apply_once_per_record
+from roadbranch_shared.consumers import EventSubscription, apply_in_order
 from roadbranch_shared.contracts import activities as act
 from roadbranch_shared.contracts import notify as nt
 from roadbranch_shared.contracts import roster as rs
@@ -310,29 +311,28 @@ class Projection:
             await put("needs", e.need_id, env, {"rating": e.rating})
 
         # --- notify: what reached the drivers ---
-        async def delivery(driver_id: str, channel: str, outcome: str, at: Any) -> None:
-            # Counted under the recipient's county as the view knows it now: a driver is registered long
+        async def delivery(
+            env: Envelope, delivery_id: str, driver_id: str, channel: str, outcome: str, at: Any
+        ) -> None:
+            # Filed under the recipient's county as the view knows it now: a driver is registered long
             # before anything is sent to him, so "unknown" only shows a message to a stranger.
             driver = await self.db.drivers.find_one({"_id": driver_id}, {"county": 1})
-            county = (driver or {}).get("county") or "unknown"
-            month = at.astimezone(LOCAL).strftime("%Y-%m")
-            await apply_once_per_record(
-                self.db.counters,
-                f"deliveries:{county}:{month}",
-                {
-                    "$inc": {f"by_channel.{channel}.{outcome}": 1},
-                    "$set": {"kind": "deliveries", "county": county, "month": month},
-                },
-            )
+            fields = {
+                "county": (driver or {}).get("county") or "unknown",
+                "month": at.astimezone(LOCAL).strftime("%Y-%m"),
+                "channel": channel,
+                "outcome": outcome,
+            }
+            await put("deliveries", delivery_id, env, fields)
 
         @on(nt.DeliverySent)
         async def sent(e: nt.DeliverySent, env: Envelope) -> None:
-            await delivery(e.recipient_driver_id, e.channel, "sent", e.sent_at)
+            await delivery(env, e.delivery_id, e.recipient_driver_id, e.channel, "sent", e.sent_at)
 
         @on(nt.DeliveryFailed)
         async def failed(e: nt.DeliveryFailed, env: Envelope) -> None:
             if e.permanent:  # a transient failure is retried: its outcome comes later
-                await delivery(e.recipient_driver_id, e.channel, "failed", e.failed_at)
+                await delivery(env, e.delivery_id, e.recipient_driver_id, e.channel, "failed", e.failed_at)
 
     def subscribe(self, subscribe: Callable[[EventSubscription], None]) -> None:
         for subscription in self.subscriptions.values():

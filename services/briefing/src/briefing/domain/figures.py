@@ -130,7 +130,7 @@ class View:
     meetings: list[Document]
     contents: list[Document]
     needs: list[Document]
-    counters: list[Document]
+    deliveries: list[Document]  # counts: county, month, channel, outcome, n
     compliance: list[Document]
 
     def of_county(self, county: str) -> View:
@@ -146,7 +146,7 @@ class View:
             meetings=[m for m in self.meetings if m.get("organisation_id") in orgs],
             contents=[c for c in self.contents if c.get("organisation_id") in (*orgs, None)],
             needs=[n for n in self.needs if n.get("driver_id") in drivers],
-            counters=[c for c in self.counters if c.get("county") == county],
+            deliveries=[c for c in self.deliveries if c.get("county") == county],
             compliance=[c for c in self.compliance if c.get("organisation_id") in orgs],
         )
 
@@ -275,12 +275,9 @@ def _warm(view: View, period: Period) -> WarmFigures:
 def _notify(view: View, period: Period) -> NotifyFigures:
     sent: Counter[str] = Counter()
     failed: Counter[str] = Counter()
-    for c in view.counters:
-        if c.get("kind") != "deliveries" or not period.contains(_day(c["month"] + "-01")):
-            continue
-        for channel, outcomes in (c.get("by_channel") or {}).items():
-            sent[channel] += outcomes.get("sent", 0)
-            failed[channel] += outcomes.get("failed", 0)
+    for c in view.deliveries:
+        if period.contains(_day(c["month"] + "-01")):  # a month counts if it starts in the period
+            (sent if c["outcome"] == "sent" else failed)[c["channel"]] += c["n"]
     return NotifyFigures(
         sent_by_channel=dict(sorted(sent.items())), failed_by_channel=dict(sorted(failed.items()))
     )
