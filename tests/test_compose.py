@@ -35,6 +35,16 @@ ALLOWED_METRICS = frozenset(
         "roadbranch_outbox_pending_events",
         "roadbranch_outbox_oldest_pending_age_seconds",
         "roadbranch_dead_letters_total",
+        # welfare (services/welfare/src/welfare/app/figures.py)
+        "roadbranch_welfare_open_needs",
+        "roadbranch_welfare_need_resolve_seconds_bucket",
+        "roadbranch_welfare_need_resolve_seconds_sum",
+        "roadbranch_welfare_need_resolve_seconds_count",
+        "roadbranch_welfare_need_escalations_total",
+        "roadbranch_welfare_station_occupancy",
+        "roadbranch_welfare_station_beds",
+        "roadbranch_welfare_items_issued",
+        "roadbranch_welfare_visits",
         "up",
     }
 )
