@@ -18,6 +18,7 @@ from roadbranch_shared.contracts import welfare as wf
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.testing import eventually, read_topic
 from roster_support import Roster, synthetic_people
+from welfare_support import Welfare
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +95,14 @@ def pilot(roster: Roster) -> dict[str, Any]:
     pairing = {"committee_person_id": "staff-c", "member_ids": verified}
     created(roster.call("POST", f"/v1/organisations/{branch}/pairings", json=pairing))
     drivers = [d["driver_id"] for d in roster.call("GET", "/v1/drivers?limit=100").json()["drivers"]]
-    return {"committee": committee, "branch": branch, "members": verified, "drivers": drivers}
+    member_drivers = [roster.call("GET", f"/v1/members/{m}").json()["driver_id"] for m in verified]
+    return {
+        "committee": committee,
+        "branch": branch,
+        "members": verified,
+        "member_drivers": member_drivers,
+        "drivers": drivers,
+    }
 
 
 def figures_settled(briefing: Briefing, part: str, expected: dict[str, Any]) -> Any:
@@ -349,3 +357,49 @@ async def test_the_figures_are_gauges_and_the_api_refuses_bad_periods_and_driver
     assert bad.json()["error"]["fields"][0]["field"] == "query.period"
     assert briefing.call("GET", "/v1/figures", role="driver").status_code == 403
     assert briefing.call("GET", "/v1/briefing", role="").status_code == 401
+
+
+@pytest.fixture(scope="module")
+def welfare(
+    stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory, pilot: dict[str, Any]
+) -> Iterator[Welfare]:
+    running = Welfare(stack_info, tmp_path_factory.mktemp("briefing-welfare"), county=COUNTY).start()
+    yield running
+    running.stop()
+
+
+async def test_stations_and_care_campaigns_from_a_real_welfare_process(
+    pilot: dict[str, Any], briefing: Briefing, welfare: Welfare
+) -> None:
+    members = set(pilot["member_drivers"])
+    drivers = sorted(pilot["drivers"], key=lambda d: (d not in members, d))  # the 2 members first
+    for driver in drivers:
+        welfare.wait_for(lambda d=driver: welfare.knows(d, member=d in members), message="welfare knows him")
+    welfare.open_station("stn_briefing")
+    for driver in drivers[:3]:
+        assert welfare.check_in("stn_briefing", driver).status_code == 201
+    welfare.play_care_campaigns(drivers, items=20, problems={drivers[5]: "certificate_review"})
+
+    warm = await eventually(
+        figures_settled(briefing, "warm", {"campaigns": 3, "problems_solved": 1, "check_ins": 3}),
+        timeout=60,
+        message="the station and the campaigns reach the briefing",
+    )
+    assert (warm["stations"], warm["station_beds"], warm["station_names"]) == (
+        1,
+        4,
+        ["峨曲古乡公路养护站暖心之家"],
+    )
+    assert (warm["members_visited"], warm["non_members_visited"]) == (2, 4)
+    assert (warm["visits_to_members"], warm["visits_to_non_members"]) == (2, 4)
+    assert warm["items_handed_out"] == 20
+    assert sum(warm["items_by_kind"].values()) == 20
+    assert warm["item_labels"] == {
+        "epidemic_supplies": "防疫物资",
+        "gloves": "手套",
+        "heatstroke_relief": "防暑降温用品",
+    }
+    assert warm["problems_by_category"] == {"certificate_review": 1}
+    text = briefing.call("GET", "/v1/briefing").text
+    assert "开展“送温暖、送健康、送服务”活动3次，慰问党员司机2名，非党员司机4人" in text
+    assert "发放防疫物资、手套、防暑降温用品等物品20件，帮助货车司机解决证件年审等困难问题1件" in text

@@ -25,6 +25,10 @@ COLLECTIONS = (
     "contents",
     "needs",
     "compliance",
+    "stations",
+    "stays",
+    "campaigns",
+    "visits",
 )
 
 

@@ -310,6 +310,63 @@ class Projection:
         async def rated(e: wf.NeedRated, env: Envelope) -> None:
             await put("needs", e.need_id, env, {"rating": e.rating})
 
+        @on(wf.StationOpened)
+        async def station_opened(e: wf.StationOpened, env: Envelope) -> None:
+            await put(
+                "stations",
+                e.station_id,
+                env,
+                {"county": e.county, "name": e.name, "beds": e.beds, "opened_at": e.opened_at},
+            )
+
+        @on(wf.StationUpdated)
+        async def station_updated(e: wf.StationUpdated, env: Envelope) -> None:
+            await put("stations", e.station_id, env, {"beds": e.beds})
+
+        @on(wf.StationCheckedIn)
+        async def checked_in(e: wf.StationCheckedIn, env: Envelope) -> None:
+            await put(
+                "stays",
+                e.stay_id,
+                env,
+                {"station_id": e.station_id, "driver_id": e.driver_id, "checked_in_at": e.checked_in_at},
+            )
+
+        @on(wf.CampaignStarted)
+        async def campaign_started(e: wf.CampaignStarted, env: Envelope) -> None:
+            await put(
+                "campaigns",
+                e.campaign_id,
+                env,
+                {
+                    "kind": e.kind,
+                    "title": e.title,
+                    "starts_on": e.starts_on.isoformat(),
+                    "started_at": e.started_at,
+                },
+            )
+
+        @on(wf.CampaignStockReceived)
+        async def stock_received(e: wf.CampaignStockReceived, env: Envelope) -> None:
+            if e.label:
+                await put("campaigns", e.campaign_id, env, {f"labels.{e.item}": e.label})
+
+        @on(wf.CampaignVisitRecorded)
+        async def visit(e: wf.CampaignVisitRecorded, env: Envelope) -> None:
+            await put(
+                "visits",
+                e.visit_id,
+                env,
+                {
+                    "campaign_id": e.campaign_id,
+                    "driver_id": e.driver_id,
+                    "member": e.member,
+                    "items": e.items,
+                    "solved_need_ids": e.solved_need_ids,
+                    "visited_at": e.visited_at,
+                },
+            )
+
         # --- notify: what reached the drivers ---
         async def delivery(
             env: Envelope, delivery_id: str, driver_id: str, channel: str, outcome: str, at: Any

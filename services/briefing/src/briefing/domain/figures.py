@@ -97,6 +97,20 @@ class WarmFigures:
     resolved_within_target: float | None = None
     average_rating: float | None = None
     escalations: int = 0
+    stations: int = 0
+    station_names: list[str] = field(default_factory=list)
+    station_beds: int = 0
+    check_ins: int = 0
+    campaigns: int = 0
+    visits_to_members: int = 0
+    visits_to_non_members: int = 0
+    members_visited: int = 0
+    non_members_visited: int = 0
+    items_handed_out: int = 0
+    items_by_kind: dict[str, int] = field(default_factory=dict)
+    item_labels: dict[str, str] = field(default_factory=dict)
+    problems_solved: int = 0
+    problems_by_category: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,12 +146,17 @@ class View:
     needs: list[Document]
     deliveries: list[Document]  # counts: county, month, channel, outcome, n
     compliance: list[Document]
+    stations: list[Document]
+    stays: list[Document]
+    campaigns: list[Document]
+    visits: list[Document]
 
     def of_county(self, county: str) -> View:
         """The documents of one county: drivers by their county, organisations by theirs (one created
         before organisations named a county is the deployment's), everything else through them."""
         drivers = {d["_id"] for d in self.drivers if d.get("county") == county}
         orgs = {o["_id"] for o in self.organisations if o.get("county") in (county, None)}
+        visits = [v for v in self.visits if v.get("driver_id") in drivers]
         return View(
             drivers=[d for d in self.drivers if d["_id"] in drivers],
             members=[m for m in self.members if m.get("driver_id") in drivers],
@@ -148,6 +167,11 @@ class View:
             needs=[n for n in self.needs if n.get("driver_id") in drivers],
             deliveries=[c for c in self.deliveries if c.get("county") == county],
             compliance=[c for c in self.compliance if c.get("organisation_id") in orgs],
+            stations=[s for s in self.stations if s.get("county") == county],
+            stays=[s for s in self.stays if s.get("driver_id") in drivers],
+            # A campaign is the county's if it visited the county's drivers.
+            campaigns=[c for c in self.campaigns if c["_id"] in {v.get("campaign_id") for v in visits}],
+            visits=visits,
         )
 
 
@@ -269,7 +293,43 @@ def _warm(view: View, period: Period) -> WarmFigures:
         ),
         average_rating=round(statistics.fmean(ratings), 2) if ratings else None,
         escalations=sum(period.contains(n.get("escalated_at")) for n in view.needs),
+        **_stations(view, period),
+        **_campaigns(view, period),
     )
+
+
+def _stations(view: View, period: Period) -> dict[str, Any]:
+    stations = [s for s in view.stations if period.reached_by(s.get("opened_at"))]
+    return {
+        "stations": len(stations),
+        "station_names": sorted(s.get("name", "") for s in stations),
+        "station_beds": sum(s.get("beds", 0) for s in stations),
+        "check_ins": sum(period.contains(s.get("checked_in_at")) for s in view.stays),
+    }
+
+
+def _campaigns(view: View, period: Period) -> dict[str, Any]:
+    """Visits in the period, and the campaigns they belong to. Drivers visited are counted once each,
+    as the briefing says it (慰问党员司机9名), by what the roster said at the visit."""
+    visits = [v for v in view.visits if period.contains(v.get("visited_at"))]
+    items: Counter[str] = Counter()
+    for v in visits:
+        items.update(v.get("items") or {})
+    labels = {k: v for c in view.campaigns for k, v in (c.get("labels") or {}).items()}
+    solved = {n for v in visits for n in v.get("solved_need_ids") or []}
+    categories = {n["_id"]: n.get("category") for n in view.needs}
+    return {
+        "campaigns": len({v["campaign_id"] for v in visits}),
+        "visits_to_members": sum(bool(v.get("member")) for v in visits),
+        "visits_to_non_members": sum(not v.get("member") for v in visits),
+        "members_visited": len({v["driver_id"] for v in visits if v.get("member")}),
+        "non_members_visited": len({v["driver_id"] for v in visits if not v.get("member")}),
+        "items_handed_out": sum(items.values()),
+        "items_by_kind": dict(sorted(items.items())),
+        "item_labels": {k: labels[k] for k in sorted(items) if k in labels},
+        "problems_solved": len(solved),
+        "problems_by_category": _count(categories.get(n, "other") for n in solved),
+    }
 
 
 def _notify(view: View, period: Period) -> NotifyFigures:

@@ -186,6 +186,27 @@ def _warm(f: Figures) -> list[str]:
         if x.average_rating is not None:
             sentence += f"，司机评价平均{x.average_rating}分"
         out.append(sentence + "。")
+    if x.stations:
+        names = "、".join(x.station_names)
+        sentence = (
+            f"依托{names}打造“暖心之家”{x.stations}处，配置床铺{x.station_beds}张，"
+            "免费为货车司机提供停车、休息等便利服务"
+        )
+        if x.check_ins:
+            sentence += f"，接待货车司机休息{x.check_ins}人次"
+        out.append(sentence + "。")
+    if x.campaigns:
+        sentence = (
+            f"开展“送温暖、送健康、送服务”活动{x.campaigns}次，慰问党员司机{x.members_visited}名，"
+            f"非党员司机{x.non_members_visited}人"
+        )
+        if x.items_handed_out:
+            kinds = "、".join(x.item_labels.get(k, k) for k in x.items_by_kind)
+            sentence += f"，发放{kinds}等物品{x.items_handed_out}件"
+        if x.problems_solved:
+            problems = "、".join(NEED_NAMES.get(k, k) for k in x.problems_by_category)
+            sentence += f"，帮助货车司机解决{problems}等困难问题{x.problems_solved}件"
+        out.append(sentence + "。")
     return out
 
 
