@@ -45,6 +45,13 @@ ALLOWED_METRICS = frozenset(
         "roadbranch_welfare_station_beds",
         "roadbranch_welfare_items_issued",
         "roadbranch_welfare_visits",
+        # activities (services/activities/src/activities/app/figures.py)
+        "roadbranch_activities_meetings_held",
+        "roadbranch_activities_attendance_rate",
+        "roadbranch_activities_makeups_completed",
+        "roadbranch_activities_read_rate",
+        "roadbranch_activities_quiz_pass_rate",
+        "roadbranch_activities_compliance_met",
         "up",
     }
 )

@@ -36,6 +36,7 @@ ROSTER_CONTACT = Topic("roster.contact.v1", 6, key="driver id", compacted=True, 
 ACTIVITIES_MEETING = Topic("activities.meeting.v1", 6, key="meeting id")
 ACTIVITIES_CONTENT = Topic("activities.content.v1", 3, key="content id")
 ACTIVITIES_COMPLIANCE = Topic("activities.compliance.v1", 3, key="organisation id")
+ACTIVITIES_VENUE = Topic("activities.venue.v1", 1, key="venue id")
 WELFARE_NEED = Topic("welfare.need.v1", 6, key="need id")
 WELFARE_STATION = Topic("welfare.station.v1", 3, key="station id")
 WELFARE_CAMPAIGN = Topic("welfare.campaign.v1", 3, key="campaign id")
@@ -49,6 +50,7 @@ PROJECT_TOPICS: tuple[Topic, ...] = (
     ACTIVITIES_MEETING,
     ACTIVITIES_CONTENT,
     ACTIVITIES_COMPLIANCE,
+    ACTIVITIES_VENUE,
     WELFARE_NEED,
     WELFARE_STATION,
     WELFARE_CAMPAIGN,
