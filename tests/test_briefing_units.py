@@ -9,7 +9,7 @@ import pytest
 from briefing.app.figures import COLLECTIONS
 from briefing.domain.figures import View, compute
 from briefing.domain.periods import PeriodError, parse_period
-from briefing.domain.text import Quote, compose, render
+from briefing.domain.text import compose, render
 
 
 def at(day: str, hour: int = 12) -> datetime:
@@ -173,12 +173,48 @@ def test_needs_give_median_time_to_resolve_and_share_within_target() -> None:
 def test_the_text_leaves_out_what_was_not_done_and_escapes_html() -> None:
     drivers = [{"_id": "d1", "county": "meigu", "source": "individual", "registered_at": at("2026-03-02")}]
     period = parse_period("2026-03")
-    quote = Quote(text="<b>很新颖</b>", speaker="阿地惹口", part="find")
-    briefing = compose(compute(view(drivers=drivers), "meigu", period), period, "美姑县", [quote])
-    assert [p.title for p in briefing.parts] == ["全力摸清底数，把党员货车司机“找出来”"]
+    orgs = [{"_id": "b", "kind": "branch", "created_at": at("2026-01-01")}]
+    meetings = [{"_id": "m", "organisation_id": "b", "venue_name": "俄普修理厂", "kind": "party_lesson"}]
+    quotes = [
+        {
+            "_id": "q2",
+            "organisation_id": "b",
+            "meeting_id": "m",
+            "kind": "party_lesson",
+            "text": "后来的话",
+            "recorded_at": at("2026-03-09", 13),
+        },
+        {
+            "_id": "q1",
+            "organisation_id": "b",
+            "meeting_id": "m",
+            "kind": "party_lesson",
+            "text": "<b>很新颖</b>",
+            "recorded_at": at("2026-03-09", 12),
+        },
+        {
+            "_id": "q3",
+            "organisation_id": "b",
+            "meeting_id": "m",
+            "kind": "party_lesson",
+            "text": "上个月的话",
+            "recorded_at": at("2026-02-09", 12),
+        },
+    ]
+    figures = compute(
+        view(drivers=drivers, organisations=orgs, meetings=meetings, quotes=quotes), "meigu", period
+    )
+    briefing = compose(figures, period, "美姑县")
+    # Nothing was held or handed out: those parts are left out, not filled with zeros.
+    assert [p.title[:4] for p in briefing.parts] == ["全力摸清", "健全组织"]
+    # The earliest words of the period open the briefing, credited without a name.
+    assert [(q.text, q.speaker, q.context) for q in briefing.lead] == [
+        ("<b>很新颖</b>", "党员货车司机", "在俄普修理厂参加党课后")
+    ]
     markdown = render(briefing, "markdown")
     assert "共核查货车司机1名（个体货车司机1名）" in markdown
-    assert "党课" not in markdown
+    assert "讲党课" not in markdown
+    assert "上个月的话" not in markdown
     html = render(briefing, "html")
     assert "&lt;b&gt;很新颖&lt;/b&gt;" in html
     assert "<b>很新颖" not in html

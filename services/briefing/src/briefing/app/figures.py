@@ -29,6 +29,8 @@ COLLECTIONS = (
     "stays",
     "campaigns",
     "visits",
+    "quotes",
+    "venues",
 )
 
 

@@ -24,6 +24,7 @@ from roadbranch_shared.topics import (
     ACTIVITIES_COMPLIANCE,
     ACTIVITIES_CONTENT,
     ACTIVITIES_MEETING,
+    ACTIVITIES_VENUE,
     NOTIFY_DELIVERY,
     ROSTER_DRIVER,
     ROSTER_MEMBER,
@@ -46,6 +47,7 @@ TOPICS: tuple[Topic, ...] = (
     ACTIVITIES_MEETING,
     ACTIVITIES_CONTENT,
     ACTIVITIES_COMPLIANCE,
+    ACTIVITIES_VENUE,
     WELFARE_NEED,
     WELFARE_STATION,
     WELFARE_CAMPAIGN,
@@ -87,6 +89,8 @@ class Projection:
         @on(rs.DriverErased)
         async def driver_erased(e: rs.DriverErased, env: Envelope) -> None:
             await put("drivers", e.driver_id, env, {"erased_at": e.erased_at})
+            # His words go with him; the figures (ids and counts) stay. The quotes are few: a scan.
+            await self.db.quotes.delete_many({"speaker_id": e.driver_id})
 
         @on(rs.MemberCandidateFound)
         async def candidate(e: rs.MemberCandidateFound, env: Envelope) -> None:
@@ -180,6 +184,8 @@ class Projection:
                 "kind": e.kind,
                 "starts_at": e.starts_at,
                 "venue_kind": e.venue_kind,
+                "venue_name": e.venue_name,
+                "title": e.title,
                 "mode": e.mode,
                 "invited": len(e.invitee_driver_ids),
                 "status": "scheduled",

@@ -84,6 +84,15 @@ class GatherFigures:
     content_pushes: int = 0
     pushes_by_category: dict[str, int] = field(default_factory=dict)
     compliance_overdue: int = 0
+    activity_rooms: int = 0
+    instructors_stationed: int = 0
+    made_up: int = 0
+    content_audience: int = 0
+    content_readers: int = 0
+    read_rate: float | None = None
+    trained_committee_members: int = 0
+    committee_members: int = 0
+    quotes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -150,6 +159,8 @@ class View:
     stays: list[Document]
     campaigns: list[Document]
     visits: list[Document]
+    quotes: list[Document]
+    venues: list[Document]
 
     def of_county(self, county: str) -> View:
         """The documents of one county: drivers by their county, organisations by theirs (one created
@@ -172,6 +183,8 @@ class View:
             # A campaign is the county's if it visited the county's drivers.
             campaigns=[c for c in self.campaigns if c["_id"] in {v.get("campaign_id") for v in visits}],
             visits=visits,
+            quotes=[q for q in self.quotes if q.get("organisation_id") in orgs],
+            venues=[v for v in self.venues if v.get("county") == county],
         )
 
 
@@ -247,12 +260,34 @@ def _connect(view: View, period: Period) -> ConnectFigures:
     )
 
 
+def _committee_people(view: View, period: Period) -> set[str]:
+    """Everyone on the industry committee or a branch committee at the end of the period."""
+    kinds = (Kind.INDUSTRY_COMMITTEE, Kind.BRANCH)
+    return {
+        s["person_id"]
+        for o in view.organisations
+        if o.get("kind") in kinds and period.reached_by(o.get("created_at"))
+        for s in _seats(o, period)
+    }
+
+
 def _gather(view: View, period: Period, committee_secretary: str | None) -> GatherFigures:
     held = [m for m in view.meetings if m.get("status") == "held" and period.contains(m.get("held_at"))]
     lessons = [m for m in held if m.get("kind") == Meeting.PARTY_LESSON]
     invited = sum(m.get("invited", 0) for m in held)
     present = sum(m.get("present_on_site", 0) + m.get("present_online", 0) for m in held)
     contents = [c for c in view.contents if period.contains(c.get("published_at"))]
+    audience = sum(c.get("audience") or 0 for c in contents)
+    readers = sum(len(c.get("readers") or {}) for c in contents)
+    trained = {
+        person
+        for m in view.meetings
+        if m.get("kind") == Meeting.TRAINING_CLASS
+        for person, at in (m.get("passed") or {}).items()
+        if period.contains(at)
+    }
+    committee = _committee_people(view, period)
+    meetings = {m["_id"]: m for m in view.meetings}
     return GatherFigures(
         meetings_held=len(held),
         held_by_kind=_count(m.get("kind") for m in held),
@@ -271,6 +306,26 @@ def _gather(view: View, period: Period, committee_secretary: str | None) -> Gath
         content_pushes=len(contents),
         pushes_by_category=_count(c.get("category") for c in contents),
         compliance_overdue=sum(period.contains(_day(c.get("period_end"))) for c in view.compliance),
+        activity_rooms=sum(v.get("venue_kind") == "activity_room" for v in view.venues),
+        instructors_stationed=len({i for v in view.venues for i in v.get("instructor_ids") or []}),
+        made_up=sum(period.contains(at) for m in view.meetings for at in (m.get("made_up") or {}).values()),
+        content_audience=sum(c.get("audience") or 0 for c in contents),
+        content_readers=readers,
+        read_rate=round(readers / audience, 4) if audience else None,
+        trained_committee_members=len(committee & trained),
+        committee_members=len(committee),
+        quotes=[
+            {
+                "text": q["text"],
+                "kind": q.get("kind"),
+                "venue_name": meetings.get(q.get("meeting_id"), {}).get("venue_name"),
+                "recorded_at": q.get("recorded_at"),
+            }
+            for q in sorted(
+                (q for q in view.quotes if period.contains(q.get("recorded_at")) and q.get("text")),
+                key=lambda q: q["recorded_at"],
+            )
+        ],
     )
 
 

@@ -72,13 +72,41 @@ class Briefing:
     title: str
     county_name: str
     period_title: str
+    lead: list[Quote]
     opening: list[str]
     parts: list[Part]
     closing: list[str]
     figures: Figures
 
 
-def compose(figures: Figures, period: Period, county_name: str, quotes: list[Quote]) -> Briefing:
+MEETING_NAMES = {
+    "party_lesson": "党课",
+    "theme_party_day": "主题党日活动",
+    "training_class": "党务工作者培训班",
+    "branch_member_meeting": "支部党员大会",
+    "branch_committee_meeting": "支部委员会",
+    "party_group_meeting": "党小组会",
+    "organisational_life": "组织生活会",
+}
+
+
+def quotes_of(figures: Figures) -> list[Quote]:
+    """Drivers' words recorded with their consent, credited without a name: the events carry none,
+    and the county's editor adds one only where the speaker agreed to it."""
+    quotes = []
+    for q in figures.gather.quotes:
+        meeting = MEETING_NAMES.get(q.get("kind") or "", "活动")
+        where = f"在{q['venue_name']}" if q.get("venue_name") else ""
+        quotes.append(
+            Quote(text=q["text"], speaker="党员货车司机", part="gather", context=f"{where}参加{meeting}后")
+        )
+    return quotes
+
+
+def compose(figures: Figures, period: Period, county_name: str) -> Briefing:
+    """The briefing of the period. As in the seed, the first of the drivers' words opens it."""
+    quotes = quotes_of(figures)
+    lead, quotes = (quotes[:1], quotes[1:])
     parts = [Part(title) for title in PART_TITLES]
     for key, part in zip(PART_KEYS, parts, strict=True):
         part.quotes = [q for q in quotes if q.part == key]
@@ -90,6 +118,7 @@ def compose(figures: Figures, period: Period, county_name: str, quotes: list[Quo
         title="做好货车司机党建宣传工作简报",
         county_name=county_name,
         period_title=period.title,
+        lead=lead,
         opening=[
             f"{period.title}，{county_name}货车司机群体党建试点工作精准施策，有形有效推动货车司机群体"
             "党建工作落地落实，为道路运输行业高质量发展注入“红色动能”。"
@@ -140,6 +169,17 @@ def _connect(f: Figures) -> list[str]:
         out.append(f"选优配强行业党委委员{x.industry_committee_members}名。")
     if x.branch_committee_members:
         out.append(f"配齐流动党员党支部委员{x.branch_committee_members}名。")
+    g = f.gather
+    if g.training_classes and g.committee_members:
+        coverage = (
+            "全覆盖轮训"
+            if g.trained_committee_members == g.committee_members
+            else f"轮训{g.trained_committee_members}名（共{g.committee_members}名）"
+        )
+        out.append(
+            f"举办党务工作者培训班{g.training_classes}期，采取集中学习、实操情景模拟、知识测验等方式"
+            f"对行业党委委员、支部委员{coverage}。"
+        )
     if x.pairings:
         out.append(
             f"实行“N+1”结对帮带{x.pairings}组，联系党员货车司机{x.members_paired}名，"
@@ -153,7 +193,15 @@ def _gather(f: Figures) -> list[str]:
     out = []
     if x.content_pushes:
         kinds = _join(x.pushes_by_category, CONTENT_NAMES, "条")
-        out.append(f"线上推送学习内容{x.content_pushes}条（{kinds}），确保离乡不离党、流动不流学。")
+        read = f"，阅读率{x.read_rate:.0%}" if x.read_rate is not None else ""
+        out.append(
+            f"线上推送学习内容{x.content_pushes}条（{kinds}）{read}，确保每名党员货车司机离乡不离党、流动不流学。"
+        )
+    if x.activity_rooms or x.instructors_stationed:
+        out.append(
+            f"线下，打造党员货车司机活动室{x.activity_rooms}个，选派{x.instructors_stationed}名指导员蹲点督导，"
+            "落实“三会一课”。"
+        )
     if x.party_lessons:
         sentence = f"讲党课{x.party_lessons}次"
         if x.party_lessons_by_committee_secretary:
@@ -164,12 +212,11 @@ def _gather(f: Figures) -> list[str]:
     if x.theme_party_days:
         oath = f"，其中重温入党誓词{x.oath_renewals}次" if x.oath_renewals else ""
         out.append(f"开展主题党日活动{x.theme_party_days}次{oath}。")
-    if x.training_classes:
-        out.append(f"举办党务工作者培训班{x.training_classes}期。")
     if x.meetings_held and x.attendance_rate is not None:
         out.append(
             f"落实“三会一课”，共组织各类会议和活动{x.meetings_held}次，到会率{x.attendance_rate:.0%}"
             + (f"，线上参加{x.online_attendance}人次" if x.online_attendance else "")
+            + (f"，补学{x.made_up}人次" if x.made_up else "")
             + "。"
         )
     return out

@@ -49,7 +49,7 @@ async def briefing(
     """The briefing (工作简报) for the period, in the structure of the county's published briefing."""
     chosen = _period(period)
     book = _book(request)
-    text = render(compose(await book.figures(chosen), chosen, book.county_name, quotes=[]), format)
+    text = render(compose(await book.figures(chosen), chosen, book.county_name), format)
     if format == "html":
         return HTMLResponse(text)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
