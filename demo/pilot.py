@@ -220,9 +220,8 @@ class Pilot:
             f"{p.name},{p.id_number},县交通运输局机关支部,2005-07-01,正式党员" for p in members + others
         ]
         check = self._upload("/v1/member-checks", rows, as_="org")
-        self.progress(
-            f"cross-check: {check.get('candidates_found', '?')} of {len(rows) - 1} member records match a driver"
-        )
+        found, records = check.get("candidates_found", "?"), len(rows) - 1
+        self.progress(f"cross-check: {found} of {records} member records match a driver")
         cases = wait_until(
             lambda: (
                 len(c := roster.call("GET", "/v1/members?status=candidate", "staff")["members"])
@@ -698,7 +697,13 @@ class PilotServices:
     """The five services as local processes on a running stack, all reading one token file."""
 
     def __init__(
-        self, stack_info: Any, run_dir: Path, *, suffix: str = "", extra_env: dict[str, str] | None = None
+        self,
+        stack_info: Any,
+        run_dir: Path,
+        *,
+        suffix: str = "",
+        county: str = "meigu",
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         from roadbranch_shared.devstack.services import ServiceProcess
         from roadbranch_shared.pii import generate_key
@@ -706,12 +711,20 @@ class PilotServices:
         self.tokens_file = run_dir / "tokens.json"
         self.tokens_file.write_text("{}", encoding="utf-8")
         pii = {f"ROADBRANCH_PII_{k}": generate_key() for k in ("BLIND_INDEX_KEY", "ENCRYPTION_KEY")}
+        # Every service that files things under a county files them under this one.
+        counties = {
+            "ROADBRANCH_ROSTER_DEFAULT_COUNTY": county,
+            "ROADBRANCH_ACTIVITIES_COUNTY": county,
+            "ROADBRANCH_WELFARE_COUNTY": county,
+            "ROADBRANCH_BRIEFING_COUNTY": county,
+        }
         self.processes: dict[str, Any] = {}
         for name in SERVICES:
             prefix = f"ROADBRANCH_{name.upper()}_"
             env = {
                 **stack_info.service_env(name),
                 **pii,
+                **counties,
                 prefix + "TOKENS_FILE": str(self.tokens_file),
                 prefix + "MONGO_DB": f"{name}{suffix}",
                 prefix + "CONSUMER_GROUP": f"{name}{suffix}",

@@ -18,7 +18,7 @@ from roadbranch_shared.devstack import Stack
 from roadbranch_shared.topics import PROJECT_TOPICS, ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pilot import SEED_PLAN, Pilot, PilotServices, settle  # noqa: E402
+from pilot import SEED_PLAN, Pilot, PilotServices, settle
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.monotonic()
@@ -65,7 +65,8 @@ def main() -> int:
         print()
         print(markdown.text)
         step(f"briefing written to {(run_dir / 'briefing.md').relative_to(ROOT)} and briefing.html")
-        step(f"figures: {briefing_url}/v1/figures?period=all (token in {services.tokens_file.relative_to(ROOT)})")
+        tokens = services.tokens_file.relative_to(ROOT)
+        step(f"figures: {briefing_url}/v1/figures?period=all (tokens in {tokens})")
         for name, url in services.urls.items():
             step(f"{name:<11} API docs {url}/docs   metrics {url}/metrics")
         return 0

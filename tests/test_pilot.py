@@ -1,0 +1,101 @@
+"""The pilot end to end: the five services as processes on the real Kafka and FerretDB, the pilot
+played through their HTTP APIs, and every figure of the briefing checked — once with the county
+briefing's numbers, once with others, so the figures are seen to follow the data."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from roadbranch_shared.devstack import StackInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "demo"))
+from pilot import SEED_PLAN, Pilot, PilotPlan, PilotServices, differences, settle
+
+pytestmark = pytest.mark.integration
+
+OTHER_PLAN = PilotPlan(
+    drivers_by_source={"freight_company": 7, "freight_platform": 0, "individual": 11},
+    members=4,
+    other_member_records=2,
+    committee_seats=5,
+    branch_seats=3,
+    co_leaders=1,
+    subgroups=3,
+    instructors=2,
+    party_lessons=2,
+    theme_party_days=2,
+    content_pushes=2,
+    hotline_needs=1,
+    station_check_ins=3,
+    campaign_member_visits=3,
+    campaign_non_member_visits=5,
+    items=41,
+    problems=("medical",),
+    quotes=(("lesson", "1", "跑车在外，也能按时学习。"),),
+)
+
+
+def play(stack_info: StackInfo, run_dir: Path, plan: PilotPlan) -> tuple[Pilot, dict[str, Any]]:
+    county = f"county-{secrets.token_hex(3)}"
+    services = PilotServices(stack_info, run_dir, suffix=f"_{county[-6:]}", county=county).start(
+        lambda _: None
+    )
+    try:
+        pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
+        pilot.play()
+        figures = settle(pilot, progress=lambda _: None)
+        text = (
+            pilot.api["briefing"]
+            .http.get("/v1/briefing", headers={"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"})
+            .text
+        )
+        return pilot, {"figures": figures, "text": text}
+    finally:
+        services.stop()
+
+
+@pytest.fixture(scope="module")
+def seed_run(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    pilot, result = play(stack_info, tmp_path_factory.mktemp("pilot-seed"), SEED_PLAN)
+    return {"pilot": pilot, **result}
+
+
+def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_run: dict[str, Any]) -> None:
+    figures, text = seed_run["figures"], seed_run["text"]
+    assert differences(seed_run["pilot"].expected_figures(), figures) == []
+    # The seed briefing's numbers, each as the generated briefing states it.
+    for sentence in (
+        "共核查货车司机64名",
+        "甄别党员货车司机9名",
+        "建立“一人一档”台账9份",
+        "设“双组长”2名，下设5个工作小组",
+        "选优配强行业党委委员7名",
+        "配齐流动党员党支部委员5名",
+        "对行业党委委员、支部委员全覆盖轮训",
+        "选派3名指导员蹲点督导",
+        "行业党委书记讲党课3次",
+        "其中在修理厂开讲1次",
+        "开展主题党日活动1次，其中重温入党誓词1次",
+        "依托峨曲古乡公路养护站暖心之家打造“暖心之家”1处",
+        "开展“送温暖、送健康、送服务”活动3次，慰问党员司机9名，非党员司机22人",
+        "等物品223件，帮助货车司机解决证件年审、看病就医等困难问题3件",
+    ):
+        assert sentence in text, sentence
+    assert "第一次在修理厂上党课" in text
+
+
+def test_other_numbers_give_other_figures(
+    stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    pilot, result = play(stack_info, tmp_path_factory.mktemp("pilot-other"), OTHER_PLAN)
+    figures, text = result["figures"], result["text"]
+    assert differences(pilot.expected_figures(), figures) == []
+    assert figures["find"]["drivers_by_source"] == {"freight_company": 7, "individual": 11}
+    assert "共核查货车司机18名" in text
+    assert "选优配强行业党委委员5名" in text
+    assert "慰问党员司机3名，非党员司机5人" in text
+    assert "等物品41件" in text
