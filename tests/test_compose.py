@@ -52,6 +52,8 @@ ALLOWED_METRICS = frozenset(
         "roadbranch_activities_read_rate",
         "roadbranch_activities_quiz_pass_rate",
         "roadbranch_activities_compliance_met",
+        # briefing (services/briefing/src/briefing/app/figures.py)
+        "roadbranch_briefing_figure",
         "up",
     }
 )

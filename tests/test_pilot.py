@@ -4,18 +4,29 @@ briefing's numbers, once with others, so the figures are seen to follow the data
 
 from __future__ import annotations
 
+import contextlib
+import json
 import secrets
+import shutil
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from roadbranch_shared.dashboards import dashboard_metric_names, dashboard_queries
 from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.process import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "demo"))
 from pilot import SEED_PLAN, Pilot, PilotPlan, PilotServices, differences, settle
 
 pytestmark = pytest.mark.integration
+DASHBOARDS = Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "dashboards"
 
 OTHER_PLAN = PilotPlan(
     drivers_by_source={"freight_company": 7, "freight_platform": 0, "individual": 11},
