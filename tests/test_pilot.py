@@ -99,11 +99,79 @@ def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_run: dict
     assert "第一次在修理厂上党课" in text
 
 
+def test_prometheus_scrapes_the_five_services_and_every_dashboard_query_answers(
+    seed_run: dict[str, Any], tmp_path: Path
+) -> None:
+    services = seed_run["services"]
+    exported: set[str] = set()
+    for url in services.urls.values():
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        exported |= {
+            line.split("{")[0].split(" ")[0] for line in text.splitlines() if not line.startswith("#")
+        }
+    queried = dashboard_metric_names(DASHBOARDS) - {"up"}
+    assert queried <= exported, f"dashboards query metrics no service exports: {sorted(queried - exported)}"
+
+    binary = shutil.which("prometheus")
+    assert binary, "Prometheus (Debian's prometheus package) is installed by `make test`"
+    port = free_port()
+    targets = [
+        {"targets": [url.removeprefix("http://")], "labels": {"service": name}}
+        for name, url in services.urls.items()
+    ]
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{"job_name": "roadbranch", "metrics_path": "/metrics", "static_configs": targets}],
+    }
+    (tmp_path / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    log = (tmp_path / "prometheus.log").open("wb")
+    server = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    api = f"http://127.0.0.1:{port}/api/v1/query"
+
+    def query(expr: str) -> list[dict[str, Any]]:
+        answer = httpx.get(api, params={"query": expr}, timeout=10).json()
+        assert answer["status"] == "success", (expr, answer)
+        return list(answer["data"]["result"])
+
+    try:
+        deadline = time.monotonic() + 60
+        up: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                up = query('up{job="roadbranch"} == 1')
+                if len(up) == len(services.urls) and query(
+                    'count(roadbranch_briefing_figure{job="roadbranch"})'
+                ):
+                    break
+            time.sleep(0.5)
+        assert sorted(r["metric"]["service"] for r in up) == sorted(services.urls), "every service scraped"
+        for dashboard in sorted(DASHBOARDS.glob("*.json")):
+            for expr in dashboard_queries(json.loads(dashboard.read_text(encoding="utf-8"))):
+                query(expr)  # valid PromQL over the real series
+        county = seed_run["county"]
+        for figure, value in (("drivers_checked", 64), ("members_verified", 9), ("items_handed_out", 223)):
+            found = query(f'roadbranch_briefing_figure{{county="{county}", figure="{figure}", key=""}}')
+            assert [float(r["value"][1]) for r in found] == [value], figure
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
 def test_other_numbers_give_other_figures(
     stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    pilot, result = play(stack_info, tmp_path_factory.mktemp("pilot-other"), OTHER_PLAN)
-    figures, text = result["figures"], result["text"]
+    with played(stack_info, tmp_path_factory.mktemp("pilot-other"), OTHER_PLAN) as run:
+        pilot, figures, text = run["pilot"], run["figures"], run["text"]
     assert differences(pilot.expected_figures(), figures) == []
     assert figures["find"]["drivers_by_source"] == {"freight_company": 7, "individual": 11}
     assert "共核查货车司机18名" in text
