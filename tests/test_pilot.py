@@ -50,29 +50,27 @@ OTHER_PLAN = PilotPlan(
 )
 
 
-def play(stack_info: StackInfo, run_dir: Path, plan: PilotPlan) -> tuple[Pilot, dict[str, Any]]:
+@contextmanager
+def played(stack_info: StackInfo, run_dir: Path, plan: PilotPlan) -> Iterator[dict[str, Any]]:
+    """The five services in a county of their own, the pilot played and settled; stopped after."""
     county = f"county-{secrets.token_hex(3)}"
-    services = PilotServices(stack_info, run_dir, suffix=f"_{county[-6:]}", county=county).start(
-        lambda _: None
-    )
+    services = PilotServices(stack_info, run_dir, suffix=f"_{county[-6:]}", county=county)
+    services.start(lambda _: None)
     try:
         pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
         pilot.play()
         figures = settle(pilot, progress=lambda _: None)
-        text = (
-            pilot.api["briefing"]
-            .http.get("/v1/briefing", headers={"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"})
-            .text
-        )
-        return pilot, {"figures": figures, "text": text}
+        staff = {"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"}
+        text = pilot.api["briefing"].http.get("/v1/briefing", headers=staff).text
+        yield {"pilot": pilot, "services": services, "county": county, "figures": figures, "text": text}
     finally:
         services.stop()
 
 
 @pytest.fixture(scope="module")
-def seed_run(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    pilot, result = play(stack_info, tmp_path_factory.mktemp("pilot-seed"), SEED_PLAN)
-    return {"pilot": pilot, **result}
+def seed_run(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with played(stack_info, tmp_path_factory.mktemp("pilot-seed"), SEED_PLAN) as run:
+        yield run
 
 
 def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_run: dict[str, Any]) -> None:
