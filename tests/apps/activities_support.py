@@ -24,7 +24,9 @@ class Activities:
     event from the start), the clock under the operator's control, and tokens:
 
     - one per staff role; `branch_secretary` is scoped to `secretary_scope`, `instructor` to `venue`;
-    - one per driver id in `driver_ids` (call with `driver=<id>`).
+    - one per driver id in `driver_ids` (call with `driver=<id>`);
+    - one per instructor subject in `instructor_ids`, with no venue on the token: only the venue
+      directory stations them anywhere (call with `instructor=<subject>`).
     """
 
     def __init__(
@@ -35,11 +37,13 @@ class Activities:
         secretary_scope: str | None = None,
         venue: str = VENUE,
         driver_ids: Iterable[str] = (),
+        instructor_ids: Iterable[str] = (),
         **settings: str,
     ) -> None:
         self.venue = venue
         self.tokens = {role: secrets.token_urlsafe(24) for role in STAFF_ROLES}
         self.driver_tokens = {d: secrets.token_urlsafe(24) for d in driver_ids}
+        self.instructor_tokens = {i: secrets.token_urlsafe(24) for i in instructor_ids}
         self.database = f"activities_{secrets.token_hex(4)}"
         self.secretary_scope = secretary_scope
         self.consumer_group = f"activities-{secrets.token_hex(4)}"
@@ -66,6 +70,8 @@ class Activities:
             table[token] = principal
         for driver_id, token in self.driver_tokens.items():
             table[token] = {"subject": f"driver-{driver_id}", "role": "driver", "driver_id": driver_id}
+        for subject, token in self.instructor_tokens.items():
+            table[token] = {"subject": subject, "role": "instructor"}
         self.process.env["ROADBRANCH_ACTIVITIES_TOKENS"] = json.dumps(table)
 
     def start(self) -> Activities:
@@ -92,9 +98,13 @@ class Activities:
         role: str = "work_group_staff",
         *,
         driver: str | None = None,
+        instructor: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        token = self.driver_tokens[driver] if driver else self.tokens[role]
+        if instructor:
+            token = self.instructor_tokens[instructor]
+        else:
+            token = self.driver_tokens[driver] if driver else self.tokens[role]
         headers = {"Authorization": f"Bearer {token}"}
         return httpx.request(method, self.process.url + path, headers=headers, timeout=60, **kwargs)
 
@@ -148,6 +158,25 @@ class Activities:
             **fields,
         }
         return self.ok("POST", "/v1/meetings", role, json=body)
+
+    def register_venue(
+        self,
+        name: str = "公路养护中心党员货车司机活动室",
+        venue_kind: str = "activity_room",
+        instructor_ids: Iterable[str] = (),
+        venue_id: str | None = None,
+        role: str = "work_group_staff",
+    ) -> dict[str, Any]:
+        """A venue of the directory with the instructors stationed there (the pilot's activity room at
+        the highway maintenance centre by default); the venue as the service answers."""
+        body: dict[str, Any] = {
+            "name": name,
+            "venue_kind": venue_kind,
+            "instructor_ids": list(instructor_ids),
+        }
+        if venue_id is not None:
+            body["venue_id"] = venue_id
+        return self.ok("POST", "/v1/venues", role, json=body)
 
     def set_clock(self, now: datetime | None) -> None:
         self.ok("PUT", "/v1/ops/clock", "operator", json={"now": now.isoformat() if now else None})
@@ -234,12 +263,21 @@ def build_pilot(roster: Any, prefix: str, year: int = 1978) -> dict[str, Any]:
 
 
 def start_for_pilot(
-    stack_info: StackInfo, log_dir: Path, pilot: dict[str, Any], **settings: str
+    stack_info: StackInfo,
+    log_dir: Path,
+    pilot: dict[str, Any],
+    instructor_ids: Iterable[str] = (),
+    **settings: str,
 ) -> Activities:
-    """An activities process for `build_pilot`'s tree (secretary of the branch, a token per driver),
-    started and caught up with the roster's events."""
+    """An activities process for `build_pilot`'s tree (secretary of the branch, a token per driver
+    and per instructor subject in `instructor_ids`), started and caught up with the roster's events."""
     running = Activities(
-        stack_info, log_dir, secretary_scope=pilot["branch"], driver_ids=pilot["drivers"], **settings
+        stack_info,
+        log_dir,
+        secretary_scope=pilot["branch"],
+        driver_ids=pilot["drivers"],
+        instructor_ids=instructor_ids,
+        **settings,
     ).start()
     running.wait_for_members(pilot["branch"], pilot["drivers"])
     running.wait_for_seats(pilot["committee"], 7)
@@ -247,7 +285,7 @@ def start_for_pilot(
     return running
 
 
-def pilot_fixtures(name: str, year: int) -> tuple[Any, Any, Any]:
+def pilot_fixtures(name: str, year: int, instructor_ids: Iterable[str] = ()) -> tuple[Any, Any, Any]:
     """Module-scoped fixtures `roster`, `pilot` and `activities` for a test module: a real roster with
     `build_pilot`'s tree, and an activities process caught up with it. Assign them at module level:
     `roster, pilot, activities = pilot_fixtures("learning", 1979)`."""
@@ -268,7 +306,7 @@ def pilot_fixtures(name: str, year: int) -> tuple[Any, Any, Any]:
     def activities_fixture(
         stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory, pilot: dict[str, Any]
     ) -> Iterator[Activities]:
-        running = start_for_pilot(stack_info, tmp_path_factory.mktemp(name), pilot)
+        running = start_for_pilot(stack_info, tmp_path_factory.mktemp(name), pilot, instructor_ids)
         yield running
         running.stop()
 

@@ -1,4 +1,4 @@
-"""Rules of meetings, attendance, quizzes and 三会一课 compliance (no servers)."""
+"""Rules of meetings, attendance, quizzes, 三会一课 compliance and venues (no servers)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from activities.domain.meetings import (
     figures,
     quorum_met,
 )
+from activities.domain.venues import check_instructors, check_venue
 from roadbranch_shared.domain import DomainError
 
 NOON = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
@@ -149,3 +150,31 @@ def test_a_quiz_is_graded_in_percent_against_its_pass_mark() -> None:
     with pytest.raises(DomainError) as short:
         grade(questions, [0], pass_mark=60)
     assert short.value.field == "answers"
+
+
+@pytest.mark.parametrize(
+    ("name", "venue_kind", "instructors", "field", "reason"),
+    [
+        ("活动室", "tea_house", [], "venue_kind", "unknown_venue"),
+        (" ", "activity_room", [], "name", "required"),
+        ("活动室 0834-13912345678", "activity_room", [], "name", "contains_pii"),
+        ("活动室", "activity_room", ["ins-a", "ins-a"], "instructor_ids.1", "duplicate"),
+        ("活动室", "activity_room", ["+86 139 1234 5678"], "instructor_ids.0", "contains_pii"),
+        ("活动室", "activity_room", ["51343119820101001X"], "instructor_ids.0", "contains_pii"),
+        ("活动室", "activity_room", ["$ins"], "instructor_ids.0", "bad_id"),
+    ],
+)
+def test_a_venue_is_refused_naming_the_field(
+    name: str, venue_kind: str, instructors: list[str], field: str, reason: str
+) -> None:
+    with pytest.raises(DomainError) as refused:
+        check_venue(name, venue_kind, instructors)
+    assert (refused.value.field, refused.value.reason, refused.value.status) == (field, reason, "invalid")
+
+
+def test_a_venue_keeps_its_instructors_in_order_and_its_name_trimmed() -> None:
+    assert (
+        check_venue(" 公路养护中心党员货车司机活动室 ", "activity_room", ["b", "a"])
+        == "公路养护中心党员货车司机活动室"
+    )
+    assert check_instructors(["ins-3", "ins-1", "ins-2"]) == ["ins-3", "ins-1", "ins-2"]

@@ -3,7 +3,12 @@
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
-from roadbranch_shared.topics import ACTIVITIES_COMPLIANCE, ACTIVITIES_CONTENT, ACTIVITIES_MEETING
+from roadbranch_shared.topics import (
+    ACTIVITIES_COMPLIANCE,
+    ACTIVITIES_CONTENT,
+    ACTIVITIES_MEETING,
+    ACTIVITIES_VENUE,
+)
 
 from activities.app.clock import Clock
 from activities.app.views import Membership
@@ -14,6 +19,7 @@ from activities.entrypoints import (
     meetings_http,
     organisations_http,
     roster_events,
+    venues_http,
 )
 from activities.settings import Settings
 
@@ -21,8 +27,8 @@ settings = Settings()
 service = Service(
     name="activities",
     settings=settings,
-    outbox_collections=("meetings", "contents", "compliance_alerts"),
-    publishes=(ACTIVITIES_MEETING, ACTIVITIES_CONTENT, ACTIVITIES_COMPLIANCE),
+    outbox_collections=("meetings", "contents", "compliance_alerts", "venues"),
+    publishes=(ACTIVITIES_MEETING, ACTIVITIES_CONTENT, ACTIVITIES_COMPLIANCE, ACTIVITIES_VENUE),
     description="Activities: learning and organisational life for drivers on the move (搭建学习平台).",
 )
 clock = Clock(controllable=settings.clock_control)
@@ -54,4 +60,5 @@ service.include(meetings_http.router)
 service.include(learning_http.router)
 service.include(compliance_http.router)
 service.include(organisations_http.router)
+service.include(venues_http.router)
 app = service.app

@@ -17,6 +17,9 @@ class Settings(settings_for("activities")):  # type: ignore[misc]
     figures_interval_seconds: float = Field(
         default=30, gt=0, description="how often the gauges are recounted"
     )
+    county: str = Field(
+        default="meigu", description="the county of this deployment's venues (in venue events)"
+    )
     clock_control: bool = Field(
         default=False, description="let an operator set the service's clock (tests and demos only)"
     )

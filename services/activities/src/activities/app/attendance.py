@@ -11,13 +11,14 @@ from roadbranch_shared.documents import update_if
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.events import EventPayload
 
-from activities.app.meetings import Document, Meetings, check_person_id, record_payload
+from activities.app.meetings import Document, Meetings, record_payload
 from activities.domain.meetings import (
     Attendance,
     Status,
     Way,
     check_code,
     check_open,
+    check_person_id,
     check_record,
     code_digest,
     makeup_deadline,

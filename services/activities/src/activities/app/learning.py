@@ -28,6 +28,7 @@ class Contents:
         self.db = meetings.db
         self.membership = meetings.membership
         self.clock = meetings.clock
+        self.venues = meetings.venues
 
     async def publish(self, principal: Principal, body: dict[str, Any]) -> Document:
         """Publish an item to an organisation's member drivers, or (no organisation) to every member
@@ -38,7 +39,7 @@ class Contents:
             raise DomainError(
                 "organisation_id", "not_found", "没有这个组织（或尚未从花名册同步）", "not_found"
             )
-        await check_manages(self.membership, principal, org_id, body.get("venue_id"))
+        await check_manages(self.membership, principal, org_id, body.get("venue_id"), self.venues)
         now = self.clock.now()
         if org_id:
             audience = await self.membership.audience(org_id, Audience.MEMBERS, now.date())

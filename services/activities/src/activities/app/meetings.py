@@ -25,8 +25,9 @@ from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 from roadbranch_shared.pii import find_pii
 
-from activities.app.access import check_manages
+from activities.app.access import check_manages, venues_of
 from activities.app.clock import Clock
+from activities.app.venues import Venues
 from activities.app.views import Membership
 from activities.domain.meetings import (
     Attendance,
@@ -35,6 +36,7 @@ from activities.domain.meetings import (
     Status,
     Way,
     check_open,
+    check_person_id,
     check_schedule,
     default_audience,
     figures,
@@ -43,12 +45,6 @@ from activities.domain.meetings import (
 
 Document = dict[str, Any]
 SOURCE = "/services/activities"
-
-
-def check_person_id(person_id: str, field: str) -> None:
-    """Person ids are keys of the attendance map: a dot or a leading $ would split or break the path."""
-    if not person_id or "." in person_id or person_id.startswith("$"):
-        raise DomainError(field, "bad_id", "人员编号不能为空，且不能含“.”或以“$”开头", DomainError.INVALID)
 
 
 def record_payload(meeting: Document, person_id: str, record: Document) -> AttendanceRecorded:
@@ -65,10 +61,13 @@ def record_payload(meeting: Document, person_id: str, record: Document) -> Atten
 
 
 class Meetings:
-    def __init__(self, db: AsyncDatabase[Document], membership: Membership, clock: Clock) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], membership: Membership, clock: Clock, venues: Venues
+    ) -> None:
         self.db = db
         self.membership = membership
         self.clock = clock
+        self.venues = venues
 
     async def meeting(self, meeting_id: str) -> Document:
         meeting = await self.db.meetings.find_one({"_id": meeting_id}, {"outbox": 0, "outbox_lease": 0})
@@ -78,7 +77,9 @@ class Meetings:
 
     async def managed(self, meeting_id: str, principal: Principal) -> Document:
         meeting = await self.meeting(meeting_id)
-        await check_manages(self.membership, principal, meeting["organisation_id"], meeting.get("venue_id"))
+        await check_manages(
+            self.membership, principal, meeting["organisation_id"], meeting.get("venue_id"), self.venues
+        )
         return meeting
 
     async def write(self, meeting: Document, update: dict[str, Any], events: list[EventPayload]) -> None:
@@ -120,13 +121,14 @@ class Meetings:
     # ------------------------------------------------------------------ life cycle
 
     async def schedule(self, principal: Principal, body: dict[str, Any]) -> Document:
+        body = await self._at_venue(body)
         check_schedule(body["kind"], body["venue_kind"], body["mode"], body["starts_at"], body.get("ends_at"))
         org_id = body["organisation_id"]
         if await self.membership.organisation(org_id) is None:
             raise DomainError(
                 "organisation_id", "not_found", "没有这个组织（或尚未从花名册同步）", "not_found"
             )
-        await check_manages(self.membership, principal, org_id, body.get("venue_id"))
+        await check_manages(self.membership, principal, org_id, body.get("venue_id"), self.venues)
         invitees, voters = await self._invitees(body)
         now = self.clock.now()
         meeting_id = f"mtg_{uuid.uuid4().hex[:16]}"
@@ -167,6 +169,21 @@ class Meetings:
             self.db.meetings, doc, stage_events([event], source=SOURCE, subject=meeting_id, from_version=0)
         )
         return await self.view(meeting_id)
+
+    async def _at_venue(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A meeting at a venue of the directory takes the venue's name and kind unless it gives its
+        own; without either, the request must say what kind of place it is."""
+        venue = await self.venues.find(body["venue_id"]) if body.get("venue_id") else None
+        if venue is not None:
+            body = {
+                **body,
+                "venue_kind": body.get("venue_kind") or venue["venue_kind"],
+                "venue_name": body.get("venue_name") or venue["name"],
+            }
+        if not body.get("venue_kind"):
+            message = "须写明地点类型（venue_kind），或给出目录中的活动阵地（venue_id）"
+            raise DomainError("venue_kind", "required", message, DomainError.INVALID)
+        return body
 
     async def _invitees(self, body: dict[str, Any]) -> tuple[list[str], list[str]]:
         """The audience of the organisation, plus anyone named; voters are invitees not marked non-voting."""
@@ -337,12 +354,12 @@ class Meetings:
         self, principal: Principal, *, organisation_id: str | None, status: str | None, limit: int
     ) -> list[Document]:
         """Meetings newest first, within the caller's reach: a secretary's organisation (his own by
-        default), an instructor's venue. A scan (FerretDB uses no secondary index): a list, not a hot path."""
+        default), an instructor's venues. A scan (FerretDB uses no secondary index): not a hot path."""
         query: dict[str, Any] = {}
         if principal.role == Role.BRANCH_SECRETARY:
             organisation_id = organisation_id or principal.org_scope
         if principal.role == Role.INSTRUCTOR:
-            query["venue_id"] = principal.org_scope
+            query["venue_id"] = {"$in": await venues_of(principal, self.venues)}
         elif organisation_id:
             await check_manages(self.membership, principal, organisation_id)
         if organisation_id:

@@ -13,6 +13,7 @@ from activities.app.compliance import Compliance
 from activities.app.figures import LearningFigures
 from activities.app.learning import Contents, Quizzes
 from activities.app.meetings import Document, Meetings
+from activities.app.venues import Venues
 from activities.app.views import Membership
 from activities.settings import Settings
 
@@ -21,6 +22,7 @@ from activities.settings import Settings
 class Activities:
     clock: Clock
     membership: Membership
+    venues: Venues
     meetings: Meetings
     attendances: Attendances
     contents: Contents
@@ -33,7 +35,8 @@ class Activities:
         cls, db: AsyncDatabase[Document], settings: Settings, clock: Clock, registry: CollectorRegistry
     ) -> Activities:
         membership = Membership(db)
-        meetings = Meetings(db, membership, clock)
+        venues = Venues(db, clock, county=settings.county)
+        meetings = Meetings(db, membership, clock, venues)
         attendances = Attendances(
             meetings,
             code_minutes=settings.check_in_code_minutes,
@@ -43,6 +46,7 @@ class Activities:
         return cls(
             clock=clock,
             membership=membership,
+            venues=venues,
             meetings=meetings,
             attendances=attendances,
             contents=Contents(meetings),

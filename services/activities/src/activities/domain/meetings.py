@@ -108,6 +108,12 @@ def check_schedule(
         raise DomainError("ends_at", "before_start", "结束时间须晚于开始时间", DomainError.INVALID)
 
 
+def check_person_id(person_id: str, field: str) -> None:
+    """Person ids are keys of the attendance map: a dot or a leading $ would split or break the path."""
+    if not person_id or "." in person_id or person_id.startswith("$"):
+        raise DomainError(field, "bad_id", "人员编号不能为空，且不能含“.”或以“$”开头", DomainError.INVALID)
+
+
 def check_open(meeting: Mapping[str, Any], action: str) -> None:
     """Only a scheduled meeting can be moved, cancelled, held or have attendance recorded."""
     if meeting["status"] != Status.SCHEDULED:

@@ -20,9 +20,11 @@ class ScheduleMeeting(Body):
     topic: str = Field(min_length=1, max_length=200)
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None = None
-    venue_kind: str
+    venue_kind: str | None = Field(default=None, description="may be left out for a venue of the directory")
     venue_name: str | None = Field(default=None, max_length=100)
-    venue_id: str | None = Field(default=None, description="the venue (activity room) the instructor runs")
+    venue_id: str | None = Field(
+        default=None, description="a venue of the directory (e.g. the activity room)"
+    )
     mode: str
     host_id: str | None = Field(default=None, description="host or lecturer: a driver id or staff subject")
     audience: str | None = Field(default=None, description="members | committee | committees")
@@ -114,6 +116,21 @@ class MakeUp(Body):
 
 class Policy(Body):
     requirements: dict[str, dict[str, Any]]
+
+
+class RegisterVenue(Body):
+    venue_id: str | None = Field(default=None, max_length=64, description='default: a new "ven_…"')
+    name: str = Field(min_length=1, max_length=100, description="the place's name, never a person's")
+    venue_kind: str = Field(description="activity_room | repair_shop | rest_station | online | other")
+    instructor_ids: list[str] = Field(default_factory=list, max_length=100, description="staff subjects")
+
+
+class StationInstructors(Body):
+    instructor_ids: list[str] = Field(max_length=100, description="exactly the instructors stationed")
+
+
+class RenameVenue(Body):
+    name: str = Field(min_length=1, max_length=100)
 
 
 class SetClock(Body):
