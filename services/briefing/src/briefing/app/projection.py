@@ -241,6 +241,32 @@ class Projection:
                 },
             )
 
+        @on(act.MakeUpCompleted)
+        async def made_up(e: act.MakeUpCompleted, env: Envelope) -> None:
+            await put("meetings", e.meeting_id, env, {f"made_up.{e.person_id}": e.completed_at})
+
+        @on(act.QuizPassed)
+        async def quiz_passed(e: act.QuizPassed, env: Envelope) -> None:
+            if e.purpose == "knowledge_test":
+                await put("meetings", e.meeting_id, env, {f"passed.{e.person_id}": e.passed_at})
+
+        @on(act.QuoteRecorded)
+        async def quote(e: act.QuoteRecorded, env: Envelope) -> None:
+            # The quote keeps the meeting's seq series: its own document, gated by the same seq.
+            await put(
+                "quotes",
+                e.quote_id,
+                env,
+                {
+                    "meeting_id": e.meeting_id,
+                    "organisation_id": e.organisation_id,
+                    "kind": e.kind,
+                    "speaker_id": e.speaker_id,
+                    "text": e.text,
+                    "recorded_at": e.recorded_at,
+                },
+            )
+
         @on(act.ContentPublished)
         async def content(e: act.ContentPublished, env: Envelope) -> None:
             await put(
@@ -251,8 +277,29 @@ class Projection:
                     "organisation_id": e.organisation_id,
                     "category": e.category,
                     "published_at": e.published_at,
+                    "audience": len(e.audience_driver_ids) if e.audience_driver_ids is not None else None,
                 },
             )
+
+        @on(act.ContentRead)
+        async def content_read(e: act.ContentRead, env: Envelope) -> None:
+            await put("contents", e.content_id, env, {f"readers.{e.driver_id}": e.read_at})
+
+        def venue_fields(e: act.VenueRegistered | act.VenueUpdated) -> Document:
+            return {
+                "name": e.name,
+                "venue_kind": e.venue_kind,
+                "county": e.county,
+                "instructor_ids": e.instructor_ids,
+            }
+
+        @on(act.VenueRegistered)
+        async def venue_registered(e: act.VenueRegistered, env: Envelope) -> None:
+            await put("venues", e.venue_id, env, {**venue_fields(e), "registered_at": e.registered_at})
+
+        @on(act.VenueUpdated)
+        async def venue_updated(e: act.VenueUpdated, env: Envelope) -> None:
+            await put("venues", e.venue_id, env, venue_fields(e))
 
         @on(act.ComplianceOverdue)
         async def overdue(e: act.ComplianceOverdue, env: Envelope) -> None:
