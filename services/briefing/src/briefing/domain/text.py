@@ -203,9 +203,12 @@ def _gather(f: Figures) -> list[str]:
             "落实“三会一课”。"
         )
     if x.party_lessons:
+        by_secretary = x.party_lessons_by_committee_secretary
         sentence = f"讲党课{x.party_lessons}次"
-        if x.party_lessons_by_committee_secretary:
-            sentence = f"行业党委书记讲党课{x.party_lessons_by_committee_secretary}次，共" + sentence
+        if by_secretary == x.party_lessons:
+            sentence = "行业党委书记" + sentence
+        elif by_secretary:
+            sentence = f"行业党委书记讲党课{by_secretary}次，共" + sentence
         if x.lessons_at_repair_shops:
             sentence += f"，其中在修理厂开讲{x.lessons_at_repair_shops}次"
         out.append(sentence + "。")
@@ -228,8 +231,10 @@ def _warm(f: Figures) -> list[str]:
     if x.needs_filed:
         cats = _join(x.needs_by_category, NEED_NAMES, "件")
         sentence = f"设立诉求“直通车”，收集“微需求”{x.needs_filed}件（{cats}），办结{x.needs_resolved}件"
-        if x.median_hours_to_resolve is not None:
+        if x.median_hours_to_resolve is not None and x.median_hours_to_resolve >= 0.1:
             sentence += f"，办结用时中位数{x.median_hours_to_resolve}小时"
+        elif x.median_hours_to_resolve is not None:
+            sentence += "，多数当即办结"
         if x.average_rating is not None:
             sentence += f"，司机评价平均{x.average_rating}分"
         out.append(sentence + "。")
