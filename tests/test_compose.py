@@ -52,6 +52,8 @@ ALLOWED_METRICS = frozenset(
         "roadbranch_activities_read_rate",
         "roadbranch_activities_quiz_pass_rate",
         "roadbranch_activities_compliance_met",
+        # briefing (services/briefing/src/briefing/app/figures.py)
+        "roadbranch_briefing_figure",
         "up",
     }
 )
@@ -64,7 +66,7 @@ DATASOURCES_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" 
 DASHBOARD_PROVIDER_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "dashboards" / "roadbranch.yaml"
 ENV_EXAMPLE_FILE = ROOT / "deploy" / "roadbranch.env.example"
 
-APP_SERVICES = ("roster", "activities", "welfare", "notify")
+APP_SERVICES = ("roster", "activities", "welfare", "notify", "briefing")
 # Services that run once and exit: they have no health check.
 ONE_SHOT_SERVICES = frozenset({"topics"})
 APP_PORT = 8000
@@ -311,7 +313,7 @@ def test_env_files_and_secret_files_exist_or_are_documented(compose: dict[str, A
     assert not problems, "\n".join(problems)
 
 
-def test_the_app_services_are_the_four_services(services: dict[str, dict[str, Any]]) -> None:
+def test_the_app_services_are_the_five_services(services: dict[str, dict[str, Any]]) -> None:
     built = {n for n, s in services.items() if "build" in s} - ONE_SHOT_SERVICES
     assert built == set(APP_SERVICES), f"services built from this repo: {sorted(built)}"
 

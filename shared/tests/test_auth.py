@@ -1,6 +1,8 @@
 """Bearer tokens and roles, seen through a small app the way a service uses them."""
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +14,7 @@ from roadbranch_shared.auth import (
     CurrentPrincipal,
     Principal,
     Role,
+    TokenFile,
     TokenTable,
     require_roles,
     token_digest,
@@ -224,3 +227,31 @@ def test_every_role_has_a_chinese_label() -> None:
 def test_require_roles_needs_a_role() -> None:
     with pytest.raises(ValueError, match="at least one role"):
         require_roles()
+
+
+def test_a_token_file_is_read_again_when_it_changes_and_a_broken_edit_keeps_the_old_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(TokenFile, "RECHECK_SECONDS", 0.0)
+    path = tmp_path / "tokens.json"
+    staff, driver = "s" * 20, "d" * 20
+    path.write_text(json.dumps({staff: {"subject": "staff-1", "role": "work_group_staff"}}))
+    table = TokenFile(path)
+    assert table.authenticate(driver) is None
+
+    path.write_text(
+        json.dumps(
+            {
+                staff: {"subject": "staff-1", "role": "work_group_staff"},
+                driver: {"subject": "driver-1", "role": "driver", "driver_id": "drv_1"},
+            }
+        )
+    )
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    principal = table.authenticate(driver)
+    assert principal is not None
+    assert principal.driver_id == "drv_1"
+
+    path.write_text("{ half saved")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 2_000_000))
+    assert table.authenticate(driver) is not None, "a broken edit keeps the previous table"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +21,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from roadbranch_shared.errors import ApiError, ErrorCode
+
+log = logging.getLogger(__name__)
 
 # Short tokens can be guessed; generate them with `secrets.token_urlsafe(32)`.
 MIN_TOKEN_LENGTH = 16
@@ -120,6 +124,45 @@ class TokenTable:
 
     def __len__(self) -> int:
         return len(self._by_digest)
+
+
+class TokenFile(TokenTable):
+    """A token table read from a file, and read again when the file changes: operators add a driver's
+    token without restarting the services. A change that does not parse keeps the previous table
+    (and logs why), so a half-saved edit never locks everyone out."""
+
+    RECHECK_SECONDS = 1.0
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._signature = self._stat()
+        super().__init__({})
+        self._by_digest = TokenTable.from_file(self.path)._by_digest
+        self._checked = time.monotonic()
+
+    def _stat(self) -> tuple[int, int]:
+        stat = self.path.stat()
+        return stat.st_mtime_ns, stat.st_size
+
+    def authenticate(self, token: str) -> Principal | None:
+        now = time.monotonic()
+        if now - self._checked >= self.RECHECK_SECONDS:
+            self._checked = now
+            self._reload_if_changed()
+        return super().authenticate(token)
+
+    def _reload_if_changed(self) -> None:
+        try:
+            signature = self._stat()
+            if signature == self._signature:
+                return
+            table = TokenTable.from_file(self.path)
+        except (OSError, ValueError) as exc:
+            log.error("token file %s not reloaded, the previous table stays: %s", self.path.name, exc)
+            return
+        self._signature = signature
+        self._by_digest = table._by_digest
+        log.info("token file %s reloaded: %d tokens", self.path.name, len(table))
 
 
 _bearer = HTTPBearer(auto_error=False, description="访问令牌（Authorization: Bearer <token>）")

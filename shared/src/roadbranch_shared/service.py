@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from roadbranch_shared import contracts  # noqa: F401  (registers every published event type)
-from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, TokenTable, require_roles
+from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, TokenFile, TokenTable, require_roles
 from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.deadletter import DeadLetterPolicy
 from roadbranch_shared.errors import install_error_handlers
@@ -163,7 +163,7 @@ class Service:
 
     def _token_table(self) -> TokenTable:
         if self.settings.tokens_file is not None:
-            return TokenTable.from_file(self.settings.tokens_file)
+            return TokenFile(self.settings.tokens_file)
         if self.settings.tokens:
             return TokenTable.from_json(self.settings.tokens.get_secret_value())
         log.warning("no token table configured: every API call will be refused with 401")

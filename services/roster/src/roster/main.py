@@ -49,6 +49,7 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
         on_row=lambda result, source, n: import_rows.labels(result, source).inc(n),
     )
     service.app.state.driver_imports = imports
+    service.app.state.default_county = settings.default_county
     service.app.state.privacy = Privacy(db, imports.keys)
     service.app.state.contacts = ContactPreferences(db, imports.keys)
     figures = RosterFigures(db, service.metrics.registry)

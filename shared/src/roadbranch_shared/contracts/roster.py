@@ -116,6 +116,7 @@ class OrganisationCreated(EventPayload):
     name: str
     parent_id: str | None = None
     created_at: datetime
+    county: str | None = None  # the county it serves; a child serves its parent's
 
 
 @event_type("roadbranch.roster.org.seat_assigned.v1", topic=ROSTER_ORG)

@@ -50,22 +50,37 @@ async def _retrying(load: Callable[[], Awaitable[Document]], write: Update) -> N
 
 
 class Organisations:
-    def __init__(self, db: AsyncDatabase[Document], *, pairing_overdue_after_days: int = 30) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        *,
+        pairing_overdue_after_days: int = 30,
+        default_county: str = "meigu",
+    ) -> None:
         self.db = db
         self.overdue_after_days = pairing_overdue_after_days
+        self.default_county = default_county
 
-    async def create(self, *, kind: str, name: str, parent_id: str | None, by: str) -> Document:
+    async def create(
+        self, *, kind: str, name: str, parent_id: str | None, by: str, county: str | None = None
+    ) -> Document:
         parent = await self.organisation(parent_id, field="parent_id") if parent_id else None
         check_parent(kind, parent["kind"] if parent else None)
+        if parent is not None:
+            if county and county != parent.get("county", self.default_county):
+                raise OrgError("county", "not_parent_county", "下级组织与上级组织须属同一县", "invalid")
+            county = parent.get("county", self.default_county)
+        county = county or self.default_county
         org_id = f"org_{uuid.uuid4().hex[:16]}"
         now = datetime.now(UTC)
         created = OrganisationCreated(
-            organisation_id=org_id, kind=kind, name=name, parent_id=parent_id, created_at=now
+            organisation_id=org_id, kind=kind, name=name, parent_id=parent_id, created_at=now, county=county
         )
         doc: Document = {
             "_id": org_id,
             "kind": kind,
             "name": name,
+            "county": county,
             "parent_id": parent_id,
             "children": [],
             "seats": [],

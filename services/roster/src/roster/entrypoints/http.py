@@ -41,7 +41,9 @@ async def import_drivers(
     source: Annotated[str, Form(description="freight_company | freight_platform | individual")],
     legal_basis: Annotated[str, Form(min_length=4, max_length=500, description="处理个人信息的法律依据")],
     source_name: Annotated[str, Form(max_length=100, description="企业或平台名称")] = "",
-    county: Annotated[str, Form(max_length=50)] = "meigu",
+    county: Annotated[
+        str | None, Form(min_length=1, max_length=50, description="默认为本服务所在县（default_county）")
+    ] = None,
 ) -> dict[str, Any]:
     """Import a driver list (摸底排查名单). Returns at once with the row problems; valid rows are
     written in the background: follow `GET /v1/driver-imports/{id}` for progress."""
@@ -54,7 +56,7 @@ async def import_drivers(
         ImportRequest(
             source=source,
             legal_basis=legal_basis,
-            county=county,
+            county=county or request.app.state.default_county,
             filename=file.filename or "",
             started_by=principal.subject,
             source_name=source_name,

@@ -35,7 +35,11 @@ def attach(service: Service, db: AsyncDatabase[dict]) -> None:
     """Put this feature's use cases on `service.app.state` once the database is open, and start
     the periodic pairing-overdue scan."""
     settings = service.settings if isinstance(service.settings, Settings) else Settings()
-    organisations = Organisations(db, pairing_overdue_after_days=settings.pairing_overdue_after_days)
+    organisations = Organisations(
+        db,
+        pairing_overdue_after_days=settings.pairing_overdue_after_days,
+        default_county=settings.default_county,
+    )
     service.app.state.organisations = organisations
     service.app.state.pairing_overdue_scan = start_periodically(
         lambda: organisations.find_overdue_pairings(datetime.now(UTC)),
@@ -53,6 +57,12 @@ class OrganisationIn(BaseModel):
     kind: str = Field(description="industry_committee | branch | party_group | work_group | work_subgroup")
     name: str = Field(min_length=1, max_length=100)
     parent_id: str | None = None
+    county: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="the county it serves; a child takes its parent's",
+    )
 
 
 @router.post("/organisations", status_code=201)
@@ -60,7 +70,11 @@ async def create_organisation(request: Request, body: OrganisationIn, principal:
     """Create an organisation under its parent (a branch under the industry committee, …)."""
     org = await run_command(
         organisations_of(request).create(
-            kind=body.kind, name=body.name.strip(), parent_id=body.parent_id, by=principal.subject
+            kind=body.kind,
+            name=body.name.strip(),
+            parent_id=body.parent_id,
+            by=principal.subject,
+            county=body.county,
         )
     )
     return _org_view(org)

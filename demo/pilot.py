@@ -1,0 +1,764 @@
+"""The Meigu pilot, played through the services' HTTP APIs with generated data.
+
+`PilotPlan` holds the numbers of a pilot; `SEED_PLAN` is the county briefing's (64 drivers checked,
+9 member drivers, a committee of 7 and a branch committee of 5, 3 instructors, 3 party lessons by the
+committee secretary, 3 care campaigns visiting 9 member and 22 non-member drivers with 223 items and
+3 problems solved). `Pilot.play()` does the work as county staff would — imports, cross-check,
+verification, transfers, the organisation, meetings, learning, needs, a station and the campaigns —
+and `expected_figures()` says what the briefing service must compute from the events. Nothing here
+writes a figure: the briefing counts what the services published.
+
+Everyone is synthetic: names from a fixed list with a serial, ID numbers with valid check digits on
+birth dates in 1960-1990 and serials 800-999, phone numbers 1990000xxxx.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from roadbranch_shared.pii import make_synthetic_id_number
+
+SOURCES = ("freight_company", "freight_platform", "individual")
+METHODS = ("field_visit", "phone_call", "group_meeting", "data_comparison")
+SUBGROUPS = ("综合协调组", "党建指导组", "权益保障组", "宣传报道组", "后勤保障组")
+ITEMS = (("gloves", "手套"), ("heatstroke_relief", "防暑降温用品"), ("epidemic_supplies", "防疫物资"))
+CAMPAIGNS = (("warmth", "送温暖"), ("health", "送健康"), ("service", "送服务"))
+SURNAMES = "阿吉曲沙吉伍马俄海木勒"
+GIVEN = ("惹口", "拉者", "惹哈", "布哈", "尔古", "日杰", "石布", "阿果", "莫色", "约布")
+
+
+@dataclass(frozen=True)
+class PilotPlan:
+    """The numbers of one pilot; every figure of the briefing follows from them."""
+
+    drivers_by_source: dict[str, int]
+    members: int  # member drivers among them (their records match in the cross-check)
+    other_member_records: int  # records of members who are not on the driver lists
+    committee_seats: int
+    branch_seats: int
+    co_leaders: int
+    subgroups: int
+    instructors: int
+    party_lessons: int  # by the industry committee's secretary; the first at a repair shop
+    theme_party_days: int  # with oath renewal
+    content_pushes: int
+    hotline_needs: int  # filed by phone and resolved, besides the problems solved on visits
+    station_check_ins: int
+    campaign_member_visits: int
+    campaign_non_member_visits: int
+    items: int
+    problems: tuple[str, ...]  # need categories solved on the spot during the visits
+    quotes: tuple[tuple[str, str, str], ...] = ()  # (meeting: lesson|theme_day, speaker index, words)
+
+    @property
+    def drivers(self) -> int:
+        return sum(self.drivers_by_source.values())
+
+
+SEED_QUOTES = (
+    (
+        "lesson",
+        "0",
+        "第一次在修理厂上党课，很新颖，仪式感也很强！以前是土路，现在是宽敞明亮的沥青路，比以前好跑多了！",
+    ),
+    (
+        "theme_day",
+        "1",
+        "今天的重温入党誓词，震撼了我的内心，让我再次热血澎湃，就像第一次站在党旗下宣誓一样！",
+    ),
+    ("lesson", "2", "以前从县城到候播乃拖需要3个半小时，现在只需要1个多小时啦！"),
+)
+
+SEED_PLAN = PilotPlan(
+    drivers_by_source={"freight_company": 21, "freight_platform": 25, "individual": 18},
+    members=9,
+    other_member_records=6,
+    committee_seats=7,
+    branch_seats=5,
+    co_leaders=2,
+    subgroups=5,
+    instructors=3,
+    party_lessons=3,
+    theme_party_days=1,
+    content_pushes=3,
+    hotline_needs=2,
+    station_check_ins=6,
+    campaign_member_visits=9,
+    campaign_non_member_visits=22,
+    items=223,
+    problems=("certificate_review", "certificate_review", "medical"),
+    quotes=SEED_QUOTES,
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    id_number: str
+    phone: str
+
+
+def synthetic_people(count: int, *, offset: int = 0) -> list[Person]:
+    people = []
+    for i in range(offset, offset + count):
+        name = f"{SURNAMES[i % len(SURNAMES)]}{GIVEN[(i // len(SURNAMES)) % len(GIVEN)]}{i:03d}"
+        birth = date(1960 + i % 31, 1 + i % 12, 1 + i % 28)
+        people.append(
+            Person(name, make_synthetic_id_number("513436", birth, 800 + i % 200), f"1990000{i:04d}")
+        )
+    return people
+
+
+class TokenBook:
+    """The token table every service reads from one file (re-read when it changes): staff roles at
+    the start, drivers and scoped roles as the pilot creates them."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.table: dict[str, dict[str, Any]] = {}
+        self.by_name: dict[str, str] = {}
+
+    def add(self, name: str, role: str, subject: str, **scope: str) -> str:
+        token = secrets.token_urlsafe(24)
+        self.table[token] = {"subject": subject, "role": role, **scope}
+        self.by_name[name] = token
+        return token
+
+    def save(self) -> None:
+        partial = self.path.with_suffix(".tmp")
+        partial.write_text(json.dumps(self.table), encoding="utf-8")
+        partial.replace(self.path)  # atomic: a service never reads half a table
+
+
+class Api:
+    """One service's HTTP API, called as one of the pilot's people."""
+
+    def __init__(self, name: str, url: str, tokens: TokenBook) -> None:
+        self.name = name
+        self.url = url
+        self.tokens = tokens
+        self.http = httpx.Client(base_url=url, timeout=120)
+
+    def call(self, method: str, path: str, as_: str, **kwargs: Any) -> Any:
+        token = self.tokens.by_name[as_]
+        for _ in range(50):  # a token just added reaches the service within its re-read interval
+            response = self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            if response.status_code != 401:
+                break
+            time.sleep(0.1)
+        if not response.is_success:
+            raise RuntimeError(
+                f"{self.name}: {method} {path} as {as_}: {response.status_code} {response.text}"
+            )
+        return response.json()
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise RuntimeError(f"timed out waiting for {what}; last: {last!r}")
+
+
+@dataclass
+class Pilot:
+    plan: PilotPlan
+    urls: dict[str, str]
+    tokens_file: Path
+    progress: Callable[[str], None] = print
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenBook(self.tokens_file)
+        for name, role in (
+            ("staff", "work_group_staff"),
+            ("org", "org_department"),
+            ("officer", "welfare_officer"),
+            ("operator", "operator"),
+        ):
+            self.tokens.add(name, role, f"{name}-1")
+        self.tokens.save()
+        self.api = {name: Api(name, url, self.tokens) for name, url in self.urls.items()}
+
+    # --- 找出来 ---------------------------------------------------------------------------------
+
+    def find(self) -> None:
+        plan, roster = self.plan, self.api["roster"]
+        people = synthetic_people(plan.drivers)
+        self.state["people"] = people
+        start = 0
+        for source in SOURCES:
+            count = plan.drivers_by_source.get(source, 0)
+            if not count:
+                continue
+            rows = ["姓名,身份证号,手机号"] + [
+                f"{p.name},{p.id_number},{p.phone}" for p in people[start : start + count]
+            ]
+            batch = self._upload(
+                "/v1/driver-imports",
+                rows,
+                data={"source": source, "legal_basis": "履行法定职责（货车司机党建试点摸底排查）"},
+            )
+            self.progress(f"imported {count} drivers from {source} ({batch['status']})")
+            start += count
+        # The organisation department's member records: 9 of them are drivers on the lists.
+        members = people[: plan.members]
+        others = synthetic_people(plan.other_member_records, offset=500)
+        rows = ["姓名,身份证号,所在支部,入党时间,党员状态"] + [
+            f"{p.name},{p.id_number},县交通运输局机关支部,2005-07-01,正式党员" for p in members + others
+        ]
+        check = self._upload("/v1/member-checks", rows, as_="org")
+        found, records = check.get("candidates_found", "?"), len(rows) - 1
+        self.progress(f"cross-check: {found} of {records} member records match a driver")
+        cases = wait_until(
+            lambda: (
+                len(c := roster.call("GET", "/v1/members?status=candidate", "staff")["members"])
+                == plan.members
+                and c
+            ),
+            "the verification cases",
+        )
+        verified = []
+        for i, case in enumerate(sorted(cases, key=lambda c: c["member_id"])):
+            member_id = case["member_id"]
+            method = METHODS[i % len(METHODS)]
+            roster.call(
+                "POST",
+                f"/v1/members/{member_id}/attempts",
+                "staff",
+                json={"method": method, "outcome": "confirmed"},
+            )
+            roster.call("POST", f"/v1/members/{member_id}/decision", "staff", json={"decision": "verified"})
+            verified.append(case)
+        self.state["member_ids"] = [c["member_id"] for c in verified]
+        self.state["member_drivers"] = [c["driver_id"] for c in verified]
+        drivers: list[str] = []
+        after = ""
+        while page := roster.call("GET", f"/v1/drivers?limit=1000&after={after}", "staff")["drivers"]:
+            drivers += [d["driver_id"] for d in page]
+            after = page[-1]["driver_id"]
+        self.state["drivers"] = drivers
+        self.progress(f"verified {len(verified)} member drivers (查身份、核信息)")
+
+    def _upload(
+        self, path: str, rows: list[str], *, as_: str = "staff", data: dict[str, str] | None = None
+    ) -> Any:
+        files = {"file": ("list.csv", "\n".join(rows).encode())}
+        result = self.api["roster"].call("POST", path, as_, files=files, data=data or {})
+        if path == "/v1/driver-imports":
+            batch_id = result["batch_id"]
+            result = wait_until(
+                lambda: (
+                    (b := self.api["roster"].call("GET", f"{path}/{batch_id}", "staff"))["status"]
+                    != "running"
+                    and b
+                ),
+                "the import",
+            )
+        return result
+
+    # --- 联起来 ---------------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        plan, roster = self.plan, self.api["roster"]
+        term = {"term_start": "2026-01-01", "term_end": "2030-12-31"}
+
+        def org(kind: str, name: str, parent: str | None = None) -> str:
+            body = {"kind": kind, "name": name, "parent_id": parent}
+            return str(roster.call("POST", "/v1/organisations", "staff", json=body)["organisation_id"])
+
+        def seats(org_id: str, people: list[tuple[str, str]]) -> None:
+            for role, person in people:
+                body = {"role": role, "person_id": person, **term}
+                roster.call("POST", f"/v1/organisations/{org_id}/seats", "staff", json=body)
+
+        work_group = org("work_group", "货车司机群体党建试点工作专班")
+        seats(work_group, [("co_leader", f"staff-co-leader-{i}") for i in range(plan.co_leaders)])
+        for name in SUBGROUPS[: plan.subgroups]:
+            org("work_subgroup", name, work_group)
+        committee = org("industry_committee", "县交通运输行业党委")
+        secretary = "staff-committee-secretary"
+        seats(
+            committee,
+            [("secretary", secretary)]
+            + [("member", f"staff-committee-{i}") for i in range(1, plan.committee_seats)],
+        )
+        branch = org("branch", "县个体货车司机流动党员党支部", committee)
+        branch_people = [f"staff-branch-{i}" for i in range(plan.branch_seats)]
+        seats(branch, [("secretary", branch_people[0])] + [("member", p) for p in branch_people[1:]])
+        self.state.update(
+            committee=committee, branch=branch, secretary=secretary, branch_people=branch_people
+        )
+        today = date.today().isoformat()
+        for member_id in self.state["member_ids"]:
+            transfer = roster.call(
+                "POST",
+                f"/v1/members/{member_id}/transfers",
+                "staff",
+                json={
+                    "letter_number": f"介{member_id[-6:]}",
+                    "from_organisation": "原籍村党支部",
+                    "requested_on": today,
+                },
+            )
+            roster.call(
+                "POST",
+                f"/v1/members/{member_id}/transfers/{transfer['transfer_id']}/accept",
+                "staff",
+                json={"accepted_on": today, "branch_id": branch},
+            )
+            roster.call("POST", f"/v1/members/{member_id}/assignment", "staff", json={"branch_id": branch})
+        # N+1: the branch committee members share the member drivers out.
+        for i, person in enumerate(branch_people):
+            paired = self.state["member_ids"][i :: len(branch_people)]
+            if paired:
+                body = {"committee_person_id": person, "member_ids": paired}
+                roster.call("POST", f"/v1/organisations/{branch}/pairings", "staff", json=body)
+        self.tokens.add("secretary", "branch_secretary", branch_people[0], org_scope=branch)
+        self.tokens.save()
+        self.progress(
+            f"organisation: committee of {plan.committee_seats}, branch committee of {plan.branch_seats}, "
+            f"work group with {plan.co_leaders} co-leaders and {plan.subgroups} sub-groups; "
+            f"{len(self.state['member_ids'])} members brought home (回家) and paired"
+        )
+
+    # --- 聚起来 ---------------------------------------------------------------------------------
+
+    def add_driver_tokens(self) -> None:
+        for driver_id in self.state["drivers"]:
+            self.tokens.add(driver_id, "driver", f"driver-{driver_id}", driver_id=driver_id)
+        self.tokens.save()
+
+    def gather(self) -> None:
+        plan, acts = self.plan, self.api["activities"]
+        branch, committee, secretary = self.state["branch"], self.state["committee"], self.state["secretary"]
+        instructors = [f"staff-instructor-{i}" for i in range(plan.instructors)]
+        for i, person in enumerate(instructors):
+            self.tokens.add(f"instructor-{i}", "instructor", person, org_scope="venue_activity_room")
+        self.tokens.save()
+        acts.call(
+            "POST",
+            "/v1/venues",
+            "staff",
+            json={
+                "venue_id": "venue_activity_room",
+                "name": "公路养护中心党员货车司机活动室",
+                "venue_kind": "activity_room",
+                "instructor_ids": instructors,
+            },
+        )
+        # Activities learns the branch and its members from the roster's events.
+        members = set(self.state["member_drivers"])
+        wait_until(
+            lambda: (
+                set(acts.call("GET", f"/v1/organisations/{branch}", "staff").get("member_driver_ids", []))
+                >= members
+            ),
+            "activities to know the branch's members",
+        )
+        quotes = list(plan.quotes)
+
+        def meeting(kind: str, topic: str, days: int, venue: dict[str, str], **extra: Any) -> str:
+            body = {
+                "organisation_id": extra.pop("organisation_id", branch),
+                "kind": kind,
+                "topic": topic,
+                "starts_at": days_ago(days).isoformat(),
+                "mode": "hybrid",
+                **venue,
+                **extra,
+            }
+            return str(acts.call("POST", "/v1/meetings", "staff", json=body)["meeting_id"])
+
+        def hold(meeting_id: str, quote_kind: str, summary: str) -> None:
+            invitees = acts.call("GET", f"/v1/meetings/{meeting_id}", "staff")["invitees"]
+            records = []
+            for n, person in enumerate(invitees):
+                if n == len(invitees) - 1 and len(invitees) > 3:
+                    records.append({"person_id": person, "status": "leave", "reason": "长途运输在外"})
+                elif n % 4 == 3:
+                    records.append({"person_id": person, "status": "online"})
+                else:
+                    records.append({"person_id": person, "status": "on_site"})
+            acts.call("PUT", f"/v1/meetings/{meeting_id}/attendance", "staff", json={"records": records})
+            acts.call("POST", f"/v1/meetings/{meeting_id}/hold", "staff", json={"summary": summary})
+            for quote in [q for q in quotes if q[0] == quote_kind][:1]:
+                quotes.remove(quote)
+                speaker = self.state["member_drivers"][int(quote[1]) % len(self.state["member_drivers"])]
+                body = {"speaker_id": speaker, "text": quote[2], "consent": True}
+                acts.call("POST", f"/v1/meetings/{meeting_id}/quotes", "staff", json=body)
+
+        room = {"venue_kind": "activity_room", "venue_id": "venue_activity_room"}
+        for n in range(plan.party_lessons):
+            venue = {"venue_kind": "repair_shop", "venue_name": "俄普修理厂"} if n == 0 else room
+            lesson = meeting(
+                "party_lesson",
+                "感党恩、听党话、跟党走：身边的先进事迹",
+                40 - 10 * n,
+                venue,
+                host_id=secretary,
+            )
+            hold(lesson, "lesson", "行业党委书记讲授党课，引导货车司机文明驾驶、安全出行")
+        for n in range(plan.theme_party_days):
+            day = meeting("theme_party_day", "重温入党誓词", 12 - n, room, oath_renewal=True)
+            hold(day, "theme_day", "流动党员主题党日，重温入党誓词")
+        self.progress(
+            f"{plan.party_lessons} party lessons by the committee secretary (one at a repair shop), "
+            f"{plan.theme_party_days} theme party day(s) with oath renewal, at the activity room with "
+            f"{plan.instructors} instructors"
+        )
+
+        # The training class for party-affairs workers, with a knowledge test for every committee member.
+        training = meeting(
+            "training_class", "党务工作者培训班：集中学习、实操情景模拟", 30, room, organisation_id=committee
+        )
+        questions = [
+            acts.call("POST", "/v1/questions", "staff", json=q)["question_id"]
+            for q in (
+                {
+                    "category": "theory_policy",
+                    "text": "“三会一课”包括党课。",
+                    "options": ["对", "错"],
+                    "answer": 0,
+                },
+                {
+                    "category": "theory_policy",
+                    "text": "支部委员会应每月召开一次。",
+                    "options": ["对", "错"],
+                    "answer": 0,
+                },
+            )
+        ]
+        quiz = acts.call(
+            "POST",
+            "/v1/quizzes",
+            "staff",
+            json={
+                "meeting_id": training,
+                "title": "党务知识测验",
+                "purpose": "knowledge_test",
+                "pass_mark": 60,
+                "question_ids": questions,
+            },
+        )
+        seats = acts.call("GET", f"/v1/meetings/{training}", "staff")["invitees"]
+        for person in seats:
+            acts.call(
+                "POST",
+                f"/v1/quizzes/{quiz['quiz_id']}/attempts",
+                "staff",
+                json={"answers": [0, 0], "person_id": person},
+            )
+        acts.call(
+            "PUT",
+            f"/v1/meetings/{training}/attendance",
+            "staff",
+            json={"records": [{"person_id": p, "status": "on_site"} for p in seats]},
+        )
+        acts.call("POST", f"/v1/meetings/{training}/hold", "staff", json={"summary": "党务工作者培训班结业"})
+        self.progress(f"training class: {len(seats)} committee members passed the knowledge test")
+
+        # Online learning: the branch's WeChat group pushes (离乡不离党、流动不流学), read by the drivers.
+        categories = ("theory_policy", "road_safety", "laws_regulations")
+        for n in range(plan.content_pushes):
+            item = acts.call(
+                "POST",
+                "/v1/contents",
+                "staff",
+                json={
+                    "organisation_id": branch,
+                    "category": categories[n % 3],
+                    "title": f"第{n + 1}期学习内容",
+                    "body": "……",
+                },
+            )
+            for reader in self.state["member_drivers"][: len(self.state["member_drivers"]) - n]:
+                acts.call(
+                    "POST", f"/v1/contents/{item['content_id']}/reads", reader, json={"confirmed": True}
+                )
+        self.progress(f"{plan.content_pushes} learning items pushed to the branch and read by its drivers")
+
+    # --- 暖起来 ---------------------------------------------------------------------------------
+
+    def warm(self) -> None:
+        plan, welfare = self.plan, self.api["welfare"]
+        members = list(self.state["member_drivers"])
+        non_members = [d for d in self.state["drivers"] if d not in set(members)]
+        for driver in self.state["drivers"]:
+            wait_until(
+                lambda d=driver: (
+                    welfare.call("GET", f"/v1/drivers/{d}", "staff").get("member") == (d in members)
+                ),
+                "welfare to know the drivers",
+            )
+        self.tokens.add("station", "station_staff", "staff-station-1", org_scope="stn_equgu")
+        self.tokens.save()
+        welfare.call(
+            "POST",
+            "/v1/stations",
+            "officer",
+            json={
+                "station_id": "stn_equgu",
+                "name": "峨曲古乡公路养护站暖心之家",
+                "road": "S208",
+                "km_marker": 112.5,
+                "latitude": 28.33,
+                "longitude": 103.13,
+                "operator_contact": "养护站值班室",
+                "hours": {"open_all_day": True},
+                "amenities": {
+                    "rest_room": True,
+                    "drinking_water": True,
+                    "hot_water": True,
+                    "beds": 4,
+                    "parking_spaces": 10,
+                },
+            },
+        )
+        for driver in non_members[: plan.station_check_ins]:
+            welfare.call("POST", "/v1/stations/stn_equgu/check-ins", "station", json={"driver_id": driver})
+            welfare.call("POST", "/v1/stations/stn_equgu/check-outs", "station", json={"driver_id": driver})
+
+        def solve(driver: str, category: str, words: str, summary: str) -> str:
+            need = welfare.call(
+                "POST",
+                "/v1/needs",
+                "officer",
+                json={"driver_id": driver, "category": category, "description": words},
+            )
+            need_id = need["need_id"]
+            suggestions = welfare.call("GET", f"/v1/needs/{need_id}/suggestions", "officer")["resources"]
+            if suggestions:
+                welfare.call(
+                    "POST",
+                    f"/v1/needs/{need_id}/match",
+                    "officer",
+                    json={"resource_ids": [suggestions[0]["resource_id"]]},
+                )
+            welfare.call("POST", f"/v1/needs/{need_id}/assign", "officer", json={"handler_id": "officer-1"})
+            welfare.call("POST", f"/v1/needs/{need_id}/resolve", "officer", json={"summary": summary})
+            welfare.call("POST", f"/v1/needs/{need_id}/rating", driver, json={"rating": 5})
+            return str(need_id)
+
+        for n in range(plan.hotline_needs):
+            solve(non_members[-1 - n], "parking_rest", "夜间找不到安全停车休息的地方", "推荐暖心之家停车休息")
+
+        visited = members[: plan.campaign_member_visits] + non_members[: plan.campaign_non_member_visits]
+        per_campaign = [visited[i :: len(CAMPAIGNS)] for i in range(len(CAMPAIGNS))]
+        quantities = [
+            plan.items // len(visited) + (1 if i < plan.items % len(visited) else 0)
+            for i in range(len(visited))
+        ]
+        amount = dict(zip(visited, quantities, strict=True))
+        problems = dict(
+            zip(visited[:: max(1, len(visited) // max(1, len(plan.problems)))], plan.problems, strict=False)
+        )
+        for (kind, title), (item, label), drivers in zip(CAMPAIGNS, ITEMS, per_campaign, strict=True):
+            campaign = welfare.call(
+                "POST",
+                "/v1/campaigns",
+                "officer",
+                json={
+                    "kind": kind,
+                    "title": title,
+                    "organiser_id": "org_work_group",
+                    "starts_on": days_ago(60).date().isoformat(),
+                    "ends_on": date.today().isoformat(),
+                },
+            )["campaign_id"]
+            welfare.call(
+                "POST",
+                f"/v1/campaigns/{campaign}/stock",
+                "officer",
+                json={"item": item, "quantity": sum(amount[d] for d in drivers), "label": label},
+            )
+            for driver in drivers:
+                solved = []
+                if driver in problems:
+                    solved = [solve(driver, problems[driver], "走访中提出的困难", "现场帮助咨询办理")]
+                welfare.call(
+                    "POST",
+                    f"/v1/campaigns/{campaign}/visits",
+                    "officer",
+                    json={
+                        "driver_id": driver,
+                        "visitor_ids": ["officer-1"],
+                        "items": {item: amount[driver]},
+                        "solved_need_ids": solved,
+                    },
+                )
+            welfare.call("POST", f"/v1/campaigns/{campaign}/close", "officer")
+        self.progress(
+            f"{len(CAMPAIGNS)} care campaigns: {plan.campaign_member_visits} member and "
+            f"{plan.campaign_non_member_visits} non-member drivers visited, {plan.items} items, "
+            f"{len(plan.problems)} problems solved; {plan.station_check_ins} stays at the warm-heart station"
+        )
+
+    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+        return [
+            ("找出来", self.find),
+            ("联起来", self.connect),
+            ("聚起来", self.gather),
+            ("暖起来", self.warm),
+        ]
+
+    def play(self) -> None:
+        for title, step in self.steps():
+            self.progress(f"— {title}")
+            step()
+            if step == self.find:
+                self.add_driver_tokens()
+
+    # --- what the briefing must say ---------------------------------------------------------------
+
+    def expected_figures(self) -> dict[str, dict[str, Any]]:
+        """The briefing service's figures this pilot must produce, derived from the plan alone."""
+        plan = self.plan
+        return {
+            "find": {
+                "drivers_checked": plan.drivers,
+                "drivers_by_source": {k: v for k, v in sorted(plan.drivers_by_source.items()) if v},
+                "candidates_found": plan.members,
+                "members_verified": plan.members,
+                "ledger_files": plan.members,
+                "members_brought_home": plan.members,
+            },
+            "connect": {
+                "industry_committees": 1,
+                "industry_committee_members": plan.committee_seats,
+                "branches": 1,
+                "branch_committee_members": plan.branch_seats,
+                "work_group_co_leaders": plan.co_leaders,
+                "work_subgroups": plan.subgroups,
+                "pairings": min(plan.branch_seats, plan.members),
+                "members_paired": plan.members,
+            },
+            "gather": {
+                "party_lessons": plan.party_lessons,
+                "party_lessons_by_committee_secretary": plan.party_lessons,
+                "lessons_at_repair_shops": 1 if plan.party_lessons else 0,
+                "theme_party_days": plan.theme_party_days,
+                "oath_renewals": plan.theme_party_days,
+                "training_classes": 1,
+                "committee_members": plan.committee_seats + plan.branch_seats,
+                "trained_committee_members": plan.committee_seats + plan.branch_seats,
+                "content_pushes": plan.content_pushes,
+                "activity_rooms": 1,
+                "instructors_stationed": plan.instructors,
+            },
+            "warm": {
+                "stations": 1,
+                "check_ins": plan.station_check_ins,
+                "campaigns": len(CAMPAIGNS),
+                "members_visited": plan.campaign_member_visits,
+                "non_members_visited": plan.campaign_non_member_visits,
+                "items_handed_out": plan.items,
+                "problems_solved": len(plan.problems),
+                "needs_filed": plan.hotline_needs + len(plan.problems),
+                "needs_resolved": plan.hotline_needs + len(plan.problems),
+            },
+        }
+
+
+def differences(expected: dict[str, dict[str, Any]], figures: dict[str, Any]) -> list[str]:
+    """Every expected figure the briefing service does not (yet) state."""
+    return [
+        f"{part}.{name}: expected {value!r}, briefing says {figures.get(part, {}).get(name)!r}"
+        for part, values in expected.items()
+        for name, value in values.items()
+        if figures.get(part, {}).get(name) != value
+    ]
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def days_ago(n: int) -> datetime:
+    return now() - timedelta(days=n)
+
+
+SERVICES = ("roster", "activities", "welfare", "notify", "briefing")
+
+
+class PilotServices:
+    """The five services as local processes on a running stack, all reading one token file."""
+
+    def __init__(
+        self,
+        stack_info: Any,
+        run_dir: Path,
+        *,
+        suffix: str = "",
+        county: str = "meigu",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        from roadbranch_shared.devstack.services import ServiceProcess
+        from roadbranch_shared.pii import generate_key
+
+        self.tokens_file = run_dir / "tokens.json"
+        self.tokens_file.write_text("{}", encoding="utf-8")
+        pii = {f"ROADBRANCH_PII_{k}": generate_key() for k in ("BLIND_INDEX_KEY", "ENCRYPTION_KEY")}
+        # Every service that files things under a county files them under this one.
+        counties = {
+            "ROADBRANCH_ROSTER_DEFAULT_COUNTY": county,
+            "ROADBRANCH_ACTIVITIES_COUNTY": county,
+            "ROADBRANCH_WELFARE_COUNTY": county,
+            "ROADBRANCH_BRIEFING_COUNTY": county,
+        }
+        self.processes: dict[str, Any] = {}
+        for name in SERVICES:
+            prefix = f"ROADBRANCH_{name.upper()}_"
+            env = {
+                **stack_info.service_env(name),
+                **pii,
+                **counties,
+                prefix + "TOKENS_FILE": str(self.tokens_file),
+                prefix + "MONGO_DB": f"{name}{suffix}",
+                prefix + "CONSUMER_GROUP": f"{name}{suffix}",
+                prefix + "FIGURES_INTERVAL_SECONDS": "2",
+                **(extra_env or {}),
+            }
+            self.processes[name] = ServiceProcess(f"{name}.main:app", env=env, log=run_dir / f"{name}.log")
+
+    def start(self, progress: Callable[[str], None] = print) -> PilotServices:
+        for name, process in self.processes.items():
+            progress(f"starting {name} ...")
+            process.start()
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: process.url for name, process in self.processes.items()}
+
+
+def settle(pilot: Pilot, timeout: float = 180, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Wait until the briefing service states every figure the plan implies; its figures."""
+    briefing = pilot.api["briefing"]
+    expected = pilot.expected_figures()
+    deadline = time.monotonic() + timeout
+    missing: list[str] = []
+    while time.monotonic() < deadline:
+        figures = briefing.call("GET", "/v1/figures", "staff", params={"period": "all"})
+        missing = differences(expected, figures)
+        if not missing:
+            return dict(figures)
+        progress(f"waiting for the events to settle: {len(missing)} figures to go")
+        time.sleep(2)
+    raise RuntimeError("the briefing's figures did not settle:\n  " + "\n  ".join(missing))

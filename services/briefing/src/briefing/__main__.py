@@ -1,0 +1,3 @@
+from briefing.entrypoints.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""The pilot end to end: the five services as processes on the real Kafka and FerretDB, the pilot
+played through their HTTP APIs, and every figure of the briefing checked — once with the county
+briefing's numbers, once with others, so the figures are seen to follow the data."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from roadbranch_shared.dashboards import dashboard_metric_names, dashboard_queries
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.process import free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "demo"))
+from pilot import SEED_PLAN, Pilot, PilotPlan, PilotServices, differences, settle
+
+pytestmark = pytest.mark.integration
+DASHBOARDS = Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "dashboards"
+
+OTHER_PLAN = PilotPlan(
+    drivers_by_source={"freight_company": 7, "freight_platform": 0, "individual": 11},
+    members=4,
+    other_member_records=2,
+    committee_seats=5,
+    branch_seats=3,
+    co_leaders=1,
+    subgroups=3,
+    instructors=2,
+    party_lessons=2,
+    theme_party_days=2,
+    content_pushes=2,
+    hotline_needs=1,
+    station_check_ins=3,
+    campaign_member_visits=3,
+    campaign_non_member_visits=5,
+    items=41,
+    problems=("medical",),
+    quotes=(("lesson", "1", "跑车在外，也能按时学习。"),),
+)
+
+
+@contextmanager
+def played(stack_info: StackInfo, run_dir: Path, plan: PilotPlan) -> Iterator[dict[str, Any]]:
+    """The five services in a county of their own, the pilot played and settled; stopped after."""
+    county = f"county-{secrets.token_hex(3)}"
+    services = PilotServices(stack_info, run_dir, suffix=f"_{county[-6:]}", county=county)
+    services.start(lambda _: None)
+    try:
+        pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
+        pilot.play()
+        figures = settle(pilot, progress=lambda _: None)
+        staff = {"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"}
+        text = pilot.api["briefing"].http.get("/v1/briefing", headers=staff).text
+        yield {"pilot": pilot, "services": services, "county": county, "figures": figures, "text": text}
+    finally:
+        services.stop()
+
+
+@pytest.fixture(scope="module")
+def seed_run(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with played(stack_info, tmp_path_factory.mktemp("pilot-seed"), SEED_PLAN) as run:
+        yield run
+
+
+def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_run: dict[str, Any]) -> None:
+    figures, text = seed_run["figures"], seed_run["text"]
+    assert differences(seed_run["pilot"].expected_figures(), figures) == []
+    # The seed briefing's numbers, each as the generated briefing states it.
+    for sentence in (
+        "共核查货车司机64名",
+        "甄别党员货车司机9名",
+        "建立“一人一档”台账9份",
+        "设“双组长”2名，下设5个工作小组",
+        "选优配强行业党委委员7名",
+        "配齐流动党员党支部委员5名",
+        "对行业党委委员、支部委员全覆盖轮训",
+        "选派3名指导员蹲点督导",
+        "行业党委书记讲党课3次",
+        "其中在修理厂开讲1次",
+        "开展主题党日活动1次，其中重温入党誓词1次",
+        "依托峨曲古乡公路养护站暖心之家打造“暖心之家”1处",
+        "开展“送温暖、送健康、送服务”活动3次，慰问党员司机9名，非党员司机22人",
+        "等物品223件，帮助货车司机解决证件年审、看病就医等困难问题3件",
+    ):
+        assert sentence in text, sentence
+    assert "第一次在修理厂上党课" in text
+
+
+def test_prometheus_scrapes_the_five_services_and_every_dashboard_query_answers(
+    seed_run: dict[str, Any], tmp_path: Path
+) -> None:
+    services = seed_run["services"]
+    exported: set[str] = set()
+    for url in services.urls.values():
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        exported |= {
+            line.split("{")[0].split(" ")[0] for line in text.splitlines() if not line.startswith("#")
+        }
+    queried = dashboard_metric_names(DASHBOARDS) - {"up"}
+    assert queried <= exported, f"dashboards query metrics no service exports: {sorted(queried - exported)}"
+
+    binary = shutil.which("prometheus")
+    assert binary, "Prometheus (Debian's prometheus package) is installed by `make test`"
+    port = free_port()
+    targets = [
+        {"targets": [url.removeprefix("http://")], "labels": {"service": name}}
+        for name, url in services.urls.items()
+    ]
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [{"job_name": "roadbranch", "metrics_path": "/metrics", "static_configs": targets}],
+    }
+    (tmp_path / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
+    log = (tmp_path / "prometheus.log").open("wb")
+    server = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    api = f"http://127.0.0.1:{port}/api/v1/query"
+
+    def query(expr: str) -> list[dict[str, Any]]:
+        answer = httpx.get(api, params={"query": expr}, timeout=10).json()
+        assert answer["status"] == "success", (expr, answer)
+        return list(answer["data"]["result"])
+
+    try:
+        deadline = time.monotonic() + 60
+        up: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                up = query('up{job="roadbranch"} == 1')
+                if len(up) == len(services.urls) and query(
+                    'count(roadbranch_briefing_figure{job="roadbranch"})'
+                ):
+                    break
+            time.sleep(0.5)
+        assert sorted(r["metric"]["service"] for r in up) == sorted(services.urls), "every service scraped"
+        for dashboard in sorted(DASHBOARDS.glob("*.json")):
+            for expr in dashboard_queries(json.loads(dashboard.read_text(encoding="utf-8"))):
+                query(expr)  # valid PromQL over the real series
+        county = seed_run["county"]
+        for figure, value in (("drivers_checked", 64), ("members_verified", 9), ("items_handed_out", 223)):
+            found = query(f'roadbranch_briefing_figure{{county="{county}", figure="{figure}", key=""}}')
+            assert [float(r["value"][1]) for r in found] == [value], figure
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def test_other_numbers_give_other_figures(
+    stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with played(stack_info, tmp_path_factory.mktemp("pilot-other"), OTHER_PLAN) as run:
+        pilot, figures, text = run["pilot"], run["figures"], run["text"]
+    assert differences(pilot.expected_figures(), figures) == []
+    assert figures["find"]["drivers_by_source"] == {"freight_company": 7, "individual": 11}
+    assert "共核查货车司机18名" in text
+    assert "选优配强行业党委委员5名" in text
+    assert "慰问党员司机3名，非党员司机5人" in text
+    assert "等物品41件" in text
