@@ -345,20 +345,19 @@ class Pilot:
         plan, acts = self.plan, self.api["activities"]
         branch, committee, secretary = self.state["branch"], self.state["committee"], self.state["secretary"]
         instructors = [f"staff-instructor-{i}" for i in range(plan.instructors)]
-        for i, person in enumerate(instructors):
-            self.tokens.add(f"instructor-{i}", "instructor", person, org_scope="venue_activity_room")
-        self.tokens.save()
-        acts.call(
+        venue = acts.call(
             "POST",
             "/v1/venues",
             "staff",
             json={
-                "venue_id": "venue_activity_room",
                 "name": "公路养护中心党员货车司机活动室",
                 "venue_kind": "activity_room",
                 "instructor_ids": instructors,
             },
-        )
+        )["venue_id"]
+        for i, person in enumerate(instructors):
+            self.tokens.add(f"instructor-{i}", "instructor", person)
+        self.tokens.save()
         # Activities learns the branch and its members from the roster's events.
         members = set(self.state["member_drivers"])
         wait_until(
@@ -400,7 +399,7 @@ class Pilot:
                 body = {"speaker_id": speaker, "text": quote[2], "consent": True}
                 acts.call("POST", f"/v1/meetings/{meeting_id}/quotes", "staff", json=body)
 
-        room = {"venue_kind": "activity_room", "venue_id": "venue_activity_room"}
+        room = {"venue_kind": "activity_room", "venue_id": venue}
         for n in range(plan.party_lessons):
             venue = {"venue_kind": "repair_shop", "venue_name": "俄普修理厂"} if n == 0 else room
             lesson = meeting(
@@ -503,14 +502,11 @@ class Pilot:
                 ),
                 "welfare to know the drivers",
             )
-        self.tokens.add("station", "station_staff", "staff-station-1", org_scope="stn_equgu")
-        self.tokens.save()
-        welfare.call(
+        station = welfare.call(
             "POST",
             "/v1/stations",
             "officer",
             json={
-                "station_id": "stn_equgu",
                 "name": "峨曲古乡公路养护站暖心之家",
                 "road": "S208",
                 "km_marker": 112.5,
@@ -526,10 +522,12 @@ class Pilot:
                     "parking_spaces": 10,
                 },
             },
-        )
+        )["station_id"]
+        self.tokens.add("station", "station_staff", "staff-station-1", org_scope=station)
+        self.tokens.save()
         for driver in non_members[: plan.station_check_ins]:
-            welfare.call("POST", "/v1/stations/stn_equgu/check-ins", "station", json={"driver_id": driver})
-            welfare.call("POST", "/v1/stations/stn_equgu/check-outs", "station", json={"driver_id": driver})
+            welfare.call("POST", f"/v1/stations/{station}/check-ins", "station", json={"driver_id": driver})
+            welfare.call("POST", f"/v1/stations/{station}/check-outs", "station", json={"driver_id": driver})
 
         def solve(driver: str, category: str, words: str, summary: str) -> str:
             need = welfare.call(

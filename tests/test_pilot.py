@@ -50,6 +50,20 @@ OTHER_PLAN = PilotPlan(
 )
 
 
+def exported_names(text: str) -> set[str]:
+    """Metric names a /metrics page offers: its samples, and the series its declared counters and
+    histograms will have once something happens (a labelled counter has no sample before that)."""
+    names = {
+        line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")
+    }
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}.get(kind, ("",))
+            names |= {name, *(name + suffix for suffix in suffixes)}
+    return names
+
+
 @contextmanager
 def played(stack_info: StackInfo, run_dir: Path, plan: PilotPlan) -> Iterator[dict[str, Any]]:
     """The five services in a county of their own, the pilot played and settled; stopped after."""
@@ -103,10 +117,7 @@ def test_prometheus_scrapes_the_five_services_and_every_dashboard_query_answers(
     services = seed_run["services"]
     exported: set[str] = set()
     for url in services.urls.values():
-        text = httpx.get(f"{url}/metrics", timeout=10).text
-        exported |= {
-            line.split("{")[0].split(" ")[0] for line in text.splitlines() if not line.startswith("#")
-        }
+        exported |= exported_names(httpx.get(f"{url}/metrics", timeout=10).text)
     queried = dashboard_metric_names(DASHBOARDS) - {"up"}
     assert queried <= exported, f"dashboards query metrics no service exports: {sorted(queried - exported)}"
 
