@@ -146,7 +146,7 @@ class Dispatcher:
             if release > now:
                 return await self._hold(notice, release)
         plan = [c for c in channel_plan(recipient, self.policy.fallback_order, set(self.senders))]
-        plan = [c for c in plan if c not in notice["tried"]]
+        plan = [c for c in plan if c not in notice.get("tried", [])]
         if not plan:
             return await self._give_up(notice, now, "failed", "no_channel_left")
         channel = plan[0]
@@ -282,7 +282,7 @@ class Dispatcher:
         self.metrics.deliveries.labels(NO_CHANNEL, "held").inc()
 
     def _counts_against_cap(self, notice: Document) -> bool:
-        return not notice["urgent"] and notice["template"] != DIGEST and not notice["tried"]
+        return not notice["urgent"] and notice["template"] != DIGEST and not notice.get("tried")
 
     async def _reserve(self, recipient: Recipient, now: datetime) -> bool:
         """Count one message against the recipient's cap for the local day; False if it is full."""
@@ -300,27 +300,26 @@ class Dispatcher:
         """Over the daily cap: the message joins the recipient's digest, sent next morning."""
         day = self.quiet.local_day(now).isoformat()
         digest_id = f"digest:{day}|{DIGEST}|{recipient.recipient_id}"
-        await update_if(
-            self.db.queue,
-            digest_id,
-            {"merged": {"$ne": notice["_id"]}},
-            {
-                "$setOnInsert": {
-                    "cause": f"digest:{day}",
-                    "template": DIGEST,
-                    "recipient": recipient.recipient_id,
-                    "kind": notice["kind"],
-                    "text": None,
-                    "urgent": False,
-                    "meeting": None,
-                    "tried": [],
-                    "created_at": now,
-                    "due_at": self.quiet.next_end(now),
-                },
-                "$push": {"items": notice["text"], "merged": notice["_id"]},
-            },
-            upsert=True,
-        )
+        merged = {"$push": {"items": notice["text"], "merged": notice["_id"]}}
+        if not await update_if(self.db.queue, digest_id, {"merged": {"$ne": notice["_id"]}}, merged):
+            digest = {
+                "_id": digest_id,
+                "cause": f"digest:{day}",
+                "template": DIGEST,
+                "recipient": recipient.recipient_id,
+                "kind": notice["kind"],
+                "text": None,
+                "urgent": False,
+                "meeting": None,
+                "tried": [],
+                "items": [notice["text"]],
+                "merged": [notice["_id"]],
+                "created_at": now,
+                "due_at": self.quiet.next_end(now),
+            }
+            # Absent, or this message merged before a crash: insert, or find it there already.
+            if await self.db.queue.find_one({"_id": digest_id}) is None:
+                await self.db.queue.insert_one(digest)
         await self._ledger_only(notice, now, "merged", digest_id)
         self.metrics.deliveries.labels(DIGEST, "merged").inc()
         await self._dequeue(notice)
