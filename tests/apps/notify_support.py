@@ -410,6 +410,26 @@ class EventPublisher:
         await self.send(envelope, payload.topic.name)
         return envelope
 
+    async def publish_many(self, items: list[tuple[EventPayload, str]]) -> list[Envelope]:
+        """Publish many events without waiting for each acknowledgement (then for all of them)."""
+        assert self._producer is not None
+        envelopes, pending = [], []
+        for payload, subject in items:
+            seq = self._seq[subject] = self._seq.get(subject, 0) + 1
+            envelope = new_event(payload, source=self.source, subject=subject, seq=seq)
+            envelopes.append(envelope)
+            pending.append(
+                await self._producer.send(
+                    payload.topic.name,
+                    encode_envelope(envelope),
+                    key=subject.encode(),
+                    headers=[(k, v.encode()) for k, v in kafka_headers(envelope).items()],
+                )
+            )
+        for future in pending:
+            await future
+        return envelopes
+
     async def send(self, envelope: Envelope, topic: str) -> None:
         """Put an envelope on `topic` (again, to play an at-least-once redelivery)."""
         assert self._producer is not None

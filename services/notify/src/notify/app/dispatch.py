@@ -151,30 +151,48 @@ class Dispatcher:
             return await self._give_up(notice, now, "failed", "no_channel_left")
         channel = plan[0]
         delivery_id = f"{notice['_id']}|{channel}"
-        delivery = await self.db.deliveries.find_one({"_id": delivery_id})
+        # A message seen before (a retry) has its claim: read it. A fresh one is claimed straight
+        # away; the claim only fails if a crash left one behind, which is read then.
+        delivery = await self._find(delivery_id) if notice.get("attempted") else None
         if delivery is None:
             if self._counts_against_cap(notice) and not await self._reserve(recipient, now):
                 return await self._merge_into_digest(notice, recipient, now)
             delivery = await self._claim(notice, recipient, channel, delivery_id, now)
             if delivery is None:
-                return  # claimed meanwhile: the claimant sends it
-        elif delivery["status"] == "sent":
-            return await self._dequeue(notice)
-        elif delivery["status"] == "failed":
-            return await self._fall_back(notice, channel, now, plan)
+                delivery = await self._find(delivery_id)
+                if delivery is None:
+                    return  # cannot be: the claim was refused as a duplicate; the next pass looks again
+                return await self._resume(notice, recipient, delivery, now, plan)
         else:
-            if delivery["status"] == "sending" and not self.senders[channel].deduplicates:
-                self.metrics.duplicates_after_crash.labels(channel).inc()
-            delivery["attempts"] += 1
-            await update_if(
-                self.db.deliveries,
-                delivery_id,
-                {},
-                {"$set": {"status": "sending", "attempts": delivery["attempts"], "attempted_at": now}},
-            )
+            return await self._resume(notice, recipient, delivery, now, plan)
         text = self._text(notice)
         result = await self._send(channel, recipient, text, delivery_id, now)
         await self._record(notice, delivery, result, now, plan)
+
+    async def _resume(
+        self, notice: Document, recipient: Recipient, delivery: Document, now: datetime, plan: list[str]
+    ) -> None:
+        """A delivery claimed before: done, failed (next channel), or to be sent again under its key."""
+        channel = delivery["channel"]
+        if delivery["status"] == "sent":
+            return await self._dequeue(notice)
+        if delivery["status"] == "failed":
+            return await self._fall_back(notice, channel, now, plan)
+        if delivery["status"] == "sending" and not self.senders[channel].deduplicates:
+            # A crash left it in flight: the provider may have it already and cannot tell a repeat.
+            self.metrics.duplicates_after_crash.labels(channel).inc()
+        delivery["attempts"] += 1
+        await update_if(
+            self.db.deliveries,
+            delivery["_id"],
+            {},
+            {"$set": {"status": "sending", "attempts": delivery["attempts"], "attempted_at": now}},
+        )
+        result = await self._send(channel, recipient, self._text(notice), delivery["_id"], now)
+        return await self._record(notice, delivery, result, now, plan)
+
+    async def _find(self, delivery_id: str) -> Document | None:
+        return await self.db.deliveries.find_one({"_id": delivery_id}, {"outbox": 0})
 
     # ---- the three steps
 
@@ -240,7 +258,9 @@ class Dispatcher:
                 {},
                 {"$set": {"status": "retrying", "reason": result.reason, "next_attempt_at": retry_at}},
             )
-            await update_if(self.db.queue, notice["_id"], {}, {"$set": {"due_at": retry_at}})
+            await update_if(
+                self.db.queue, notice["_id"], {}, {"$set": {"due_at": retry_at, "attempted": True}}
+            )
             self.metrics.deliveries.labels(channel, "retried").inc()
             return None
         reason = result.reason if result.outcome is Outcome.PERMANENT else f"gave_up:{result.reason}"
