@@ -35,6 +35,11 @@ ALLOWED_METRICS = frozenset(
         "roadbranch_outbox_pending_events",
         "roadbranch_outbox_oldest_pending_age_seconds",
         "roadbranch_dead_letters_total",
+        "roadbranch_notify_deliveries_total",
+        "roadbranch_notify_duplicates_after_crash_total",
+        "roadbranch_notify_queue_depth",
+        "roadbranch_notify_reminders_pending",
+        "roadbranch_notify_oldest_pending_age_seconds",
         "up",
     }
 )
