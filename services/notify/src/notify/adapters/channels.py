@@ -42,12 +42,14 @@ def _http_outcome(response: httpx.Response) -> SendResult | None:
 
 
 async def _post(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response | SendResult:
+    """The provider's answer to read, or the outcome already decided (no answer, an HTTP error)."""
     try:
-        return await client.post(url, **kwargs)
+        response = await client.post(url, **kwargs)
     except httpx.TimeoutException:
         return SendResult(Outcome.TRANSIENT, "timeout")
     except httpx.TransportError:
         return SendResult(Outcome.TRANSIENT, "unreachable")
+    return _http_outcome(response) or response
 
 
 class SmsProvider:
@@ -75,9 +77,6 @@ class SmsProvider:
         )
         if isinstance(response, SendResult):
             return response
-        decided = _http_outcome(response)
-        if decided is not None:
-            return decided
         try:
             ref = str(response.json().get("message_id") or "")
         except ValueError:
@@ -106,9 +105,6 @@ class WeChatWorkRobot:
         response = await _post(self.client, self.url, json=body)
         if isinstance(response, SendResult):
             return response
-        decided = _http_outcome(response)
-        if decided is not None:
-            return decided
         try:
             errcode = int(response.json().get("errcode", -1))
         except (ValueError, TypeError, AttributeError):

@@ -346,26 +346,13 @@ class Dispatcher:
 
     async def _give_up(self, notice: Document, now: datetime, status: str, reason: str) -> None:
         """No send: cancelled (erased recipient, moved meeting) or failed (no channel at all)."""
-        event = None
-        if status == "failed":
-            event = DeliveryFailed(
-                delivery_id=f"{notice['_id']}|{NO_CHANNEL}",
-                recipient_driver_id=notice["recipient"],
-                recipient_kind=notice["kind"],
-                channel=NO_CHANNEL,
-                template=notice["template"],
-                caused_by_event_id=notice["cause"],
-                reason=reason,
-                permanent=True,
-                failed_at=now,
-            )
-        await self._ledger_only(notice, now, status, reason, event)
+        await self._ledger_only(notice, now, status, reason)
         self.metrics.deliveries.labels(NO_CHANNEL, status).inc()
         await self._dequeue(notice)
 
-    async def _ledger_only(
-        self, notice: Document, now: datetime, status: str, reason: str, event: EventPayload | None = None
-    ) -> None:
+    async def _ledger_only(self, notice: Document, now: datetime, status: str, reason: str) -> None:
+        """A ledger line for a message that was not sent (merged, cancelled, or failed everywhere);
+        a failure is published as DeliveryFailed on channel `none`."""
         channel = DIGEST if status == "merged" else NO_CHANNEL
         doc = {
             "_id": f"{notice['_id']}|{channel}",
@@ -383,7 +370,13 @@ class Dispatcher:
             "created_at": now,
             "failed_at" if status == "failed" else "closed_at": now,
         }
-        events = stage_events([event], source=SOURCE, subject=doc["_id"], from_version=0) if event else []
+        events = (
+            stage_events(
+                [self._failed_event(doc, reason, now)], source=SOURCE, subject=doc["_id"], from_version=0
+            )
+            if status == "failed"
+            else []
+        )
         with contextlib.suppress(DuplicateKeyError):  # recorded before a crash
             await insert_aggregate(self.db.deliveries, doc, events)
 
@@ -399,28 +392,10 @@ class Dispatcher:
         return text
 
     def _sent_event(self, delivery: Document, now: datetime) -> DeliverySent:
-        return DeliverySent(
-            delivery_id=delivery["_id"],
-            recipient_driver_id=delivery["recipient"],
-            recipient_kind=delivery["recipient_kind"],
-            channel=delivery["channel"],
-            template=delivery["template"],
-            caused_by_event_id=delivery["cause"],
-            sent_at=now,
-        )
+        return DeliverySent(**_event_fields(delivery), sent_at=now)
 
     def _failed_event(self, delivery: Document, reason: str, now: datetime) -> DeliveryFailed:
-        return DeliveryFailed(
-            delivery_id=delivery["_id"],
-            recipient_driver_id=delivery["recipient"],
-            recipient_kind=delivery["recipient_kind"],
-            channel=delivery["channel"],
-            template=delivery["template"],
-            caused_by_event_id=delivery["cause"],
-            reason=reason,
-            permanent=True,
-            failed_at=now,
-        )
+        return DeliveryFailed(**_event_fields(delivery), reason=reason, permanent=True, failed_at=now)
 
     # ---- figures
 
@@ -435,3 +410,15 @@ class Dispatcher:
         self.metrics.queue_depth.set(depth)
         self.metrics.oldest_pending_age.set(max((now - oldest).total_seconds(), 0) if oldest else 0)
         self.metrics.reminders_pending.set(await self.meetings.pending_reminders())
+
+
+def _event_fields(delivery: Document) -> dict[str, Any]:
+    """What a delivery event says of its delivery: ids and codes, no address, no text."""
+    return {
+        "delivery_id": delivery["_id"],
+        "recipient_driver_id": delivery["recipient"],
+        "recipient_kind": delivery["recipient_kind"],
+        "channel": delivery["channel"],
+        "template": delivery["template"],
+        "caused_by_event_id": delivery["cause"],
+    }

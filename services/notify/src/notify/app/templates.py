@@ -28,15 +28,15 @@ class Templates:
         return self.env.get_template(f"{template}.txt.j2").render(**context).strip()
 
     def _local(self, moment: datetime | str | None) -> str:
-        if moment is None:
-            return ""
-        if isinstance(moment, str):
-            moment = datetime.fromisoformat(moment)
-        return moment.astimezone(self.zone).strftime("%-m月%-d日%H:%M")
+        return self._format(moment, "%-m月%-d日%H:%M")
 
     def _local_date(self, moment: datetime | str | None) -> str:
+        return self._format(moment, "%-m月%-d日")
+
+    def _format(self, moment: datetime | str | None, pattern: str) -> str:
+        """A time in the drivers' local time (contexts stored as JSON hold ISO strings)."""
         if moment is None:
             return ""
         if isinstance(moment, str):
             moment = datetime.fromisoformat(moment)
-        return moment.astimezone(self.zone).strftime("%-m月%-d日")
+        return moment.astimezone(self.zone).strftime(pattern)
