@@ -16,7 +16,8 @@ service (`notify.main:app`) in its own process, with the controllable clock on a
   (`marked_s`). The invitation is itself a fan-out of N.
 - `reminder`: the clock is set to the reminder's time; the same two times for the reminder's N
   messages. `deliveries_per_s` is N / `marked_s`.
-- `outbox_drained_s`: from the reminder's clock change until all 2N DeliverySent events were on Kafka.
+- `delivery_events`: deliveries marked sent, and how many of their DeliverySent events were still in
+  outboxes (not yet on Kafka) when the reminder's last message was marked — the relay's backlog.
 
 `cpu_seconds` are the CPU seconds notify, FerretDB and Kafka used in the step; `notify_rss_mb` the
 notify process's resident memory at the end and its peak (VmHWM). Prints ONE JSON document on stdout
@@ -152,18 +153,20 @@ async def run(info: StackInfo, notify: ServiceProcess, sms: SmsProviderServer, c
             start = time.perf_counter()
             await events.publish(meeting, "mtg-bench")
             report["invitation"] = await wave(db, sms, "meeting_scheduled", n, start, cpu)
+            progress(f"invitation: {report['invitation']}")
 
             progress("reminder: the clock moves to an hour before the meeting")
             cpu.start()
             start = time.perf_counter()
             set_clock(notify, starts - timedelta(minutes=60) + timedelta(seconds=1))
             report["reminder"] = await wave(db, sms, "meeting_reminder", n, start, cpu, already=n)
+            progress(f"reminder: {report['reminder']}")
 
-            async def drained() -> bool:
-                return await db.outbox_pending_deliveries.count_documents({}) == 0
-
-            await wait_for(drained, "the relay to publish every DeliverySent")
-            report["outbox_drained_s"] = round(time.perf_counter() - start, 1)
+            # The relay publishes DeliverySent after the fact; how far it got is reported, not awaited.
+            report["delivery_events"] = {
+                "written": await db.deliveries.count_documents({"status": "sent"}),
+                "still_in_outboxes": await db.outbox_pending_deliveries.count_documents({}),
+            }
     finally:
         await client.close()
     return report

@@ -6,13 +6,26 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from notify_support import EventPublisher, Notify, SmsProviderServer, running
-from roadbranch_shared.contracts.activities import MeetingCancelled, MeetingRescheduled, MeetingScheduled
-from roadbranch_shared.contracts.roster import ContactPointChanged, DriverErased
+from roadbranch_shared.contracts.activities import (
+    ComplianceOverdue,
+    ContentPublished,
+    MeetingCancelled,
+    MeetingRescheduled,
+    MeetingScheduled,
+)
+from roadbranch_shared.contracts.roster import (
+    ContactPointChanged,
+    DriverErased,
+    MemberAssignedToBranch,
+    MemberVerified,
+    OrganisationCreated,
+    SeatAssigned,
+)
 from roadbranch_shared.contracts.welfare import NeedEscalated, NeedFiled
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.testing import eventually
@@ -315,3 +328,94 @@ async def test_an_erased_driver_gets_nothing_and_his_pending_reminders_are_cance
     [record] = await eventually(cancelled, message="the erased driver's reminder to be cancelled")
     assert record["reason"] == "recipient_erased"
     assert len(sms.to(phone(1))) == before
+
+
+async def test_content_for_a_branch_reaches_its_members_and_an_overdue_requirement_its_secretary(
+    notify: Notify, sms: SmsProviderServer, contacts: list[str], events: EventPublisher
+) -> None:
+    notify.set_clock(datetime(2026, 12, 22, 10, 0, tzinfo=CST))
+    branch, members, outsider = f"org-br-{RUN}", contacts[2:4], contacts[5]
+    saved = notify.call("PUT", "/v1/staff/secretary-3/contact", json={"phone": "13900000303"})
+    assert saved.status_code == 200, saved.text
+    now = datetime.now(CST)
+    async with EventPublisher(events.bootstrap, source="/tests/roster") as roster:
+        await roster.publish(
+            OrganisationCreated(
+                organisation_id=branch, kind="branch", name="货车司机流动党员第一支部", created_at=now
+            ),
+            branch,
+        )
+        await roster.publish(
+            SeatAssigned(
+                organisation_id=branch,
+                seat_id=f"seat-{RUN}",
+                role="secretary",
+                person_id="secretary-3",
+                term_start=date(2026, 1, 1),
+                assigned_at=now,
+            ),
+            branch,
+        )
+
+    async def seated() -> bool:
+        answer = notify.call("GET", f"/v1/organisations/{branch}")
+        return answer.status_code == 200 and answer.json()["secretary_id"] == "secretary-3"
+
+    await eventually(seated, message="the branch's secretary")
+    await events.publish(
+        ComplianceOverdue(
+            organisation_id=branch,
+            requirement="party_lesson",
+            period="2026-Q4",
+            period_end=date(2026, 12, 31),
+            held=0,
+            required=1,
+            raised_at=now,
+        ),
+        branch,
+    )
+    [overdue] = await sent(notify, "secretary-3", "compliance_overdue")
+    assert overdue["recipient_kind"] == "staff"
+    assert [m for m in sms.to("13900000303") if "党课" in m.text]
+
+    async with EventPublisher(events.bootstrap, source="/tests/roster") as roster:
+        for n, member in enumerate(members):
+            await roster.publish(
+                MemberAssignedToBranch(
+                    member_id=f"mem-{RUN}-{n}", driver_id=member, branch_id=branch, assigned_at=now
+                ),
+                f"mem-{RUN}-{n}",
+            )
+        await roster.publish(
+            MemberVerified(
+                member_id=f"mem-{RUN}-9",
+                driver_id=contacts[0],
+                method="field_visit",
+                verified_at=now,
+                branch_id=branch,
+            ),
+            f"mem-{RUN}-9",
+        )
+    [welcome] = await sent(notify, contacts[0], "member_welcome")
+    assert "货车司机流动党员第一支部" in welcome["text"], "the welcome names his branch"
+
+    for member in members:
+
+        async def placed(member: str = member) -> bool:
+            return branch in notify.call("GET", f"/v1/recipients/{member}").json()["organisations"]
+
+        await eventually(placed, message=f"{member} in the branch")
+    await events.publish(
+        ContentPublished(
+            content_id=f"c-{RUN}",
+            organisation_id=branch,
+            category="road_safety",
+            title="冬季防滑",
+            published_at=now,
+        ),
+        f"c-{RUN}",
+    )
+    for member in members:
+        await sent(notify, member, "content_published")
+    await handled(notify, events, outsider)
+    assert notify.sent(outsider, "content_published") == []

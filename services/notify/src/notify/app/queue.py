@@ -5,6 +5,7 @@ leaves the queue once the message is sent, failed for good, cancelled or merged 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from notify.app.templates import Templates
 from notify.app.view import RecipientView
 from notify.domain.rules import Notice
 
+log = logging.getLogger(__name__)
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
@@ -53,7 +55,9 @@ class NoticeQueue:
             else None
         )
         queued = 0
+        audience_size = 0
         async for kind, recipients in self.view.audience(notice.audience, self.batch_size):
+            audience_size += len(recipients)
             docs: list[Document] = [
                 {
                     "_id": notice_id(cause, notice.template, recipient_id),
@@ -72,6 +76,9 @@ class NoticeQueue:
             ]
             queued += await insert_new(self.db.queue, docs)
             self.on_queued()
+        if audience_size == 0:
+            # Nobody to tell (no secretary seated yet, an empty branch): said, not silently dropped.
+            log.warning("no recipients for %s of %s (%s)", notice.template, cause, notice.audience.kind)
         return queued
 
 

@@ -135,11 +135,28 @@ async def delivery(request: Request, delivery_id: str, _: LedgerReaders) -> dict
 
 @router.get("/recipients/{recipient_id}")
 async def recipient(request: Request, recipient_id: str, _: LedgerReaders) -> dict[str, Any]:
-    """How notify can reach someone now (addresses masked): a driver or a staff member."""
-    found = await notifier_of(request).view.recipient(recipient_id, RecipientKind.PERSON)
+    """How notify can reach someone now (addresses masked), and the organisations a driver is in."""
+    notifier = notifier_of(request)
+    found = await notifier.view.recipient(recipient_id, RecipientKind.PERSON)
     if found is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有此人的联系方式", field="recipient_id")
-    return masked_recipient(found)
+    placement = await notifier.db.placements.find_one({"_id": recipient_id}) or {}
+    return {**masked_recipient(found), "organisations": placement.get("organisations", [])}
+
+
+@router.get("/organisations/{organisation_id}")
+async def organisation(request: Request, organisation_id: str, _: LedgerReaders) -> dict[str, Any]:
+    """What notify knows of an organisation: its name, its secretary, how many drivers it holds."""
+    doc = await notifier_of(request).db.organisations.find_one({"_id": organisation_id})
+    if doc is None:
+        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这个组织", field="organisation_id")
+    return {
+        "organisation_id": organisation_id,
+        "name": doc.get("name"),
+        "kind": doc.get("kind"),
+        "secretary_id": doc.get("secretary_id"),
+        "members": len(doc.get("members", [])),
+    }
 
 
 @router.get("/meetings/{meeting_id}/reminders")
