@@ -82,6 +82,8 @@ def test_content_for_every_driver_or_one_organisation_and_compliance_to_its_secr
     assert notices_for(everyone)[0].audience.kind == AudienceKind.ALL_DRIVERS
     branch = everyone.model_copy(update={"organisation_id": "br1"})
     assert notices_for(branch)[0].audience.organisation_id == "br1"
+    named = branch.model_copy(update={"audience_driver_ids": ["d1", "d2"]})
+    assert notices_for(named)[0].audience.ids == ("d1", "d2"), "the audience fixed at publication wins"
     overdue = activities.ComplianceOverdue(
         organisation_id="br1",
         requirement="party_lesson",

@@ -108,6 +108,9 @@ class ContentPublished(EventPayload):
     category: str
     title: str
     published_at: datetime
+    # The drivers it is pushed to, fixed at publication (the read rate's denominator), so the
+    # notifier needs no membership view of its own.
+    audience_driver_ids: list[str] | None = None
 
 
 @event_type("roadbranch.activities.compliance.overdue.v1", topic=ACTIVITIES_COMPLIANCE)
@@ -122,3 +125,77 @@ class ComplianceOverdue(EventPayload):
     held: int
     required: int
     raised_at: datetime
+
+
+@event_type("roadbranch.activities.attendance.recorded.v1", topic=ACTIVITIES_MEETING)
+class AttendanceRecorded(EventPayload):
+    """One person's attendance of a meeting was recorded or changed. status: on_site | online | leave |
+    absent. way: check_in (the driver's own one-time code) | recorded (by the host, secretary or
+    instructor) | proxy (on the person's behalf, with a reason) | closing (absent when the meeting was
+    held without a record). person_id is a driver id or a staff subject, never a name."""
+
+    meeting_id: str
+    organisation_id: str
+    kind: str
+    person_id: str
+    status: str
+    way: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+@event_type("roadbranch.activities.makeup.completed.v1", topic=ACTIVITIES_MEETING)
+class MakeUpCompleted(EventPayload):
+    """An absent or on-leave person made the meeting up (补学): studied the material and passed its quiz
+    within the make-up window."""
+
+    meeting_id: str
+    organisation_id: str
+    kind: str
+    person_id: str
+    previous_status: str
+    quiz_id: str
+    score: int
+    completed_at: datetime
+
+
+@event_type("roadbranch.activities.quiz.passed.v1", topic=ACTIVITIES_MEETING)
+class QuizPassed(EventPayload):
+    """A person passed a quiz (knowledge test) attached to a meeting, for the first time. purpose:
+    knowledge_test (e.g. of a training class) | make_up."""
+
+    meeting_id: str
+    organisation_id: str
+    kind: str
+    quiz_id: str
+    purpose: str
+    person_id: str
+    score: int
+    pass_mark: int
+    passed_at: datetime
+
+
+@event_type("roadbranch.activities.quote.recorded.v1", topic=ACTIVITIES_MEETING)
+class QuoteRecorded(EventPayload):
+    """An attendee's own words after a meeting, recorded with the speaker's consent for the briefing.
+    The text holds no ID or phone numbers (refused at entry); the speaker is named by id only."""
+
+    meeting_id: str
+    organisation_id: str
+    kind: str
+    quote_id: str
+    speaker_id: str
+    text: str
+    consent_at: datetime
+    recorded_at: datetime
+
+
+@event_type("roadbranch.activities.content.read.v1", topic=ACTIVITIES_CONTENT)
+class ContentRead(EventPayload):
+    """A driver opened a learning item for the first time, or confirmed he studied it (confirmed)."""
+
+    content_id: str
+    organisation_id: str | None = None
+    driver_id: str
+    confirmed: bool
+    read_at: datetime

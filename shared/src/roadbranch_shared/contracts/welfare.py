@@ -6,10 +6,12 @@ wrote (a need's description, a comment) never travels on a topic.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+
+from pydantic import Field
 
 from roadbranch_shared.events import EventPayload, event_type
-from roadbranch_shared.topics import WELFARE_NEED
+from roadbranch_shared.topics import WELFARE_CAMPAIGN, WELFARE_NEED, WELFARE_STATION
 
 
 @event_type("roadbranch.welfare.need.filed.v1", topic=WELFARE_NEED)
@@ -98,3 +100,127 @@ class NeedReopened(EventPayload):
     category: str
     urgency: str
     reopened_at: datetime
+
+
+# --- warm-heart stations (暖心之家) -------------------------------------------------------------
+
+
+@event_type("roadbranch.welfare.station.opened.v1", topic=WELFARE_STATION)
+class StationOpened(EventPayload):
+    """A rest station joined the directory. Its name is a place's (e.g. a maintenance station's),
+    never a person's; the operator's contact stays in the welfare service."""
+
+    station_id: str
+    name: str
+    county: str
+    road: str = ""
+    km_marker: float | None = None
+    latitude: float
+    longitude: float
+    beds: int
+    parking_spaces: int
+    amenities: list[str]
+    opened_at: datetime
+
+
+@event_type("roadbranch.welfare.station.updated.v1", topic=WELFARE_STATION)
+class StationUpdated(EventPayload):
+    """A station's details changed: which fields, with the bed and parking counts as they are now."""
+
+    station_id: str
+    changed: list[str]
+    beds: int
+    parking_spaces: int
+    updated_at: datetime
+
+
+@event_type("roadbranch.welfare.station.checked_in.v1", topic=WELFARE_STATION)
+class StationCheckedIn(EventPayload):
+    """A driver checked in to rest; `occupied` counts the beds in use after this check-in."""
+
+    station_id: str
+    stay_id: str
+    driver_id: str
+    occupied: int
+    beds: int
+    checked_in_at: datetime
+
+
+@event_type("roadbranch.welfare.station.checked_out.v1", topic=WELFARE_STATION)
+class StationCheckedOut(EventPayload):
+    """A driver left; `occupied` counts the beds in use after this check-out."""
+
+    station_id: str
+    stay_id: str
+    driver_id: str
+    occupied: int
+    checked_in_at: datetime
+    checked_out_at: datetime
+
+
+# --- care campaigns (送温暖、送健康、送服务) -------------------------------------------------------
+
+
+@event_type("roadbranch.welfare.campaign.started.v1", topic=WELFARE_CAMPAIGN)
+class CampaignStarted(EventPayload):
+    """A care campaign began. kind: warmth (送温暖) | health (送健康) | service (送服务)."""
+
+    campaign_id: str
+    kind: str
+    title: str
+    organiser_id: str
+    starts_on: date
+    ends_on: date
+    started_at: datetime
+
+
+@event_type("roadbranch.welfare.campaign.stock_received.v1", topic=WELFARE_CAMPAIGN)
+class CampaignStockReceived(EventPayload):
+    """Items entered the campaign's stock ledger; `on_hand` is the item's stock after the receipt,
+    `label` its Chinese name (e.g. gloves: 手套) for the briefing."""
+
+    campaign_id: str
+    item: str
+    label: str = ""
+    quantity: int
+    on_hand: int
+    received_at: datetime
+
+
+@event_type("roadbranch.welfare.campaign.visit_recorded.v1", topic=WELFARE_CAMPAIGN)
+class CampaignVisitRecorded(EventPayload):
+    """Visitors met a driver; `member` is what the roster's view said at the visit. Problems solved
+    on the spot are needs (by id)."""
+
+    campaign_id: str
+    visit_id: str
+    driver_id: str
+    member: bool
+    visitor_ids: list[str]
+    items: dict[str, int]
+    solved_need_ids: list[str] = Field(default_factory=list)
+    visited_at: datetime
+
+
+@event_type("roadbranch.welfare.campaign.items_issued.v1", topic=WELFARE_CAMPAIGN)
+class CampaignItemsIssued(EventPayload):
+    """Items left the stock ledger at a visit; `on_hand` is each item's stock afterwards."""
+
+    campaign_id: str
+    visit_id: str
+    items: dict[str, int]
+    on_hand: dict[str, int]
+    issued_at: datetime
+
+
+@event_type("roadbranch.welfare.campaign.closed.v1", topic=WELFARE_CAMPAIGN)
+class CampaignClosed(EventPayload):
+    """The campaign ended; its totals as recorded."""
+
+    campaign_id: str
+    kind: str
+    visits_to_members: int
+    visits_to_non_members: int
+    items_issued: dict[str, int]
+    problems_solved: int
+    closed_at: datetime

@@ -84,11 +84,14 @@ def _meeting_rescheduled(e: activities.MeetingRescheduled) -> list[Notice]:
 
 
 def _content_published(e: activities.ContentPublished) -> list[Notice]:
-    audience = (
-        Audience(AudienceKind.ALL_DRIVERS)
-        if e.organisation_id is None
-        else Audience(AudienceKind.ORGANISATION_MEMBERS, organisation_id=e.organisation_id)
-    )
+    # The audience fixed at publication when the event names it; else notify's own view of who
+    # belongs to the organisation (or every driver it knows).
+    if e.audience_driver_ids is not None:
+        audience = drivers(*e.audience_driver_ids)
+    elif e.organisation_id is None:
+        audience = Audience(AudienceKind.ALL_DRIVERS)
+    else:
+        audience = Audience(AudienceKind.ORGANISATION_MEMBERS, organisation_id=e.organisation_id)
     context = {"title": e.title, "category": label(CONTENT_CATEGORIES, e.category)}
     return [Notice("content_published", audience, context)]
 

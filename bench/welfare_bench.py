@@ -1,0 +1,150 @@
+"""Welfare figures under contention: concurrent check-ins at one station, concurrent visits on one campaign.
+
+Run from the repo root:
+
+    uv run python bench/welfare_bench.py                       # 200 check-ins for 50 beds, 200 visits
+    uv run python bench/welfare_bench.py --requests 400 --beds 100
+
+It starts its own Kafka and FerretDB in a temporary folder and the welfare service in its own process,
+then fires `--requests` check-ins at once at one station with `--beds` beds, and `--requests` visits at
+once at one campaign whose stock covers a quarter of them. Every write to the one station (or campaign)
+document retries on its version, so these are the worst case: one hot document. Reports per step the
+wall time, answers by status, latency percentiles (ms) and the final occupancy / stock, which must
+equal the beds / never go below zero. Prints ONE JSON document on stdout (progress on stderr) and stops
+every process it started, also on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.topics import ensure_topics
+from stats import latency_summary, progress, rate
+
+TOKEN = secrets.token_urlsafe(24)
+
+
+def start_welfare(info: StackInfo, log: Path) -> ServiceProcess:
+    env = {
+        **info.service_env("welfare"),
+        "ROADBRANCH_WELFARE_MONGO_DB": "welfare_bench",
+        "ROADBRANCH_WELFARE_TOKENS": json.dumps({TOKEN: {"subject": "bench", "role": "welfare_officer"}}),
+    }
+    process = ServiceProcess("welfare.main:app", env=env, log=log)
+    process.start()
+    return process
+
+
+async def burst(client: httpx.AsyncClient, path: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    latencies: list[float] = []
+
+    async def one(body: dict[str, Any]) -> int:
+        t0 = time.perf_counter()
+        answer = await client.post(path, json=body)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        return answer.status_code
+
+    started = time.perf_counter()
+    codes = await asyncio.gather(*(one(b) for b in bodies))
+    wall = time.perf_counter() - started
+    return {
+        "requests": len(bodies),
+        "wall_seconds": round(wall, 2),
+        "requests_per_second": rate(len(bodies), wall),
+        "answers": dict(sorted(Counter(str(c) for c in codes).items())),
+        "latency_ms": latency_summary(latencies),
+    }
+
+
+async def measure(url: str, requests: int, beds: int) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as client:
+        station = (
+            await client.post(
+                "/v1/stations",
+                json={
+                    "name": "压测驿站",
+                    "latitude": 28.3,
+                    "longitude": 103.1,
+                    "hours": {"open_all_day": True},
+                    "amenities": {"beds": beds},
+                },
+            )
+        ).json()["station_id"]
+        progress(f"{requests} concurrent check-ins for {beds} beds")
+        check_ins = await burst(
+            client, f"/v1/stations/{station}/check-ins", [{"driver_id": f"drv_b{i}"} for i in range(requests)]
+        )
+        check_ins["occupied_after"] = (await client.get(f"/v1/stations/{station}")).json()["occupied"]
+        campaign = (
+            await client.post(
+                "/v1/campaigns",
+                json={
+                    "kind": "warmth",
+                    "title": "压测",
+                    "organiser_id": "o",
+                    "starts_on": "2026-07-01",
+                    "ends_on": "2026-07-02",
+                },
+            )
+        ).json()["campaign_id"]
+        stock = requests // 4 * 2
+        await client.post(f"/v1/campaigns/{campaign}/stock", json={"item": "gloves", "quantity": stock})
+        progress(f"{requests} concurrent visits issuing 2 gloves each from {stock}")
+        bodies = [
+            {"driver_id": f"drv_v{i}", "visitor_ids": ["b"], "items": {"gloves": 2}} for i in range(requests)
+        ]
+        visits = await burst(client, f"/v1/campaigns/{campaign}/visits", bodies)
+        visits["gloves_on_hand_after"] = (await client.get(f"/v1/campaigns/{campaign}")).json()["stock"][
+            "gloves"
+        ]["on_hand"]
+    return {"check_ins": check_ins, "visits": visits}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/welfare_bench.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="concurrent requests per step (200)")
+    parser.add_argument("--beds", type=int, default=50, help="beds of the station (50)")
+    args = parser.parse_args(argv)
+    run_dir = Path(tempfile.mkdtemp(prefix="roadbranch-welfare-bench-"))
+    stack = Stack(run_dir / "stack")
+    welfare: ServiceProcess | None = None
+    ok = False
+    try:
+        progress(f"run folder {run_dir}; starting Kafka and FerretDB")
+        info = stack.up()
+        asyncio.run(ensure_topics(info.kafka_bootstrap))
+        welfare = start_welfare(info, run_dir / "welfare.log")
+        report = {
+            "requests": args.requests,
+            "beds": args.beds,
+            **asyncio.run(measure(welfare.url, args.requests, args.beds)),
+        }
+        ok = True
+    finally:
+        if welfare is not None:
+            welfare.stop()
+        stack.down()
+        if ok:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            progress(f"kept the run folder with the servers' logs: {run_dir}")
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Online learning and knowledge tests: content items pushed to a branch or to every driver and who
+read them; the question bank, quizzes attached to a meeting (a training class's knowledge test, a
+lesson's make-up quiz) and attempts. A pass is written to the meeting aggregate, so QuizPassed and
+MakeUpCompleted stay in the meeting's event order."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from roadbranch_shared.auth import Principal
+from roadbranch_shared.contracts.activities import ContentPublished, ContentRead, MakeUpCompleted, QuizPassed
+from roadbranch_shared.documents import update_if
+from roadbranch_shared.domain import DomainError
+from roadbranch_shared.events import EventPayload
+from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
+
+from activities.app.access import check_manages
+from activities.app.attendance import Attendances
+from activities.app.meetings import SOURCE, Document, Meetings
+from activities.app.views import VERIFIED
+from activities.domain.learning import check_category, check_question, grade, without_answers
+from activities.domain.meetings import Audience, makeup_deadline
+
+
+class Contents:
+    def __init__(self, meetings: Meetings) -> None:
+        self.db = meetings.db
+        self.membership = meetings.membership
+        self.clock = meetings.clock
+
+    async def publish(self, principal: Principal, body: dict[str, Any]) -> Document:
+        """Publish an item to an organisation's member drivers, or (no organisation) to every member
+        driver known here; the audience is fixed at publication, the denominator of the read rate."""
+        check_category(body["category"])
+        org_id = body.get("organisation_id")
+        if org_id and await self.membership.organisation(org_id) is None:
+            raise DomainError(
+                "organisation_id", "not_found", "没有这个组织（或尚未从花名册同步）", "not_found"
+            )
+        await check_manages(self.membership, principal, org_id, body.get("venue_id"))
+        now = self.clock.now()
+        if org_id:
+            audience = await self.membership.audience(org_id, Audience.MEMBERS, now.date())
+        else:
+            audience = await self._all_member_drivers()
+        content_id = f"cnt_{uuid.uuid4().hex[:16]}"
+        doc = {
+            "_id": content_id,
+            "organisation_id": org_id,
+            "category": body["category"],
+            "title": body["title"],
+            "body": body.get("body"),
+            "url": body.get("url"),
+            "audience": audience,
+            "reads": {},
+            "published_by": principal.subject,
+            "published_at": now,
+        }
+        event = ContentPublished(
+            content_id=content_id,
+            organisation_id=org_id,
+            category=body["category"],
+            title=body["title"],
+            published_at=now,
+            audience_driver_ids=audience,
+        )
+        await insert_aggregate(
+            self.db.contents, doc, stage_events([event], source=SOURCE, subject=content_id, from_version=0)
+        )
+        return await self.view(content_id)
+
+    async def _all_member_drivers(self) -> list[str]:
+        drivers = [m["driver_id"] async for m in self.db.members.find({"status": VERIFIED}, {"driver_id": 1})]
+        return sorted(set(await self.membership.drivers_among(drivers)))
+
+    async def content(self, content_id: str) -> Document:
+        doc = await self.db.contents.find_one({"_id": content_id}, {"outbox": 0, "outbox_lease": 0})
+        if doc is None:
+            raise DomainError("content_id", "not_found", "没有这条学习内容", DomainError.NOT_FOUND)
+        return doc
+
+    async def view(self, content_id: str) -> Document:
+        doc = await self.content(content_id)
+        reads = doc.pop("reads")
+        audience = doc.pop("audience")
+        opened = sum(p in reads for p in audience)
+        confirmed = sum(bool((reads.get(p) or {}).get("confirmed_at")) for p in audience)
+        doc["figures"] = {
+            "audience": len(audience),
+            "opened": opened,
+            "confirmed": confirmed,
+            "read_rate": opened / len(audience) if audience else None,
+            "confirmed_rate": confirmed / len(audience) if audience else None,
+        }
+        doc["content_id"] = doc.pop("_id")
+        return doc
+
+    async def read(self, content_id: str, driver_id: str, *, confirmed: bool) -> Document:
+        """A driver opened (or confirmed he studied) an item: the first open and the first confirmation
+        are each recorded and published once."""
+
+        async def attempt() -> None:
+            doc = await self.content(content_id)
+            if driver_id not in doc["audience"]:
+                raise DomainError("content_id", "not_in_audience", "这条内容不是推送给您的", "forbidden")
+            seen = doc["reads"].get(driver_id) or {}
+            now = self.clock.now()
+            fields: dict[str, Any] = {}
+            if not seen:
+                fields[f"reads.{driver_id}.opened_at"] = now
+            if confirmed and not seen.get("confirmed_at"):
+                fields[f"reads.{driver_id}.confirmed_at"] = now
+            if not fields:
+                return
+            event = ContentRead(
+                content_id=content_id,
+                organisation_id=doc["organisation_id"],
+                driver_id=driver_id,
+                confirmed=confirmed,
+                read_at=now,
+            )
+            await update_aggregate(
+                self.db.contents,
+                content_id,
+                expected_version=doc["version"],
+                update={"$set": fields},
+                events=stage_events([event], source=SOURCE, subject=content_id, from_version=doc["version"]),
+            )
+
+        await retry_on_conflict(attempt)
+        doc = await self.content(content_id)
+        return {"content_id": content_id, "title": doc["title"], "read": doc["reads"].get(driver_id)}
+
+    async def list(self, organisation_id: str | None, limit: int) -> list[Document]:
+        query = {"organisation_id": organisation_id} if organisation_id else {}
+        found = [c async for c in self.db.contents.find(query, {"_id": 1, "published_at": 1})]
+        found.sort(key=lambda c: c["published_at"], reverse=True)
+        return [await self.view(c["_id"]) for c in found[:limit]]
+
+
+class Quizzes:
+    def __init__(self, meetings: Meetings, attendances: Attendances) -> None:
+        self.db = meetings.db
+        self.meetings = meetings
+        self.attendances = attendances
+        self.clock = meetings.clock
+
+    async def add_question(self, principal: Principal, body: dict[str, Any]) -> Document:
+        check_category(body["category"])
+        check_question(body["options"], body["answer"])
+        question_id = f"qst_{uuid.uuid4().hex[:12]}"
+        doc = {"_id": question_id, **body, "added_by": principal.subject, "added_at": self.clock.now()}
+        await self.db.questions.insert_one(doc)
+        return {"question_id": doc.pop("_id"), **doc}
+
+    async def questions(self, category: str | None) -> list[Document]:
+        query = {"category": category} if category else {}
+        return [{"question_id": q.pop("_id"), **q} async for q in self.db.questions.find(query)]
+
+    async def create(self, principal: Principal, body: dict[str, Any]) -> Document:
+        """A quiz of bank questions attached to a meeting; the questions are copied in, so editing the
+        bank later never changes a graded quiz."""
+        await self.meetings.managed(body["meeting_id"], principal)
+        questions = []
+        for i, question_id in enumerate(body["question_ids"]):
+            q = await self.db.questions.find_one({"_id": question_id})
+            if q is None:
+                raise DomainError(f"question_ids.{i}", "not_found", "题库中没有这道题", DomainError.INVALID)
+            questions.append({"question_id": question_id, **{k: q[k] for k in ("text", "options", "answer")}})
+        quiz_id = f"quz_{uuid.uuid4().hex[:12]}"
+        quiz = {
+            "_id": quiz_id,
+            "meeting_id": body["meeting_id"],
+            "title": body["title"],
+            "purpose": body["purpose"],
+            "pass_mark": body["pass_mark"],
+            "questions": questions,
+            "created_by": principal.subject,
+        }
+        await self.db.quizzes.insert_one(quiz)
+
+        async def attach(meeting: Document) -> None:
+            entry = {"purpose": body["purpose"], "pass_mark": body["pass_mark"], "passed": {}}
+            await self.meetings.write(meeting, {"$set": {f"quizzes.{quiz_id}": entry}}, [])
+
+        await self.meetings.command(body["meeting_id"], None, attach)
+        return await self.view(quiz_id, with_answers=True)
+
+    async def quiz(self, quiz_id: str) -> Document:
+        quiz = await self.db.quizzes.find_one({"_id": quiz_id})
+        if quiz is None:
+            raise DomainError("quiz_id", "not_found", "没有这份测试", DomainError.NOT_FOUND)
+        return quiz
+
+    async def view(self, quiz_id: str, *, with_answers: bool) -> Document:
+        quiz = await self.quiz(quiz_id)
+        if not with_answers:
+            quiz["questions"] = without_answers(quiz["questions"])
+        quiz["quiz_id"] = quiz.pop("_id")
+        return quiz
+
+    async def figures(self, quiz_id: str) -> Document:
+        """Coverage of a knowledge test: of the meeting's invitees, how many passed."""
+        quiz = await self.quiz(quiz_id)
+        meeting = await self.meetings.meeting(quiz["meeting_id"])
+        passed = meeting["quizzes"][quiz_id]["passed"]
+        attempts = await self.db.quiz_attempts.find_one({"_id": quiz_id}) or {}
+        tried = attempts.get("people") or {}
+        invited = meeting["invitees"]
+        covered = sum(p in passed for p in invited)
+        total = sum(len(a) for a in tried.values())
+        passes = sum(a["passed"] for people in tried.values() for a in people)
+        return {
+            "quiz_id": quiz_id,
+            "meeting_id": meeting["_id"],
+            "invited": len(invited),
+            "attempted": len(tried),
+            "passed": len(passed),
+            "covered": covered,
+            "coverage": covered / len(invited) if invited else None,
+            "attempts": total,
+            "pass_rate": passes / total if total else None,
+            "not_yet_passed": [p for p in invited if p not in passed],
+        }
+
+    async def attempt(self, quiz_id: str, person_id: str, answers: list[int]) -> Document:
+        """Grade an attempt and keep it; a first pass publishes QuizPassed, and for a make-up quiz it
+        completes the person's make-up (补学) when he may still make the meeting up."""
+        quiz = await self.quiz(quiz_id)
+        meeting = await self.meetings.meeting(quiz["meeting_id"])
+        if person_id not in meeting["invitees"]:
+            raise DomainError("quiz_id", "not_invited", "不在本次测试的参加范围内", "forbidden")
+        if quiz["purpose"] == "make_up":
+            self.attendances.check_may_make_up(meeting, person_id)
+        result = grade(quiz["questions"], answers, quiz["pass_mark"])
+        now = self.clock.now()
+        attempt = {"score": result.score, "passed": result.passed, "at": now}
+        await update_if(
+            self.db.quiz_attempts, quiz_id, {}, {"$push": {f"people.{person_id}": attempt}}, upsert=True
+        )
+        if result.passed:
+
+            async def decide(meeting: Document) -> None:
+                if person_id in meeting["quizzes"][quiz_id]["passed"]:
+                    return
+                fields: dict[str, Any] = {f"quizzes.{quiz_id}.passed.{person_id}": result.score}
+                events: list[EventPayload] = [
+                    QuizPassed(
+                        meeting_id=meeting["_id"],
+                        organisation_id=meeting["organisation_id"],
+                        kind=meeting["kind"],
+                        quiz_id=quiz_id,
+                        purpose=quiz["purpose"],
+                        person_id=person_id,
+                        score=result.score,
+                        pass_mark=quiz["pass_mark"],
+                        passed_at=now,
+                    )
+                ]
+                if quiz["purpose"] == "make_up":
+                    self.attendances.check_may_make_up(meeting, person_id)
+                    fields[f"attendance.{person_id}.made_up_at"] = now
+                    events.append(
+                        MakeUpCompleted(
+                            meeting_id=meeting["_id"],
+                            organisation_id=meeting["organisation_id"],
+                            kind=meeting["kind"],
+                            person_id=person_id,
+                            previous_status=meeting["attendance"][person_id]["status"],
+                            quiz_id=quiz_id,
+                            score=result.score,
+                            completed_at=now,
+                        )
+                    )
+                await self.meetings.write(meeting, {"$set": fields}, events)
+
+            await self.meetings.command(meeting["_id"], None, decide)
+        return {
+            "quiz_id": quiz_id,
+            "person_id": person_id,
+            **attempt,
+            "correct": result.correct,
+            "total": result.total,
+        }
+
+    async def make_up_material(self, meeting_id: str, person_id: str) -> Document:
+        """What a driver needs to make a meeting up: its material, deadline and quiz (no answers)."""
+        meeting = await self.meetings.meeting(meeting_id)
+        self.attendances.check_may_make_up(meeting, person_id)
+        quiz_ids = [q for q, entry in meeting["quizzes"].items() if entry["purpose"] == "make_up"]
+        if not quiz_ids:
+            raise DomainError("meeting_id", "no_quiz", "本次会议尚未设置补学测试")
+        return {
+            "meeting_id": meeting_id,
+            "topic": meeting["topic"],
+            "material": meeting.get("material"),
+            "deadline": makeup_deadline(meeting["held_at"], self.attendances.makeup_window_days),
+            "quiz": await self.view(quiz_ids[0], with_answers=False),
+        }

@@ -1,0 +1,52 @@
+"""The use cases of one process, built once the database is open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from pymongo.asynchronous.database import AsyncDatabase
+
+from activities.app.attendance import Attendances
+from activities.app.clock import Clock
+from activities.app.compliance import Compliance
+from activities.app.figures import LearningFigures
+from activities.app.learning import Contents, Quizzes
+from activities.app.meetings import Document, Meetings
+from activities.app.views import Membership
+from activities.settings import Settings
+
+
+@dataclass
+class Activities:
+    clock: Clock
+    membership: Membership
+    meetings: Meetings
+    attendances: Attendances
+    contents: Contents
+    quizzes: Quizzes
+    compliance: Compliance
+    figures: LearningFigures
+
+    @classmethod
+    def build(
+        cls, db: AsyncDatabase[Document], settings: Settings, clock: Clock, registry: CollectorRegistry
+    ) -> Activities:
+        membership = Membership(db)
+        meetings = Meetings(db, membership, clock)
+        attendances = Attendances(
+            meetings,
+            code_minutes=settings.check_in_code_minutes,
+            makeup_window_days=settings.makeup_window_days,
+        )
+        compliance = Compliance(db, membership, clock, warn_days=settings.compliance_warn_days)
+        return cls(
+            clock=clock,
+            membership=membership,
+            meetings=meetings,
+            attendances=attendances,
+            contents=Contents(meetings),
+            quizzes=Quizzes(meetings, attendances),
+            compliance=compliance,
+            figures=LearningFigures(db, compliance, registry),
+        )

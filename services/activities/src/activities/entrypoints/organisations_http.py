@@ -1,0 +1,39 @@
+"""This service's own view of who belongs where (from roster events), for staff to check what a
+meeting will invite before scheduling it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from roadbranch_shared.auth import Principal
+from roadbranch_shared.domain import DomainError, run_command
+
+from activities.entrypoints.meetings_http import Staff, activities
+
+router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
+
+
+@router.get("/{organisation_id}")
+async def organisation(
+    organisation_id: str, request: Request, principal: Principal = Staff
+) -> dict[str, Any]:
+    """Kind, parent, children, committee seats and the member drivers (ids only)."""
+
+    async def work() -> dict[str, Any]:
+        membership = activities(request).membership
+        org = await membership.organisation(organisation_id)
+        if org is None:
+            raise DomainError(
+                "organisation_id", "not_found", "没有这个组织（或尚未从花名册同步）", "not_found"
+            )
+        return {
+            "organisation_id": organisation_id,
+            "kind": org.get("kind"),
+            "parent_id": org.get("parent_id"),
+            "children": org.get("children", []),
+            "seats": org.get("seats", []),
+            "member_driver_ids": await membership.member_drivers([organisation_id]),
+        }
+
+    return await run_command(work())

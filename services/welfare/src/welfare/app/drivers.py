@@ -1,0 +1,96 @@
+"""The roster as welfare sees it: one document per driver (member or not, erased or not), kept from
+the roster's events, and erasure carried through to what welfare holds about the driver.
+
+Driver and member events come from two roster aggregates with their own sequence numbers, so each
+source has its own order field on the one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.consumers import EventSubscription, apply_in_order
+from roadbranch_shared.contracts.roster import DriverErased, DriverRegistered, MemberRejected, MemberVerified
+from roadbranch_shared.events import Envelope
+from roadbranch_shared.topics import ROSTER_DRIVER, ROSTER_MEMBER
+
+Document = dict[str, Any]
+Anonymiser = Callable[[str, str], Awaitable[int]]
+
+
+def anonymous_marker(envelope: Envelope) -> str:
+    """The stand-in for an erased driver's id: the same for all his records (counts of distinct
+    drivers stay right), derived from the erasure event so a redelivery repeats it, and not
+    derivable from the driver id."""
+    return "anon_" + envelope.id.replace("-", "")[:16]
+
+
+class DriverView:
+    """Subscribed when the service is built, before its database is open: `database` gives the
+    database when an event or a request comes. `anonymisers` carry an erasure to each aggregate."""
+
+    def __init__(self, database: Callable[[], AsyncDatabase[Document]]) -> None:
+        self.database = database
+        self.anonymisers: list[Anonymiser] = []
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        return self.database()
+
+    async def is_member(self, driver_id: str) -> bool:
+        """Unknown drivers count as non-members: the campaigns serve everyone."""
+        view = await self.db.drivers.find_one({"_id": driver_id}, {"member": 1})
+        return bool(view and view.get("member"))
+
+    async def is_erased(self, driver_id: str) -> bool:
+        view = await self.db.drivers.find_one({"_id": driver_id}, {"erased": 1})
+        return bool(view and view.get("erased"))
+
+    def subscriptions(self, group_id: str) -> list[EventSubscription]:
+        drivers = EventSubscription(ROSTER_DRIVER, group_id=group_id, description="welfare's view of drivers")
+        members = EventSubscription(ROSTER_MEMBER, group_id=group_id, description="members among drivers")
+
+        @drivers.on(DriverRegistered)
+        async def registered(event: DriverRegistered, envelope: Envelope) -> None:
+            await apply_in_order(
+                self.db.drivers,
+                event.driver_id,
+                envelope,
+                {"$set": {"registered": True, "county": event.county}, "$setOnInsert": {"member": False}},
+                seq_field="driver_seq",
+            )
+
+        @drivers.on(DriverErased)
+        async def erased(event: DriverErased, envelope: Envelope) -> None:
+            # Anonymise first: if this stops half-way, the redelivered event finds the rest
+            # (the marker is the same) before the view records the erasure.
+            marker = anonymous_marker(envelope)
+            for anonymise in self.anonymisers:
+                await anonymise(event.driver_id, marker)
+            await apply_in_order(
+                self.db.drivers,
+                event.driver_id,
+                envelope,
+                {"$set": {"erased": True, "erased_at": event.erased_at}},
+                seq_field="driver_seq",
+            )
+
+        @members.on(MemberVerified)
+        async def verified(event: MemberVerified, envelope: Envelope) -> None:
+            await apply_in_order(
+                self.db.drivers, event.driver_id, envelope, {"$set": {"member": True}}, seq_field="member_seq"
+            )
+
+        @members.on(MemberRejected)
+        async def rejected(event: MemberRejected, envelope: Envelope) -> None:
+            await apply_in_order(
+                self.db.drivers,
+                event.driver_id,
+                envelope,
+                {"$set": {"member": False}},
+                seq_field="member_seq",
+            )
+
+        return [drivers, members]

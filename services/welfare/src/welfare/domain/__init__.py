@@ -1,0 +1,1 @@
+"""The welfare domain: needs, resources, stations and campaigns, with no I/O."""

@@ -1,0 +1,92 @@
+"""HTTP API of the care campaigns (送温暖、送健康、送服务): campaigns, stock, visits."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from welfare.app.campaigns import Campaigns, campaign_totals
+from welfare.domain.campaigns import KINDS
+from welfare.entrypoints.errors import Officers, public, run_command
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+
+
+def campaigns_of(request: Request) -> Campaigns:
+    campaigns: Campaigns = request.app.state.campaigns
+    return campaigns
+
+
+def campaign_view(campaign: dict[str, Any]) -> dict[str, Any]:
+    view = public(campaign, "campaign_id")
+    view["stock"] = {
+        item: {**line, "on_hand": line["received"] - line["issued"]}
+        for item, line in campaign["stock"].items()
+    }
+    view["totals"] = campaign_totals(campaign)
+    return view
+
+
+class CampaignIn(BaseModel):
+    kind: str = Field(description=" | ".join(KINDS))
+    title: str = Field(min_length=2, max_length=100)
+    organiser_id: str = Field(min_length=1, max_length=64, description="the organising body's id")
+    starts_on: date
+    ends_on: date
+
+
+class StockIn(BaseModel):
+    item: str = Field(
+        min_length=1, max_length=40, description="e.g. gloves, heatstroke_relief, epidemic_supplies"
+    )
+    quantity: int = Field(gt=0, le=100000)
+    label: str = Field(default="", max_length=50, description="the item's Chinese name")
+
+
+class VisitIn(BaseModel):
+    driver_id: str = Field(min_length=1, max_length=64)
+    visitor_ids: list[str] = Field(min_length=1, max_length=20)
+    items: dict[str, int] = Field(default_factory=dict, description="item -> quantity handed out")
+    solved_need_ids: list[str] = Field(default_factory=list, max_length=20)
+    note: str = Field(default="", max_length=1000)
+
+
+@router.post("", status_code=201)
+async def start(request: Request, body: CampaignIn, principal: Officers) -> dict[str, Any]:
+    campaign = await run_command(campaigns_of(request).start(**body.model_dump(), by=principal.subject))
+    return campaign_view(campaign)
+
+
+@router.get("")
+async def list_campaigns(request: Request, _: Officers) -> dict[str, Any]:
+    return {"campaigns": [campaign_view(c) for c in await campaigns_of(request).all()]}
+
+
+@router.get("/{campaign_id}")
+async def get_campaign(request: Request, campaign_id: str, _: Officers) -> dict[str, Any]:
+    return campaign_view(await run_command(campaigns_of(request).get(campaign_id)))
+
+
+@router.post("/{campaign_id}/stock")
+async def receive(request: Request, campaign_id: str, body: StockIn, principal: Officers) -> dict[str, Any]:
+    """Items received into the campaign's stock ledger."""
+    campaign = await run_command(
+        campaigns_of(request).receive(campaign_id, body.item, body.quantity, body.label, by=principal.subject)
+    )
+    return campaign_view(campaign)
+
+
+@router.post("/{campaign_id}/visits", status_code=201)
+async def visit(request: Request, campaign_id: str, body: VisitIn, principal: Officers) -> dict[str, Any]:
+    """Record a visit and the items handed out; 409 `insufficient_stock` naming the item when short."""
+    return await run_command(
+        campaigns_of(request).visit(campaign_id, **body.model_dump(), by=principal.subject)
+    )
+
+
+@router.post("/{campaign_id}/close")
+async def close(request: Request, campaign_id: str, principal: Officers) -> dict[str, Any]:
+    return campaign_view(await run_command(campaigns_of(request).close(campaign_id, by=principal.subject)))
