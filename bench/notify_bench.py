@@ -133,6 +133,7 @@ async def run(info: StackInfo, notify: ServiceProcess, sms: SmsProviderServer, c
                 "per_s": rate(n, took),
                 "cpu_seconds": cpu.stop(),
             }
+            progress(f"contacts: {report['contacts']}")
 
             clock = datetime.now(UTC).replace(microsecond=0)
             set_clock(notify, clock)
