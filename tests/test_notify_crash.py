@@ -43,6 +43,7 @@ async def test_a_crash_between_send_and_mark_sends_no_duplicate_or_one_counted(
             )
             await eventually(lambda: _known(notify, driver_id), message="the contact point")
 
+            sms.hold_only = {phone}
             sms.hold.set()  # the provider takes the message, then keeps its answer back
             need_id = f"need-crash-{secrets.token_hex(3)}"
             envelope = await events.publish(
@@ -59,7 +60,8 @@ async def test_a_crash_between_send_and_mark_sends_no_duplicate_or_one_counted(
             async def reached_the_phone() -> int:
                 return len(sms.to(phone))
 
-            await eventually(reached_the_phone, message="the provider to take the message")
+            # Notify reads the session's earlier events too: its message may queue behind theirs.
+            await eventually(reached_the_phone, timeout=180, message="the provider to take the message")
             notify.kill()  # SIGKILL: the send happened, the mark did not
         sms.hold.clear()
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)
@@ -75,7 +77,9 @@ async def test_a_crash_between_send_and_mark_sends_no_duplicate_or_one_counted(
         async def marked_sent() -> list[dict[str, str]]:
             return [d for d in notify.ledger(cause=envelope.id)["deliveries"] if d["status"] == "sent"]
 
-        [delivery] = await eventually(marked_sent, message="the delivery to be marked sent after the restart")
+        [delivery] = await eventually(
+            marked_sent, timeout=180, message="the delivery marked sent after the restart"
+        )
         assert delivery["attempts"] == 2, "sent once before the crash and once after"
         assert sms.requests > requests_before, "the restart sent it to the provider again"
         duplicates = notify.metric("roadbranch_notify_duplicates_after_crash_total", channel="sms")

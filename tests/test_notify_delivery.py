@@ -93,7 +93,7 @@ async def sent_to(notify: Notify, recipient: str, template: str, count: int = 1)
         found = notify.sent(recipient, template)
         return found if len(found) >= count else []
 
-    return await eventually(check, message=f"{count} {template} sent to {recipient}")
+    return await eventually(check, timeout=90, message=f"{count} {template} sent to {recipient}")
 
 
 async def test_a_filed_need_reaches_the_driver_by_sms_with_no_personal_data_on_the_topic(

@@ -112,7 +112,7 @@ async def sent(notify: Notify, recipient: str, template: str, count: int = 1) ->
         found = notify.sent(recipient, template)
         return found if len(found) >= count else []
 
-    return await eventually(check, message=f"{count} {template} sent to {recipient}")
+    return await eventually(check, timeout=90, message=f"{count} {template} sent to {recipient}")
 
 
 async def handled(notify: Notify, events: EventPublisher, recipient: str) -> None:

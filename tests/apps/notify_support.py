@@ -108,8 +108,8 @@ class SmsProviderServer(_JsonServer):
     `sent` holds what reached a phone. With `honour_keys` a repeated key is answered with the first
     message's id and nothing is sent again; without it every request sends. `fail_next` holds HTTP
     statuses to answer before succeeding; `fail_numbers` a status per phone number; with `hold` set,
-    each request is recorded as sent and then its answer waits until `hold` is cleared (slow answers,
-    and the crash window between the send and the mark)."""
+    each request (to the `hold_only` numbers, if any) is recorded as sent and then its answer waits
+    until `hold` is cleared (slow answers, and the crash window between the send and the mark)."""
 
     def __init__(self, *, honour_keys: bool = True) -> None:
         super().__init__()
@@ -118,7 +118,8 @@ class SmsProviderServer(_JsonServer):
         self.requests = 0
         self.fail_next: list[int] = []
         self.fail_numbers: dict[str, int] = {}
-        self.hold = threading.Event()  # set: answers wait
+        self.hold = threading.Event()  # set: answers wait (only to `hold_only` numbers, if any)
+        self.hold_only: set[str] = set()
         self._ids: dict[str, str] = {}
         self._counter = itertools.count(1)
 
@@ -148,7 +149,7 @@ class SmsProviderServer(_JsonServer):
             if key:
                 self._ids[key] = message_id
             self.sent.append(Sms(body["to"], body["text"], key))
-        while self.hold.is_set():
+        while self.hold.is_set() and (not self.hold_only or body["to"] in self.hold_only):
             time.sleep(0.05)
         return 201, {"message_id": message_id, "status": "accepted"}, {}
 
