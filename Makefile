@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 RUN := $(UV) run --frozen
 
-.PHONY: all deps demo test test-fast lint bench bench-roster contracts devstack-up devstack-down clean
+.PHONY: all deps demo test test-fast lint bench bench-roster bench-notify contracts devstack-up devstack-down clean
 
 all: test
 
@@ -56,6 +56,9 @@ bench: deps
 
 bench-roster: deps
 	$(RUN) python bench/roster_bench.py $(ARGS)
+
+bench-notify: deps
+	$(RUN) python bench/notify_bench.py $(ARGS)
 
 contracts: .venv/synced
 	$(RUN) python -m roadbranch_shared.contract_snapshots write

@@ -54,6 +54,12 @@ ALLOWED_METRICS = frozenset(
         "roadbranch_activities_compliance_met",
         # briefing (services/briefing/src/briefing/app/figures.py)
         "roadbranch_briefing_figure",
+        # notify (services/notify/src/notify/app/metrics.py)
+        "roadbranch_notify_deliveries_total",
+        "roadbranch_notify_duplicates_after_crash_total",
+        "roadbranch_notify_queue_depth",
+        "roadbranch_notify_reminders_pending",
+        "roadbranch_notify_oldest_pending_age_seconds",
         "up",
     }
 )

@@ -1,15 +1,55 @@
 """The notify process: `uvicorn notify.main:app`."""
 
+import asyncio
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import NOTIFY_DELIVERY
 
+from notify.app.metrics import NotifyMetrics
+from notify.app.notifier import Notifier
+from notify.entrypoints.events import subscriptions
+from notify.entrypoints.http import router
 from notify.settings import Settings
 
+settings = Settings()
 service = Service(
     name="notify",
-    settings=Settings(),
+    settings=settings,
     outbox_collections=("deliveries",),
     publishes=(NOTIFY_DELIVERY,),
     description="Notify: reminders to drivers on the road, never lost, never doubled.",
 )
+metrics = NotifyMetrics(service.metrics.registry)
+
+
+def notifier() -> Notifier:
+    started: Notifier = service.app.state.notifier
+    return started
+
+
+async def prepare(db: AsyncDatabase[dict[str, Any]]) -> None:
+    parts = Notifier(db, settings, metrics)
+    await parts.clock.load()
+    service.app.state.notifier = parts
+    # Kept on the app so they are not garbage-collected; they end with the process.
+    service.app.state.tasks = [
+        asyncio.create_task(
+            parts.dispatcher.run_forever(settings.worker_interval_seconds), name="notify dispatcher"
+        ),
+        start_periodically(
+            parts.dispatcher.refresh_gauges,
+            settings.metrics_interval_seconds,
+            name="notify gauges",
+            first_after=0,
+        ),
+    ]
+
+
+service.on_startup = prepare
+for subscription in subscriptions(settings.consumer_group, notifier):
+    service.subscribe(subscription)
+service.include(router)
 app = service.app

@@ -1,0 +1,424 @@
+"""Sending what is due, never lost and never doubled (送达保障).
+
+For each due message the dispatcher decides (recipient erased? meeting moved? quiet hours? daily
+cap?), picks the recipient's next channel, and then:
+
+1. claims the delivery by inserting its ledger document with the deterministic _id
+   `<message id>|<channel>` (message id = cause, template, recipient) in state `sending`;
+2. sends it, with that _id as the provider's idempotency key;
+3. marks it `sent` or `failed` in one write that also stages DeliverySent / DeliveryFailed.
+
+A crash between 2 and 3 leaves the delivery `sending`: the next pass finds the claim and sends
+again under the same key. A provider that honours the key drops the repeat; on other channels it is
+at most one duplicate, counted in `roadbranch_notify_duplicates_after_crash_total`. One dispatcher
+runs per service (the same rule as for FerretDB writes), so a `sending` delivery seen at the start
+of a pass can only be a crash's leftover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.contracts.notify import DeliveryFailed, DeliverySent
+from roadbranch_shared.documents import update_if
+from roadbranch_shared.events import EventPayload
+from roadbranch_shared.outbox import insert_aggregate, stage_events, update_aggregate
+
+from notify.adapters.channels import Sender
+from notify.app.clock import Clock
+from notify.app.meetings import Meetings
+from notify.app.metrics import NotifyMetrics
+from notify.app.templates import Templates
+from notify.app.view import RecipientView
+from notify.domain.channels import Outcome, Recipient, SendResult, channel_plan
+from notify.domain.timing import QuietHours, backoff
+
+log = logging.getLogger(__name__)
+Document = dict[str, Any]
+SOURCE = "/notify"
+DIGEST = "digest"
+NO_CHANNEL = "none"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    fallback_order: list[str]
+    daily_cap: int
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    send_timeout_seconds: float
+    batch_size: int
+    concurrency: int
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        *,
+        view: RecipientView,
+        senders: Mapping[str, Sender],
+        templates: Templates,
+        meetings: Meetings,
+        clock: Clock,
+        quiet: QuietHours,
+        policy: DeliveryPolicy,
+        metrics: NotifyMetrics,
+    ) -> None:
+        self.db = db
+        self.view = view
+        self.senders = dict(senders)
+        self.templates = templates
+        self.meetings = meetings
+        self.clock = clock
+        self.quiet = quiet
+        self.policy = policy
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self, interval: float) -> None:
+        """Pass after pass; a full batch goes straight on, otherwise wait for a wake-up or `interval`."""
+        while True:
+            try:
+                fired = await self.meetings.fire_due()
+                done = await self.run_once()
+            except Exception:
+                log.exception("delivery pass failed; the next one retries")
+                fired, done = 0, 0
+            if done >= self.policy.batch_size or fired:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+
+    async def run_once(self) -> int:
+        """Handle the messages due now (up to a batch); returns how many were handled."""
+        now = self.clock.now()
+        due = await self.db.queue.find({"due_at": {"$lte": now}}).to_list(self.policy.batch_size)
+        # Urgent first; one recipient's messages in order, so his daily count is exact.
+        by_recipient: dict[str, list[Document]] = defaultdict(list)
+        for notice in sorted(due, key=lambda n: (not n["urgent"], n["created_at"])):
+            by_recipient[notice["recipient"]].append(notice)
+        limit = asyncio.Semaphore(self.policy.concurrency)
+        meetings_on: dict[tuple[str, datetime], bool] = {}
+
+        async def one_recipient(notices: list[Document]) -> None:
+            async with limit:
+                for notice in notices:
+                    try:
+                        await self._handle(notice, now, meetings_on)
+                    except Exception:
+                        log.exception("a message could not be handled; it stays queued")
+
+        await asyncio.gather(*(one_recipient(n) for n in by_recipient.values()))
+        return len(due)
+
+    async def _handle(
+        self, notice: Document, now: datetime, meetings_on: dict[tuple[str, datetime], bool]
+    ) -> None:
+        recipient = await self.view.recipient(notice["recipient"], notice["kind"])
+        if recipient is None:
+            return await self._give_up(notice, now, "cancelled", "no_contact_point")
+        if recipient.erased:
+            return await self._give_up(notice, now, "cancelled", "recipient_erased")
+        meeting = notice.get("meeting")
+        if meeting:
+            key = (meeting["id"], meeting["starts_at"])
+            if key not in meetings_on:
+                meetings_on[key] = await self.meetings.still_on(*key)
+            if not meetings_on[key]:
+                return await self._give_up(notice, now, "cancelled", "meeting_changed")
+        if not notice["urgent"]:
+            release = self.quiet.release(now)
+            if release > now:
+                return await self._hold(notice, release)
+        plan = [c for c in channel_plan(recipient, self.policy.fallback_order, set(self.senders))]
+        plan = [c for c in plan if c not in notice.get("tried", [])]
+        if not plan:
+            return await self._give_up(notice, now, "failed", "no_channel_left")
+        channel = plan[0]
+        delivery_id = f"{notice['_id']}|{channel}"
+        # A message seen before (a retry) has its claim: read it. A fresh one is claimed straight
+        # away; the claim only fails if a crash left one behind, which is read then.
+        delivery = await self._find(delivery_id) if notice.get("attempted") else None
+        if delivery is None:
+            if self._counts_against_cap(notice) and not await self._reserve(recipient, now):
+                return await self._merge_into_digest(notice, recipient, now)
+            delivery = await self._claim(notice, recipient, channel, delivery_id, now)
+            if delivery is None:
+                delivery = await self._find(delivery_id)
+                if delivery is None:
+                    return  # cannot be: the claim was refused as a duplicate; the next pass looks again
+                return await self._resume(notice, recipient, delivery, now, plan)
+        else:
+            return await self._resume(notice, recipient, delivery, now, plan)
+        text = self._text(notice)
+        result = await self._send(channel, recipient, text, delivery_id, now)
+        await self._record(notice, delivery, result, now, plan)
+
+    async def _resume(
+        self, notice: Document, recipient: Recipient, delivery: Document, now: datetime, plan: list[str]
+    ) -> None:
+        """A delivery claimed before: done, failed (next channel), or to be sent again under its key."""
+        channel = delivery["channel"]
+        if delivery["status"] == "sent":
+            return await self._dequeue(notice)
+        if delivery["status"] == "failed":
+            return await self._fall_back(notice, channel, now, plan)
+        if delivery["status"] == "sending" and not self.senders[channel].deduplicates:
+            # A crash left it in flight: the provider may have it already and cannot tell a repeat.
+            self.metrics.duplicates_after_crash.labels(channel).inc()
+        delivery["attempts"] += 1
+        await update_if(
+            self.db.deliveries,
+            delivery["_id"],
+            {},
+            {"$set": {"status": "sending", "attempts": delivery["attempts"], "attempted_at": now}},
+        )
+        result = await self._send(channel, recipient, self._text(notice), delivery["_id"], now)
+        return await self._record(notice, delivery, result, now, plan)
+
+    async def _find(self, delivery_id: str) -> Document | None:
+        return await self.db.deliveries.find_one({"_id": delivery_id}, {"outbox": 0})
+
+    # ---- the three steps
+
+    async def _claim(
+        self, notice: Document, recipient: Recipient, channel: str, delivery_id: str, now: datetime
+    ) -> Document | None:
+        delivery = {
+            "_id": delivery_id,
+            "notice_id": notice["_id"],
+            "cause": notice["cause"],
+            "recipient": recipient.recipient_id,
+            "recipient_kind": recipient.kind,
+            "channel": channel,
+            "template": notice["template"],
+            "text": self._text(notice),
+            "urgent": notice["urgent"],
+            "status": "sending",
+            "attempts": 1,
+            "created_at": now,
+            "attempted_at": now,
+        }
+        try:
+            await insert_aggregate(self.db.deliveries, delivery, [])
+        except DuplicateKeyError:
+            return None
+        delivery["version"] = 0
+        return delivery
+
+    async def _send(
+        self, channel: str, recipient: Recipient, text: str, delivery_id: str, now: datetime
+    ) -> SendResult:
+        sender = self.senders[channel]
+        try:
+            return await asyncio.wait_for(
+                sender.send(recipient.addresses[channel], text, key=delivery_id, at=now),
+                timeout=self.policy.send_timeout_seconds,
+            )
+        except TimeoutError:
+            return SendResult(Outcome.TRANSIENT, "timeout")
+        except Exception as e:  # a bug or an odd answer must not stop the other sends
+            log.warning("send on %s raised %s", channel, type(e).__name__)
+            return SendResult(Outcome.TRANSIENT, f"error_{type(e).__name__}")
+
+    async def _record(
+        self, notice: Document, delivery: Document, result: SendResult, now: datetime, plan: list[str]
+    ) -> None:
+        channel = delivery["channel"]
+        if result.outcome is Outcome.SENT:
+            await self._finish(
+                delivery,
+                {"status": "sent", "sent_at": now, "provider_ref": result.provider_ref},
+                self._sent_event(delivery, now),
+            )
+            self.metrics.deliveries.labels(channel, "sent").inc()
+            return await self._dequeue(notice)
+        if result.outcome is Outcome.TRANSIENT and delivery["attempts"] < self.policy.max_attempts:
+            retry_at = now + backoff(
+                delivery["attempts"], self.policy.retry_base_seconds, self.policy.retry_max_seconds
+            )
+            await update_if(
+                self.db.deliveries,
+                delivery["_id"],
+                {},
+                {"$set": {"status": "retrying", "reason": result.reason, "next_attempt_at": retry_at}},
+            )
+            await update_if(
+                self.db.queue, notice["_id"], {}, {"$set": {"due_at": retry_at, "attempted": True}}
+            )
+            self.metrics.deliveries.labels(channel, "retried").inc()
+            return None
+        reason = result.reason if result.outcome is Outcome.PERMANENT else f"gave_up:{result.reason}"
+        await self._finish(
+            delivery,
+            {"status": "failed", "failed_at": now, "reason": reason},
+            self._failed_event(delivery, reason, now),
+        )
+        self.metrics.deliveries.labels(channel, "failed").inc()
+        return await self._fall_back(notice, channel, now, plan)
+
+    async def _finish(self, delivery: Document, fields: Document, event: EventPayload) -> None:
+        events = stage_events(
+            [event], source=SOURCE, subject=delivery["_id"], from_version=delivery.get("version", 0)
+        )
+        await update_aggregate(
+            self.db.deliveries,
+            delivery["_id"],
+            expected_version=delivery.get("version", 0),
+            update={"$set": fields},
+            events=events,
+        )
+
+    # ---- what happens instead of a send
+
+    async def _fall_back(self, notice: Document, channel: str, now: datetime, plan: list[str]) -> None:
+        remaining = [c for c in plan if c != channel]
+        if not remaining:
+            return await self._dequeue(notice)  # every channel failed; each failure is in the ledger
+        self.metrics.deliveries.labels(channel, "fell_back").inc()
+        await update_if(
+            self.db.queue, notice["_id"], {}, {"$push": {"tried": channel}, "$set": {"due_at": now}}
+        )
+        return None
+
+    async def _hold(self, notice: Document, until: datetime) -> None:
+        """Quiet hours: the message waits for the morning."""
+        await update_if(self.db.queue, notice["_id"], {}, {"$set": {"due_at": until, "held_until": until}})
+        self.metrics.deliveries.labels(NO_CHANNEL, "held").inc()
+
+    def _counts_against_cap(self, notice: Document) -> bool:
+        return not notice["urgent"] and notice["template"] != DIGEST and not notice.get("tried")
+
+    async def _reserve(self, recipient: Recipient, now: datetime) -> bool:
+        """Count one message against the recipient's cap for the local day; False if it is full."""
+        day = self.quiet.local_day(now).isoformat()
+        under_cap = {"$or": [{"count": {"$exists": False}}, {"count": {"$lt": self.policy.daily_cap}}]}
+        return await update_if(
+            self.db.daily_counts,
+            f"{recipient.recipient_id}|{day}",
+            under_cap,
+            {"$inc": {"count": 1}},
+            upsert=True,
+        )
+
+    async def _merge_into_digest(self, notice: Document, recipient: Recipient, now: datetime) -> None:
+        """Over the daily cap: the message joins the recipient's digest, sent next morning."""
+        day = self.quiet.local_day(now).isoformat()
+        digest_id = f"digest:{day}|{DIGEST}|{recipient.recipient_id}"
+        merged = {"$push": {"items": notice["text"], "merged": notice["_id"]}}
+        if not await update_if(self.db.queue, digest_id, {"merged": {"$ne": notice["_id"]}}, merged):
+            digest = {
+                "_id": digest_id,
+                "cause": f"digest:{day}",
+                "template": DIGEST,
+                "recipient": recipient.recipient_id,
+                "kind": notice["kind"],
+                "text": None,
+                "urgent": False,
+                "meeting": None,
+                "tried": [],
+                "items": [notice["text"]],
+                "merged": [notice["_id"]],
+                "created_at": now,
+                "due_at": self.quiet.next_end(now),
+            }
+            # Absent, or this message merged before a crash: insert, or find it there already.
+            if await self.db.queue.find_one({"_id": digest_id}) is None:
+                await self.db.queue.insert_one(digest)
+        await self._ledger_only(notice, now, "merged", digest_id)
+        self.metrics.deliveries.labels(DIGEST, "merged").inc()
+        await self._dequeue(notice)
+
+    async def _give_up(self, notice: Document, now: datetime, status: str, reason: str) -> None:
+        """No send: cancelled (erased recipient, moved meeting) or failed (no channel at all)."""
+        await self._ledger_only(notice, now, status, reason)
+        self.metrics.deliveries.labels(NO_CHANNEL, status).inc()
+        await self._dequeue(notice)
+
+    async def _ledger_only(self, notice: Document, now: datetime, status: str, reason: str) -> None:
+        """A ledger line for a message that was not sent (merged, cancelled, or failed everywhere);
+        a failure is published as DeliveryFailed on channel `none`."""
+        channel = DIGEST if status == "merged" else NO_CHANNEL
+        doc = {
+            "_id": f"{notice['_id']}|{channel}",
+            "notice_id": notice["_id"],
+            "cause": notice["cause"],
+            "recipient": notice["recipient"],
+            "recipient_kind": notice["kind"],
+            "channel": channel,
+            "template": notice["template"],
+            "text": notice["text"],
+            "urgent": notice["urgent"],
+            "status": status,
+            "reason": reason,
+            "attempts": 0,
+            "created_at": now,
+            "failed_at" if status == "failed" else "closed_at": now,
+        }
+        events = (
+            stage_events(
+                [self._failed_event(doc, reason, now)], source=SOURCE, subject=doc["_id"], from_version=0
+            )
+            if status == "failed"
+            else []
+        )
+        with contextlib.suppress(DuplicateKeyError):  # recorded before a crash
+            await insert_aggregate(self.db.deliveries, doc, events)
+
+    async def _dequeue(self, notice: Document) -> None:
+        await self.db.queue.delete_one({"_id": notice["_id"]})
+
+    # ---- helpers
+
+    def _text(self, notice: Document) -> str:
+        if notice["template"] == DIGEST:
+            return self.templates.render(DIGEST, {"items": notice.get("items", [])})
+        text: str = notice["text"]
+        return text
+
+    def _sent_event(self, delivery: Document, now: datetime) -> DeliverySent:
+        return DeliverySent(**_event_fields(delivery), sent_at=now)
+
+    def _failed_event(self, delivery: Document, reason: str, now: datetime) -> DeliveryFailed:
+        return DeliveryFailed(**_event_fields(delivery), reason=reason, permanent=True, failed_at=now)
+
+    # ---- figures
+
+    async def refresh_gauges(self) -> None:
+        now = self.clock.now()
+        depth = 0
+        oldest: datetime | None = None
+        async for doc in self.db.queue.find({}, {"due_at": 1, "created_at": 1}):
+            depth += 1
+            if doc["due_at"] <= now and (oldest is None or doc["created_at"] < oldest):
+                oldest = doc["created_at"]
+        self.metrics.queue_depth.set(depth)
+        self.metrics.oldest_pending_age.set(max((now - oldest).total_seconds(), 0) if oldest else 0)
+        self.metrics.reminders_pending.set(await self.meetings.pending_reminders())
+
+
+def _event_fields(delivery: Document) -> dict[str, Any]:
+    """What a delivery event says of its delivery: ids and codes, no address, no text."""
+    return {
+        "delivery_id": delivery["_id"],
+        "recipient_driver_id": delivery["recipient"],
+        "recipient_kind": delivery["recipient_kind"],
+        "channel": delivery["channel"],
+        "template": delivery["template"],
+        "caused_by_event_id": delivery["cause"],
+    }

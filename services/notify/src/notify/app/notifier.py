@@ -1,0 +1,93 @@
+"""The notifier's parts wired together for one process (the view, the queue, meetings, dispatcher)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pymongo.asynchronous.database import AsyncDatabase
+
+from notify.adapters.channels import Inbox, Sender, SmsProvider, SmtpMail, WeChatWorkRobot
+from notify.app.clock import Clock
+from notify.app.dispatch import DeliveryPolicy, Dispatcher
+from notify.app.meetings import Meetings
+from notify.app.metrics import NotifyMetrics
+from notify.app.queue import NoticeQueue
+from notify.app.templates import Templates
+from notify.app.view import RecipientView
+from notify.domain.timing import QuietHours
+from notify.settings import Settings
+
+Document = dict[str, Any]
+
+
+class Notifier:
+    def __init__(self, db: AsyncDatabase[Document], settings: Settings, metrics: NotifyMetrics) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = Clock(db, controllable=settings.controllable_clock)
+        self.templates = Templates(settings.timezone)
+        self.view = RecipientView(db)
+        self.http = httpx.AsyncClient(
+            timeout=settings.send_timeout_seconds,
+            limits=httpx.Limits(max_connections=settings.send_concurrency),
+        )
+        self.queue = NoticeQueue(
+            db,
+            self.view,
+            self.templates,
+            self.clock,
+            batch_size=settings.fanout_batch_size,
+            on_queued=lambda: self.dispatcher.wake(),
+        )
+        self.meetings = Meetings(db, self.queue, self.clock, settings.reminder_offsets_minutes)
+        self.dispatcher = Dispatcher(
+            db,
+            view=self.view,
+            senders=self._senders(),
+            templates=self.templates,
+            meetings=self.meetings,
+            clock=self.clock,
+            quiet=QuietHours(settings.quiet_start, settings.quiet_end, settings.timezone),
+            policy=DeliveryPolicy(
+                fallback_order=settings.fallback_order,
+                daily_cap=settings.daily_cap,
+                max_attempts=settings.max_attempts,
+                retry_base_seconds=settings.retry_base_seconds,
+                retry_max_seconds=settings.retry_max_seconds,
+                send_timeout_seconds=settings.send_timeout_seconds,
+                batch_size=settings.batch_size,
+                concurrency=settings.send_concurrency,
+            ),
+            metrics=metrics,
+        )
+
+    def _senders(self) -> dict[str, Sender]:
+        """The channels that are configured; a channel without settings is never planned."""
+        s = self.settings
+        senders: list[Sender] = [Inbox(self.db)]
+        if s.sms_url and s.sms_api_key:
+            senders.append(
+                SmsProvider(
+                    self.http,
+                    s.sms_url,
+                    s.sms_api_key.get_secret_value(),
+                    s.sms_sign,
+                    honours_keys=s.sms_idempotency_keys,
+                )
+            )
+        if s.wechat_webhook_url:
+            senders.append(WeChatWorkRobot(self.http, s.wechat_webhook_url.get_secret_value()))
+        if s.smtp_host:
+            senders.append(
+                SmtpMail(
+                    s.smtp_host,
+                    s.smtp_port,
+                    s.smtp_from,
+                    username=s.smtp_username,
+                    password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                    starttls=s.smtp_starttls,
+                    timeout=s.send_timeout_seconds,
+                )
+            )
+        return {sender.channel: sender for sender in senders}

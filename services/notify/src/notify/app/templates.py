@@ -1,0 +1,42 @@
+"""Rendering the Chinese message templates (Jinja2 files in `notify/templates`, kept as data)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+
+class Templates:
+    def __init__(self, zone: str) -> None:
+        self.zone = ZoneInfo(zone)
+        self.env = Environment(
+            loader=PackageLoader("notify", "templates"),
+            undefined=StrictUndefined,  # a missing field is a bug to see, not a blank in a driver's SMS
+            autoescape=False,  # plain text: SMS, WeChat, e-mail bodies
+            keep_trailing_newline=False,
+        )
+        self.env.filters["local"] = self._local
+        self.env.filters["local_date"] = self._local_date
+
+    def names(self) -> list[str]:
+        return sorted(n.removesuffix(".txt.j2") for n in self.env.list_templates(extensions=["j2"]))
+
+    def render(self, template: str, context: dict[str, Any]) -> str:
+        return self.env.get_template(f"{template}.txt.j2").render(**context).strip()
+
+    def _local(self, moment: datetime | str | None) -> str:
+        return self._format(moment, "%-m月%-d日%H:%M")
+
+    def _local_date(self, moment: datetime | str | None) -> str:
+        return self._format(moment, "%-m月%-d日")
+
+    def _format(self, moment: datetime | str | None, pattern: str) -> str:
+        """A time in the drivers' local time (contexts stored as JSON hold ISO strings)."""
+        if moment is None:
+            return ""
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
+        return moment.astimezone(self.zone).strftime(pattern)

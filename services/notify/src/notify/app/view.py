@@ -1,0 +1,206 @@
+"""Notify's own view of who can be reached and how: drivers' contact points (from the compacted
+`roster.contact.v1`), the staff directory, organisations with their members and secretary.
+
+Everything is keyed by _id (driver id, staff subject, organisation id), the one lookup FerretDB
+answers from an index. Contact points are personal data: they leave this module only towards a
+provider, and the API shows them masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import update_if
+from roadbranch_shared.events import Envelope
+
+from notify.domain.channels import Channel, Recipient
+from notify.domain.rules import Audience, AudienceKind
+
+Document = dict[str, Any]
+
+
+class RecipientKind:
+    DRIVER = "driver"
+    STAFF = "staff"
+    PERSON = "person"  # a driver or staff: known only when the message is sent
+
+
+class RecipientView:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+
+    # ---- projections of roster events
+
+    async def contact_changed(
+        self, driver_id: str, envelope: Envelope, *, phone: str | None, wechat_id: str | None, preferred: str
+    ) -> bool:
+        """A newer contact point replaces the stored one; an erased driver stays erased."""
+        newer = {"$or": [{"seq": {"$exists": False}}, {"seq": {"$lt": envelope.seq}}]}
+        update = {
+            "$set": {
+                "phone": phone,
+                "wechat_id": wechat_id,
+                "preferred_channel": preferred,
+                "seq": envelope.seq,
+                "changed_at": envelope.time,
+            }
+        }
+        return await update_if(
+            self.db.contacts, driver_id, {"$and": [newer, {"erased": {"$ne": True}}]}, update, upsert=True
+        )
+
+    async def erase(self, driver_id: str, at: datetime, seq: int | None = None) -> None:
+        """The driver was erased (a tombstone or DriverErased): forget how to reach him and what his
+        inbox held, for good. Pending messages to him are cancelled when they come due."""
+        update: dict[str, Any] = {
+            "$set": {"erased": True, "erased_at": at},
+            "$unset": {"phone": "", "wechat_id": "", "preferred_channel": ""},
+        }
+        if seq is not None:
+            update["$set"]["seq"] = seq
+        await update_if(self.db.contacts, driver_id, {}, update, upsert=True)
+        await self.db.inboxes.delete_one({"_id": driver_id})
+        await self.place(driver_id, [])
+        await self.db.placements.delete_one({"_id": driver_id})
+
+    async def place(self, driver_id: str, organisation_ids: list[str]) -> None:
+        """The driver now belongs to these organisations (a branch and maybe a party group in it)."""
+        placement = await self.db.placements.find_one({"_id": driver_id})
+        before = set(placement["organisations"]) if placement else set()
+        after = set(organisation_ids)
+        for left in before - after:
+            await update_if(self.db.organisations, left, {}, {"$pullAll": {"members": [driver_id]}})
+        for joined in after:
+            await update_if(
+                self.db.organisations, joined, {}, {"$addToSet": {"members": driver_id}}, upsert=True
+            )
+        if organisation_ids:
+            await self.db.placements.update_one(
+                {"_id": driver_id}, {"$set": {"organisations": sorted(after)}}, upsert=True
+            )
+
+    async def organisation_created(self, organisation_id: str, name: str, kind: str) -> None:
+        await update_if(
+            self.db.organisations, organisation_id, {}, {"$set": {"name": name, "kind": kind}}, upsert=True
+        )
+
+    async def secretary_seated(self, organisation_id: str, person_id: str) -> None:
+        await update_if(
+            self.db.organisations, organisation_id, {}, {"$set": {"secretary_id": person_id}}, upsert=True
+        )
+
+    async def organisation_name(self, organisation_id: str | None) -> str | None:
+        if organisation_id is None:
+            return None
+        doc = await self.db.organisations.find_one({"_id": organisation_id})
+        return doc.get("name") if doc else None
+
+    # ---- the staff directory (set through the staff API)
+
+    async def set_staff_contact(
+        self,
+        subject: str,
+        *,
+        phone: str | None,
+        email: str | None,
+        wechat_id: str | None,
+        preferred: str | None,
+    ) -> Document:
+        doc = {"phone": phone, "email": email, "wechat_id": wechat_id, "preferred_channel": preferred}
+        await self.db.staff.update_one({"_id": subject}, {"$set": doc}, upsert=True)
+        return {"_id": subject, **doc}
+
+    # ---- lookups
+
+    async def recipient(self, recipient_id: str, kind: str) -> Recipient | None:
+        """How to reach someone now; None if notify knows no way (a person with no contact point)."""
+        if kind != RecipientKind.STAFF:
+            contact = await self.db.contacts.find_one({"_id": recipient_id})
+            if contact is not None:
+                if contact.get("erased"):
+                    return Recipient(recipient_id, RecipientKind.DRIVER, erased=True)
+                addresses = {
+                    Channel.SMS: contact.get("phone"),
+                    Channel.WECHAT: contact.get("wechat_id"),
+                    Channel.INBOX: recipient_id,
+                }
+                return Recipient(
+                    recipient_id,
+                    RecipientKind.DRIVER,
+                    preferred=contact.get("preferred_channel"),
+                    addresses={c: a for c, a in addresses.items() if a},
+                )
+        if kind != RecipientKind.DRIVER:
+            staff = await self.db.staff.find_one({"_id": recipient_id})
+            if staff is not None:
+                addresses = {
+                    Channel.SMS: staff.get("phone"),
+                    Channel.EMAIL: staff.get("email"),
+                    Channel.WECHAT: staff.get("wechat_id"),
+                }
+                return Recipient(
+                    recipient_id,
+                    RecipientKind.STAFF,
+                    preferred=staff.get("preferred_channel"),
+                    addresses={c: a for c, a in addresses.items() if a},
+                )
+            return None
+        # A driver whose contact point has not reached notify yet can still read his inbox.
+        return Recipient(recipient_id, RecipientKind.DRIVER, addresses={Channel.INBOX: recipient_id})
+
+    async def audience(self, audience: Audience, batch_size: int) -> AsyncIterator[tuple[str, list[str]]]:
+        """The audience's recipient ids in batches, with the kind of recipient they are."""
+        if audience.kind in (AudienceKind.DRIVERS, AudienceKind.PEOPLE):
+            kind = RecipientKind.DRIVER if audience.kind == AudienceKind.DRIVERS else RecipientKind.PERSON
+            ids = list(dict.fromkeys(audience.ids))
+            for start in range(0, len(ids), batch_size):
+                yield kind, ids[start : start + batch_size]
+        elif audience.kind == AudienceKind.ORGANISATION_MEMBERS:
+            org = await self.db.organisations.find_one({"_id": audience.organisation_id})
+            members = sorted(org.get("members", [])) if org else []
+            for start in range(0, len(members), batch_size):
+                yield RecipientKind.DRIVER, members[start : start + batch_size]
+        elif audience.kind == AudienceKind.ORGANISATION_SECRETARY:
+            org = await self.db.organisations.find_one({"_id": audience.organisation_id})
+            if org and org.get("secretary_id"):
+                yield RecipientKind.PERSON, [org["secretary_id"]]
+        elif audience.kind == AudienceKind.ALL_DRIVERS:
+            batch: list[str] = []
+            async for doc in self.db.contacts.find({}, {"_id": 1, "erased": 1}):
+                if doc.get("erased"):
+                    continue
+                batch.append(doc["_id"])
+                if len(batch) == batch_size:
+                    yield RecipientKind.DRIVER, batch
+                    batch = []
+            if batch:
+                yield RecipientKind.DRIVER, batch
+
+    async def erased(self, driver_id: str) -> bool:
+        doc = await self.db.contacts.find_one({"_id": driver_id})
+        return bool(doc and doc.get("erased"))
+
+
+def masked_recipient(recipient: Recipient) -> Document:
+    """What staff may see of a recipient: which channels work, the addresses masked."""
+    from roadbranch_shared.pii import mask_phone
+
+    shown: dict[str, str] = {}
+    for channel, address in recipient.addresses.items():
+        if channel == Channel.SMS:
+            shown[channel] = mask_phone(address)
+        elif channel == Channel.INBOX:
+            shown[channel] = address
+        else:
+            domain = address[address.index("@") :] if "@" in address else ""
+            shown[channel] = address[:2] + "***" + domain
+    return {
+        "recipient_id": recipient.recipient_id,
+        "kind": recipient.kind,
+        "erased": recipient.erased,
+        "preferred_channel": recipient.preferred,
+        "addresses": shown,
+    }

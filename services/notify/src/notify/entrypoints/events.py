@@ -1,0 +1,106 @@
+"""Notify's subscriptions: roster events build its view of recipients; every event a rule names
+queues its messages. Handlers are thin: the view, the rules and the queue do the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from roadbranch_shared.consumers import EventSubscription
+from roadbranch_shared.contracts import activities, roster, welfare
+from roadbranch_shared.events import Envelope, EventPayload
+from roadbranch_shared.topics import (
+    ACTIVITIES_COMPLIANCE,
+    ACTIVITIES_CONTENT,
+    ACTIVITIES_MEETING,
+    ROSTER_CONTACT,
+    ROSTER_DRIVER,
+    ROSTER_MEMBER,
+    ROSTER_ORG,
+    WELFARE_NEED,
+    Topic,
+)
+
+from notify.app.notifier import Notifier
+from notify.domain.rules import member_welcome, notices_for
+
+SECRETARY = "secretary"
+
+
+def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSubscription]:
+    """The subscriptions, one consumer group per topic; `notifier` gives the parts once started."""
+
+    def subscription(topic: Topic) -> EventSubscription:
+        return EventSubscription(topic, group_id=f"{group}.{topic.name}")
+
+    async def by_rules(payload: EventPayload, envelope: Envelope) -> None:
+        for notice in notices_for(payload):
+            await notifier().queue.publish(notice, cause=envelope.id)
+
+    contact = subscription(ROSTER_CONTACT)
+
+    @contact.on(roster.ContactPointChanged)
+    async def contact_changed(e: roster.ContactPointChanged, envelope: Envelope) -> None:
+        await notifier().view.contact_changed(
+            e.driver_id, envelope, phone=e.phone, wechat_id=e.wechat_id, preferred=e.preferred_channel
+        )
+
+    @contact.on_tombstone
+    async def contact_erased(driver_id: str) -> None:
+        await notifier().view.erase(driver_id, notifier().clock.now())
+
+    driver = subscription(ROSTER_DRIVER)
+
+    @driver.on(roster.DriverErased)
+    async def driver_erased(e: roster.DriverErased, envelope: Envelope) -> None:
+        await notifier().view.erase(e.driver_id, e.erased_at, envelope.seq)
+
+    member = subscription(ROSTER_MEMBER)
+
+    @member.on(roster.MemberVerified)
+    async def member_verified(e: roster.MemberVerified, envelope: Envelope) -> None:
+        if e.branch_id:
+            await notifier().view.place(e.driver_id, [e.branch_id])
+        for notice in member_welcome(e, await notifier().view.organisation_name(e.branch_id)):
+            await notifier().queue.publish(notice, cause=envelope.id)
+
+    @member.on(roster.MemberAssignedToBranch)
+    async def member_assigned(e: roster.MemberAssignedToBranch, envelope: Envelope) -> None:
+        await notifier().view.place(e.driver_id, [o for o in (e.branch_id, e.group_id) if o])
+
+    org = subscription(ROSTER_ORG)
+
+    @org.on(roster.OrganisationCreated)
+    async def organisation_created(e: roster.OrganisationCreated, envelope: Envelope) -> None:
+        await notifier().view.organisation_created(e.organisation_id, e.name, e.kind)
+
+    @org.on(roster.SeatAssigned)
+    async def seat_assigned(e: roster.SeatAssigned, envelope: Envelope) -> None:
+        if e.role == SECRETARY:
+            await notifier().view.secretary_seated(e.organisation_id, e.person_id)
+
+    org.on(roster.PairingContactOverdue)(by_rules)
+
+    meeting = subscription(ACTIVITIES_MEETING)
+
+    @meeting.on(activities.MeetingScheduled)
+    async def meeting_scheduled(e: activities.MeetingScheduled, envelope: Envelope) -> None:
+        await notifier().meetings.scheduled(e, envelope)
+
+    @meeting.on(activities.MeetingRescheduled)
+    async def meeting_rescheduled(e: activities.MeetingRescheduled, envelope: Envelope) -> None:
+        await notifier().meetings.rescheduled(e, envelope)
+
+    @meeting.on(activities.MeetingCancelled)
+    async def meeting_cancelled(e: activities.MeetingCancelled, envelope: Envelope) -> None:
+        await notifier().meetings.cancelled(e, envelope)
+
+    content = subscription(ACTIVITIES_CONTENT)
+    content.on(activities.ContentPublished)(by_rules)
+    compliance = subscription(ACTIVITIES_COMPLIANCE)
+    compliance.on(activities.ComplianceOverdue)(by_rules)
+
+    need = subscription(WELFARE_NEED)
+    for model in (welfare.NeedFiled, welfare.NeedAssigned, welfare.NeedEscalated, welfare.NeedResolved):
+        need.on(model)(by_rules)
+
+    return [contact, driver, member, org, meeting, content, compliance, need]
