@@ -400,6 +400,13 @@ async def test_stations_and_care_campaigns_from_a_real_welfare_process(
         "heatstroke_relief": "防暑降温用品",
     }
     assert warm["problems_by_category"] == {"certificate_review": 1}
+    # The gauges carry the breakdowns of counts too (not the items' labels, which are text).
+    items = f'roadbranch_briefing_figure{{county="{COUNTY}",figure="items_by_kind",key="gloves",part="warm"}}'
+
+    async def gauged() -> bool:
+        return items in briefing.call("GET", "/metrics", role="").text
+
+    await eventually(gauged, timeout=30, message="the warm figures as gauges")
     text = briefing.call("GET", "/v1/briefing").text
     assert "开展“送温暖、送健康、送服务”活动3次，慰问党员司机2名，非党员司机4人" in text
     assert "发放防疫物资、手套、防暑降温用品等物品20件，帮助货车司机解决证件年审等困难问题1件" in text

@@ -92,7 +92,15 @@ def test_the_organisation_is_its_state_at_the_end_of_the_period() -> None:
             "term_end": "2026-02-01",
         },
     }
-    orgs = [{"_id": "c", "kind": "industry_committee", "created_at": at("2026-01-01"), "seats": seats}]
+    orgs = [
+        {
+            "_id": "c",
+            "kind": "industry_committee",
+            "county": "meigu",
+            "created_at": at("2026-01-01"),
+            "seats": seats,
+        }
+    ]
     meetings = [
         {
             "_id": "l1",
@@ -173,7 +181,7 @@ def test_needs_give_median_time_to_resolve_and_share_within_target() -> None:
 def test_the_text_leaves_out_what_was_not_done_and_escapes_html() -> None:
     drivers = [{"_id": "d1", "county": "meigu", "source": "individual", "registered_at": at("2026-03-02")}]
     period = parse_period("2026-03")
-    orgs = [{"_id": "b", "kind": "branch", "created_at": at("2026-01-01")}]
+    orgs = [{"_id": "b", "kind": "branch", "county": "meigu", "created_at": at("2026-01-01")}]
     meetings = [{"_id": "m", "organisation_id": "b", "venue_name": "俄普修理厂", "kind": "party_lesson"}]
     quotes = [
         {

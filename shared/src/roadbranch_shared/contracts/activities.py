@@ -116,6 +116,7 @@ class ContentPublished(EventPayload):
     # The drivers it is pushed to, fixed at publication (the read rate's denominator), so the
     # notifier needs no membership view of its own.
     audience_driver_ids: list[str] | None = None
+    county: str | None = None  # the publishing deployment's county (for items to every driver)
 
 
 @event_type("roadbranch.activities.compliance.overdue.v1", topic=ACTIVITIES_COMPLIANCE)

@@ -65,6 +65,7 @@ class Contents:
             title=body["title"],
             published_at=now,
             audience_driver_ids=audience,
+            county=self.venues.county,
         )
         await insert_aggregate(
             self.db.contents, doc, stage_events([event], source=SOURCE, subject=content_id, from_version=0)

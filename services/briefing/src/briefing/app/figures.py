@@ -73,6 +73,11 @@ class FigureBook:
             for name, value in values.items():
                 if isinstance(value, dict):
                     for key, n in value.items():
-                        self.gauge.labels(self.county, part, name, key).set(n)
-                elif isinstance(value, int | float) and not isinstance(value, bool):
+                        if _is_number(n):  # a breakdown of counts, not of labels (item_labels)
+                            self.gauge.labels(self.county, part, name, key).set(n)
+                elif _is_number(value):
                     self.gauge.labels(self.county, part, name, "").set(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

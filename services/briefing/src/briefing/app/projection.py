@@ -278,6 +278,7 @@ class Projection:
                     "category": e.category,
                     "published_at": e.published_at,
                     "audience": len(e.audience_driver_ids) if e.audience_driver_ids is not None else None,
+                    "county": e.county,
                 },
             )
 

@@ -163,10 +163,10 @@ class View:
     venues: list[Document]
 
     def of_county(self, county: str) -> View:
-        """The documents of one county: drivers by their county, organisations by theirs (one created
-        before organisations named a county is the deployment's), everything else through them."""
+        """The documents of one county: drivers and organisations by their county (an organisation
+        whose event names none belongs to no county), everything else through them."""
         drivers = {d["_id"] for d in self.drivers if d.get("county") == county}
-        orgs = {o["_id"] for o in self.organisations if o.get("county") in (county, None)}
+        orgs = {o["_id"] for o in self.organisations if o.get("county") == county}
         visits = [v for v in self.visits if v.get("driver_id") in drivers]
         return View(
             drivers=[d for d in self.drivers if d["_id"] in drivers],
@@ -174,7 +174,12 @@ class View:
             organisations=[o for o in self.organisations if o["_id"] in orgs],
             pairings=[p for p in self.pairings if p.get("organisation_id") in orgs],
             meetings=[m for m in self.meetings if m.get("organisation_id") in orgs],
-            contents=[c for c in self.contents if c.get("organisation_id") in (*orgs, None)],
+            contents=[
+                c
+                for c in self.contents
+                if c.get("organisation_id") in orgs
+                or (c.get("organisation_id") is None and c.get("county") == county)
+            ],
             needs=[n for n in self.needs if n.get("driver_id") in drivers],
             deliveries=[c for c in self.deliveries if c.get("county") == county],
             compliance=[c for c in self.compliance if c.get("organisation_id") in orgs],
