@@ -21,12 +21,15 @@ class DomainError(ValueError):
     NOT_FOUND = "not_found"  # 404
     FORBIDDEN = "forbidden"  # outside the caller's scope: 403
 
-    def __init__(self, field: str, reason: str, message: str, status: str = CONFLICT) -> None:
+    def __init__(
+        self, field: str, reason: str, message: str, status: str = CONFLICT, **details: object
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.reason = reason
         self.message = message
         self.status = status
+        self.details = details  # more for the client (e.g. on_hand, requested), beside the reason
 
     def as_api_error(self) -> ApiError:
         if self.status == DomainError.INVALID:
@@ -35,7 +38,8 @@ class DomainError(ValueError):
             DomainError.NOT_FOUND: (404, ErrorCode.NOT_FOUND),
             DomainError.FORBIDDEN: (403, ErrorCode.FORBIDDEN),
         }.get(self.status, (409, ErrorCode.CONFLICT))
-        return ApiError(status, code, self.message, field=self.field, details={"reason": self.reason})
+        details = {"reason": self.reason, **self.details}
+        return ApiError(status, code, self.message, field=self.field, details=details)
 
 
 async def run_command(work: Awaitable[T]) -> T:

@@ -1,17 +1,10 @@
-"""The roster's domain error: what was refused (field, reason code, Chinese message) and how the
-API should answer it (invalid → 422, conflict → 409, not_found → 404)."""
+"""The roster's domain error: the project's `DomainError` (field, reason code, Chinese message, and
+which kind of refusal: invalid → 422, conflict → 409, not_found → 404), named for this domain."""
 
 from __future__ import annotations
 
+from roadbranch_shared.domain import DomainError
 
-class RosterError(ValueError):
-    INVALID = "invalid"
-    CONFLICT = "conflict"
-    NOT_FOUND = "not_found"
 
-    def __init__(self, field: str, reason: str, message: str, status: str = CONFLICT) -> None:
-        super().__init__(message)
-        self.field = field
-        self.reason = reason
-        self.message = message
-        self.status = status
+class RosterError(DomainError):
+    """A command the roster refuses; routes answer it through `roadbranch_shared.domain.run_command`."""

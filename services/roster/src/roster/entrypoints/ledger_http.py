@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
 from roster.app.ledger import Ledger, last_contact
 from roster.domain.members import CaseStatus
-from roster.entrypoints.errors import run_command
 from roster.entrypoints.http import driver_view
 
 log = logging.getLogger(__name__)

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 
 from roster.app.members import Members, check_records
 from roster.domain.members import RECORD_COLUMNS, CaseStatus, Method, Outcome
-from roster.entrypoints.errors import run_command
 from roster.entrypoints.uploads import checked_upload
 
 router = APIRouter(prefix="/v1", tags=["members"])
