@@ -257,7 +257,7 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_the_next_one_is_proce
     for h in headers:
         assert h["dlq-origin-topic"] == TALLY.name
         assert h["dlq-origin-offset"].isdigit()
-        assert h["dlq-consumer-group"] == "tally"
+        assert h["dlq-consumer-group"] == f"tally.{TALLY.name}", "the subscription's own group"
     assert tally.alive
     async with httpx.AsyncClient(base_url=tally.url) as http:
         assert (await http.get("/health/ready")).status_code == 200

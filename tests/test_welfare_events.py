@@ -76,7 +76,7 @@ async def test_poison_member_events_go_to_the_dead_letters_and_later_ones_apply_
     reasons = [dict((k, v.decode()) for k, v in r.headers)["dlq-reason"] for r in records]
     assert reasons == ["not_json", "payload_invalid"]
     groups = {dict((k, v.decode()) for k, v in r.headers)["dlq-consumer-group"] for r in records}
-    assert groups == {welfare.process.env["ROADBRANCH_WELFARE_CONSUMER_GROUP"]}
+    assert groups == {welfare.process.env["ROADBRANCH_WELFARE_CONSUMER_GROUP"] + "." + ROSTER_MEMBER.name}
 
     # The older rejection, delivered last, must not undo the verification.
     welfare.wait_for(lambda: welfare.knows(driver_id, member=True), message="the verification")

@@ -1,8 +1,13 @@
 """Subscribing to topics and applying events exactly once to a service's own documents.
 
 `EventSubscription` registers one subscriber per topic with the project's consumer settings
-(own group id, earliest offset, ack after processing) and dispatches by event type. The `apply_*`
-helpers dedupe inside the very single-document update that applies the event.
+(a consumer group of its own per topic, earliest offset, ack after processing) and dispatches by
+event type. The `apply_*` helpers dedupe inside the very single-document update that applies the event.
+
+Why a group per topic: FastStream runs one Kafka consumer per subscriber. Had a service's dozen
+subscribers shared one group, each joining member would rebalance the whole group again (the
+briefing's start took 13 generations and a minute on a busy broker), and a slow topic would stall
+the others' assignments. With `<service group>.<topic>`, each group has one member per replica.
 """
 
 from __future__ import annotations
@@ -46,12 +51,18 @@ def consumer_settings(group_id: str) -> dict[str, Any]:
     }
 
 
+def kafka_group(service_group: str, topic: Topic) -> str:
+    """The Kafka consumer group a service's subscription to `topic` commits its offsets in."""
+    return f"{service_group}.{topic.name}"
+
+
 class EventSubscription:
     """The handlers one service runs for one topic, keyed by event type."""
 
     def __init__(self, topic: Topic, *, group_id: str, description: str | None = None) -> None:
+        """`group_id` is the service's consumer group; the Kafka group is `<group_id>.<topic>`."""
         self.topic = topic
-        self.group_id = group_id
+        self.group_id = kafka_group(group_id, topic)
         self.description = description
         self._handlers: dict[str, Handler] = {}
         self._tombstone: Callable[[str], Awaitable[None]] | None = None
@@ -90,7 +101,7 @@ class EventSubscription:
     def register(self, broker: KafkaBroker) -> None:
         subscriber = broker.subscriber(
             self.topic.name,
-            title=f"{self.group_id}:{self.topic.name}",
+            title=self.group_id,
             description=self.description or f"handles {', '.join(self.event_types)}",
             decoder=decode_record,
             **consumer_settings(self.group_id),

@@ -43,7 +43,7 @@ def stack_info(stack: Stack) -> StackInfo:
 async def eventually(
     check: Callable[[], Awaitable[T]],
     *,
-    timeout: float = 30.0,  # noqa: ASYNC109 (a polling deadline, not a cancellation scope)
+    timeout: float = 90.0,  # noqa: ASYNC109 (a polling deadline, not a cancellation scope)
     interval: float = 0.1,
     message: str = "condition",
 ) -> T:

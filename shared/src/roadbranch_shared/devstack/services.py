@@ -29,7 +29,7 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, timeout: float = 60.0, wait_for: str = "/health/ready") -> ServiceProcess:
+    def start(self, *, timeout: float = 120.0, wait_for: str = "/health/ready") -> ServiceProcess:
         """Start and wait until `wait_for` answers 200 (use /health/live for a service expected unready)."""
         cmd = [
             sys.executable,

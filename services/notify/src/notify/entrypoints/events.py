@@ -30,7 +30,7 @@ def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSub
     """The subscriptions, one consumer group per topic; `notifier` gives the parts once started."""
 
     def subscription(topic: Topic) -> EventSubscription:
-        return EventSubscription(topic, group_id=f"{group}.{topic.name}")
+        return EventSubscription(topic, group_id=group)
 
     async def by_rules(payload: EventPayload, envelope: Envelope) -> None:
         for notice in notices_for(payload):
