@@ -178,7 +178,9 @@ async def test_a_poison_roster_event_goes_to_the_dead_letters_and_the_view_keeps
     async def parked() -> list[dict[str, str]]:
         records = await read_topic(stack_info.kafka_bootstrap, "roster.member.v1.dlq")
         ours = [{k: v.decode() for k, v in r.headers} for r in records if r.key == member_id.encode()]
-        return [h for h in ours if h.get("dlq-consumer-group") == f"{activities.consumer_group}.roster.member.v1"]
+        return [
+            h for h in ours if h.get("dlq-consumer-group") == f"{activities.consumer_group}.roster.member.v1"
+        ]
 
     headers = await eventually(lambda: _two(parked), message="two dead letters from activities")
     assert sorted(h["dlq-reason"] for h in headers) == ["envelope_invalid", "payload_invalid"]

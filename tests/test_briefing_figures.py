@@ -316,7 +316,8 @@ async def test_meetings_needs_and_deliveries_are_counted_once_each(
     parked = [
         r
         for r in await read_topic(stack_info.kafka_bootstrap, "notify.delivery.v1.dlq")
-        if dict(r.headers).get("dlq-consumer-group", b"").decode() == f"{briefing.group_id}.notify.delivery.v1"
+        if dict(r.headers).get("dlq-consumer-group", b"").decode()
+        == f"{briefing.group_id}.notify.delivery.v1"
     ]
     assert [dict(r.headers)["dlq-reason"].decode() for r in parked] == ["not_json"]
 
