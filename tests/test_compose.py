@@ -402,6 +402,29 @@ def test_env_example_has_placeholder_pii_keys() -> None:
         )
 
 
+def test_env_example_names_only_real_service_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `ROADBRANCH_<SERVICE>_<SETTING>` in the example, set or commented out, is a setting of
+    that service, and the example values are ones the service accepts from its environment."""
+    import importlib
+
+    named = re.findall(
+        r"^#?\s*(ROADBRANCH_([A-Z]+)_([A-Z0-9_]+))=(.*)$", ENV_EXAMPLE_FILE.read_text(encoding="utf-8"), re.M
+    )
+    services = set()
+    for variable, service, setting, value in named:
+        if service.lower() not in APP_SERVICES:
+            continue
+        settings_class = importlib.import_module(f"{service.lower()}.settings").Settings
+        assert setting.lower() in settings_class.model_fields, (
+            f"{variable} in the env example is no setting of {service.lower()}"
+        )
+        monkeypatch.setenv(variable, value.strip())
+        services.add(service.lower())
+    assert "notify" in services, "the example should document the notify channels"
+    for service in services:
+        importlib.import_module(f"{service}.settings").Settings()  # the example values parse
+
+
 def test_service_dockerfiles_are_one_file_with_the_name_swapped() -> None:
     reference = (ROOT / "services" / APP_SERVICES[0] / "Dockerfile").read_text(encoding="utf-8")
     for name in APP_SERVICES[1:]:
