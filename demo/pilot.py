@@ -716,6 +716,13 @@ class PilotServices:
             "ROADBRANCH_WELFARE_COUNTY": county,
             "ROADBRANCH_BRIEFING_COUNTY": county,
         }
+        notify = {
+            "ROADBRANCH_NOTIFY_METRICS_INTERVAL_SECONDS": "1",
+            # The pilot's months are played in a minute: quiet hours (22:00-07:00 in Beijing) would
+            # hold its messages till morning whenever the demo runs at night.
+            "ROADBRANCH_NOTIFY_QUIET_START": "00:00",
+            "ROADBRANCH_NOTIFY_QUIET_END": "00:00",
+        }
         self.processes: dict[str, Any] = {}
         for name in SERVICES:
             prefix = f"ROADBRANCH_{name.upper()}_"
@@ -723,6 +730,7 @@ class PilotServices:
                 **stack_info.service_env(name),
                 **pii,
                 **counties,
+                **notify,
                 prefix + "TOKENS_FILE": str(self.tokens_file),
                 prefix + "MONGO_DB": f"{name}{suffix}",
                 prefix + "CONSUMER_GROUP": f"{name}{suffix}",
@@ -744,6 +752,43 @@ class PilotServices:
     @property
     def urls(self) -> dict[str, str]:
         return {name: process.url for name, process in self.processes.items()}
+
+
+def metric_samples(url: str) -> dict[str, float]:
+    """A service's unlabelled samples, and the labelled ones summed by name."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=30).text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
+def settle_notifications(
+    pilot: Pilot, timeout: float = 120, progress: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Wait until notify has sent everything due and published its delivery events, and the briefing's
+    count of them holds still; the briefing's notification figures.
+
+    How many messages the pilot causes depends on the daily cap's digests and on which meetings are
+    still ahead, so unlike the plan's figures this one is awaited, not predicted."""
+    notify, briefing = pilot.urls["notify"], pilot.api["briefing"]
+    deadline = time.monotonic() + timeout
+    last: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        samples = metric_samples(notify)
+        idle = (
+            samples.get("roadbranch_notify_oldest_pending_age_seconds", 1) == 0
+            and samples.get("roadbranch_outbox_pending_events", 1) == 0
+        )
+        figures = briefing.call("GET", "/v1/figures", "staff", params={"period": "all"})["notify"]
+        if idle and figures == last and sum(figures["sent_by_channel"].values()):
+            return dict(figures)
+        last = figures if idle else None
+        progress(f"waiting for notify: {sum(figures['sent_by_channel'].values())} messages counted so far")
+        time.sleep(3)
+    raise RuntimeError(f"notify did not settle; the briefing counts {last}")
 
 
 def settle(pilot: Pilot, timeout: float = 180, progress: Callable[[str], None] = print) -> dict[str, Any]:

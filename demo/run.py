@@ -18,7 +18,7 @@ from roadbranch_shared.devstack import Stack
 from roadbranch_shared.topics import PROJECT_TOPICS, ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pilot import SEED_PLAN, Pilot, PilotServices, settle
+from pilot import SEED_PLAN, Pilot, PilotServices, settle, settle_notifications
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.monotonic()
@@ -49,6 +49,8 @@ def main() -> int:
         pilot.play()
         step("waiting until the briefing service has counted every event")
         settle(pilot, progress=step)
+        step("waiting until notify has sent what the pilot caused")
+        settle_notifications(pilot, progress=step)
         briefing_url = services.urls["briefing"]
         markdown = pilot.api["briefing"].http.get(
             "/v1/briefing",

@@ -23,7 +23,15 @@ from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.process import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "demo"))
-from pilot import SEED_PLAN, Pilot, PilotPlan, PilotServices, differences, settle
+from pilot import (
+    SEED_PLAN,
+    Pilot,
+    PilotPlan,
+    PilotServices,
+    differences,
+    settle,
+    settle_notifications,
+)
 
 pytestmark = pytest.mark.integration
 DASHBOARDS = Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "dashboards"
@@ -74,6 +82,7 @@ def played(stack_info: StackInfo, run_dir: Path, plan: PilotPlan) -> Iterator[di
         pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
         pilot.play()
         figures = settle(pilot, progress=lambda _: None)
+        figures["notify"] = settle_notifications(pilot, progress=lambda _: None)  # then the text
         staff = {"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"}
         text = pilot.api["briefing"].http.get("/v1/briefing", headers=staff).text
         yield {"pilot": pilot, "services": services, "county": county, "figures": figures, "text": text}
@@ -109,6 +118,11 @@ def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_run: dict
     ):
         assert sentence in text, sentence
     assert "第一次在修理厂上党课" in text
+    # No provider is configured, so everything reaches the inbox; each member driver at least has
+    # his welcome (alone or in a digest), and the briefing says how many went out.
+    inbox = figures["notify"]["sent_by_channel"].get("inbox", 0)
+    assert inbox >= SEED_PLAN.members, figures["notify"]
+    assert f"本期共向货车司机发送提醒和学习通知{inbox}条" in text
 
 
 def test_prometheus_scrapes_the_five_services_and_every_dashboard_query_answers(
