@@ -51,6 +51,7 @@ from roadbranch_shared.contracts.activities import MeetingScheduled
 from roadbranch_shared.contracts.roster import ContactPointChanged
 from roadbranch_shared.devstack import Stack, StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.pii import generate_key
 from roadbranch_shared.topics import ensure_topics
 from stats import progress, rate
 
@@ -64,6 +65,8 @@ def start_notify(
     env = {
         **info.service_env("notify"),
         "ROADBRANCH_NOTIFY_MONGO_DB": NOTIFY_DB,
+        "ROADBRANCH_PII_BLIND_INDEX_KEY": generate_key(),
+        "ROADBRANCH_PII_ENCRYPTION_KEY": generate_key(),
         "ROADBRANCH_NOTIFY_TOKENS": json.dumps({OPERATOR: {"subject": "bench", "role": "operator"}}),
         "ROADBRANCH_NOTIFY_CONTROLLABLE_CLOCK": "true",
         "ROADBRANCH_NOTIFY_QUIET_START": "00:00",

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from notify_support import EventPublisher, Notify, SmsProviderServer, SmtpServer, WeChatRobotServer, running
+from pymongo import AsyncMongoClient
 from roadbranch_shared.contracts.welfare import NeedAssigned, NeedFiled, NeedResolved
 from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.pii import PiiDecryptError, PiiKeys, decrypt
 from roadbranch_shared.testing import eventually, read_topic
 from roadbranch_shared.topics import NOTIFY_DELIVERY, WELFARE_NEED
 from roster_support import Roster, synthetic_people
@@ -331,6 +333,32 @@ async def test_an_erased_driver_gets_nothing(
     assert record["reason"] == "recipient_erased"
     assert len(sms.to(phones[driver])) == before
     assert notify.call("GET", "/v1/inbox", f"driver:{driver}").json()["messages"] == []
+
+
+async def test_contact_points_are_stored_encrypted_and_bound_to_their_owner(
+    notify: Notify, phones: dict[str, str], stack_info: StackInfo
+) -> None:
+    saved = notify.call("PUT", "/v1/staff/handler-8/contact", json={"email": "handler8@rights.example"})
+    assert saved.status_code == 200, saved.text
+    keys = PiiKeys.from_env(environ=notify.process.env)
+    driver, phone = sorted(phones.items())[0]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)
+    try:
+        db = client[notify.database]
+        contact = await eventually(
+            lambda: db.contacts.find_one({"_id": driver, "phone": {"$ne": None}}),
+            message="the driver's contact point in notify's view",
+        )
+        staff = await db.staff.find_one({"_id": "handler-8"})
+        stored = json.dumps([contact, staff], default=str)
+    finally:
+        await client.close()
+    assert phone not in stored, "a phone number is not stored in the clear"
+    assert "handler8@" not in stored, "an e-mail address is not stored in the clear"
+    assert decrypt(keys, contact["phone"], aad=f"notify/contacts/{driver}/phone") == phone
+    assert decrypt(keys, staff["email"], aad="notify/staff/handler-8/email") == "handler8@rights.example"
+    with pytest.raises(PiiDecryptError):  # a token copied to another person's record does not open
+        decrypt(keys, contact["phone"], aad="notify/contacts/drv_other/phone")
 
 
 async def test_no_phone_number_in_the_notify_logs(notify: Notify, phones: dict[str, str]) -> None:

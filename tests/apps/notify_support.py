@@ -28,6 +28,7 @@ from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.process import free_port
 from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.events import Envelope, EventPayload, encode_envelope, kafka_headers, new_event
+from roadbranch_shared.pii import generate_key
 
 ROLES = ("work_group_staff", "org_department", "operator", "driver")
 SMS_API_KEY = "local-sms-provider-key"
@@ -294,6 +295,8 @@ class Notify:
         env = {
             **stack_info.service_env("notify"),
             "ROADBRANCH_NOTIFY_MONGO_DB": self.database,
+            "ROADBRANCH_PII_BLIND_INDEX_KEY": generate_key(),
+            "ROADBRANCH_PII_ENCRYPTION_KEY": generate_key(),
             "ROADBRANCH_NOTIFY_CONSUMER_GROUP": f"notify-{secrets.token_hex(4)}",
             "ROADBRANCH_NOTIFY_TOKENS": self._token_table(driver_id),
             "ROADBRANCH_NOTIFY_CONTROLLABLE_CLOCK": "true",

@@ -5,6 +5,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.periodic import start_periodically
+from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import NOTIFY_DELIVERY
 
@@ -31,7 +32,9 @@ def notifier() -> Notifier:
 
 
 async def prepare(db: AsyncDatabase[dict[str, Any]]) -> None:
-    parts = Notifier(db, settings, metrics)
+    # Contact points are stored encrypted. The keys are read at start-up, not import: a missing key
+    # stops the service naming the variable.
+    parts = Notifier(db, settings, metrics, PiiKeys.from_env())
     await parts.clock.load()
     service.app.state.notifier = parts
     # Kept on the app so they are not garbage-collected; they end with the process.

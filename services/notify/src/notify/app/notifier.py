@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.pii import PiiKeys
 
 from notify.adapters.channels import Inbox, Sender, SmsProvider, SmtpMail, WeChatWorkRobot
 from notify.app.clock import Clock
@@ -22,12 +23,14 @@ Document = dict[str, Any]
 
 
 class Notifier:
-    def __init__(self, db: AsyncDatabase[Document], settings: Settings, metrics: NotifyMetrics) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], settings: Settings, metrics: NotifyMetrics, keys: PiiKeys
+    ) -> None:
         self.db = db
         self.settings = settings
         self.clock = Clock(db, controllable=settings.controllable_clock)
         self.templates = Templates(settings.timezone)
-        self.view = RecipientView(db)
+        self.view = RecipientView(db, keys)
         self.http = httpx.AsyncClient(
             timeout=settings.send_timeout_seconds,
             limits=httpx.Limits(max_connections=settings.send_concurrency),

@@ -2,7 +2,8 @@
 `roster.contact.v1`), the staff directory, organisations with their members and secretary.
 
 Everything is keyed by _id (driver id, staff subject, organisation id), the one lookup FerretDB
-answers from an index. Contact points are personal data: they leave this module only towards a
+answers from an index. Contact points are personal data: they are stored encrypted (AES-GCM with the
+shared PII key, bound to the collection, the person and the field), leave this module only towards a
 provider, and the API shows them masked.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import update_if
 from roadbranch_shared.events import Envelope
+from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
 
 from notify.domain.channels import Channel, Recipient
 from notify.domain.rules import Audience, AudienceKind
@@ -29,8 +31,16 @@ class RecipientKind:
 
 
 class RecipientView:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], keys: PiiKeys) -> None:
         self.db = db
+        self.keys = keys
+
+    def _seal(self, collection: str, owner: str, field: str, value: str | None) -> str | None:
+        return encrypt(self.keys, value, aad=f"notify/{collection}/{owner}/{field}") if value else None
+
+    def _open(self, collection: str, doc: Document, field: str) -> str | None:
+        value = doc.get(field)
+        return decrypt(self.keys, value, aad=f"notify/{collection}/{doc['_id']}/{field}") if value else None
 
     # ---- projections of roster events
 
@@ -41,8 +51,8 @@ class RecipientView:
         newer = {"$or": [{"seq": {"$exists": False}}, {"seq": {"$lt": envelope.seq}}]}
         update = {
             "$set": {
-                "phone": phone,
-                "wechat_id": wechat_id,
+                "phone": self._seal("contacts", driver_id, "phone", phone),
+                "wechat_id": self._seal("contacts", driver_id, "wechat_id", wechat_id),
                 "preferred_channel": preferred,
                 "seq": envelope.seq,
                 "changed_at": envelope.time,
@@ -109,9 +119,12 @@ class RecipientView:
         wechat_id: str | None,
         preferred: str | None,
     ) -> Document:
-        doc = {"phone": phone, "email": email, "wechat_id": wechat_id, "preferred_channel": preferred}
-        await self.db.staff.update_one({"_id": subject}, {"$set": doc}, upsert=True)
-        return {"_id": subject, **doc}
+        plain = {"phone": phone, "email": email, "wechat_id": wechat_id}
+        sealed = {field: self._seal("staff", subject, field, value) for field, value in plain.items()}
+        await self.db.staff.update_one(
+            {"_id": subject}, {"$set": {**sealed, "preferred_channel": preferred}}, upsert=True
+        )
+        return {"_id": subject, **plain, "preferred_channel": preferred}
 
     # ---- lookups
 
@@ -123,8 +136,8 @@ class RecipientView:
                 if contact.get("erased"):
                     return Recipient(recipient_id, RecipientKind.DRIVER, erased=True)
                 addresses = {
-                    Channel.SMS: contact.get("phone"),
-                    Channel.WECHAT: contact.get("wechat_id"),
+                    Channel.SMS: self._open("contacts", contact, "phone"),
+                    Channel.WECHAT: self._open("contacts", contact, "wechat_id"),
                     Channel.INBOX: recipient_id,
                 }
                 return Recipient(
@@ -137,9 +150,9 @@ class RecipientView:
             staff = await self.db.staff.find_one({"_id": recipient_id})
             if staff is not None:
                 addresses = {
-                    Channel.SMS: staff.get("phone"),
-                    Channel.EMAIL: staff.get("email"),
-                    Channel.WECHAT: staff.get("wechat_id"),
+                    Channel.SMS: self._open("staff", staff, "phone"),
+                    Channel.EMAIL: self._open("staff", staff, "email"),
+                    Channel.WECHAT: self._open("staff", staff, "wechat_id"),
                 }
                 return Recipient(
                     recipient_id,
