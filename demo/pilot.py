@@ -56,7 +56,8 @@ class PilotPlan:
     campaign_non_member_visits: int
     items: int
     problems: tuple[str, ...]  # need categories solved on the spot during the visits
-    quotes: tuple[tuple[str, str, str], ...] = ()  # (meeting: lesson|theme_day, speaker index, words)
+    # (where: lesson | theme_day | visit, index of the member driver speaking, his words)
+    quotes: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def drivers(self) -> int:
@@ -75,6 +76,7 @@ SEED_QUOTES = (
         "今天的重温入党誓词，震撼了我的内心，让我再次热血澎湃，就像第一次站在党旗下宣誓一样！",
     ),
     ("lesson", "2", "以前从县城到候播乃拖需要3个半小时，现在只需要1个多小时啦！"),
+    ("visit", "3", "感谢组织！不管车轮到哪里，我都会铭记自己是一名党员，带头遵守交通规则。"),
 )
 
 SEED_PLAN = PilotPlan(
@@ -563,6 +565,9 @@ class Pilot:
         problems = dict(
             zip(visited[:: max(1, len(visited) // max(1, len(plan.problems)))], plan.problems, strict=False)
         )
+        words = {
+            members[int(index) % len(members)]: text for where, index, text in plan.quotes if where == "visit"
+        }
         for (kind, title), (item, label), drivers in zip(CAMPAIGNS, ITEMS, per_campaign, strict=True):
             campaign = welfare.call(
                 "POST",
@@ -595,6 +600,7 @@ class Pilot:
                         "visitor_ids": ["officer-1"],
                         "items": {item: amount[driver]},
                         "solved_need_ids": solved,
+                        **({"words": {"text": words[driver], "consent": True}} if driver in words else {}),
                     },
                 )
             welfare.call("POST", f"/v1/campaigns/{campaign}/close", "officer")

@@ -226,3 +226,43 @@ def test_the_text_leaves_out_what_was_not_done_and_escapes_html() -> None:
     html = render(briefing, "html")
     assert "&lt;b&gt;很新颖&lt;/b&gt;" in html
     assert "<b>很新颖" not in html
+
+
+def test_a_visited_drivers_words_close_the_warm_part_in_his_county_only() -> None:
+    drivers = [
+        {"_id": "d1", "county": "meigu", "source": "individual", "registered_at": at("2026-03-02")},
+        {"_id": "d2", "county": "zhaojue", "source": "individual", "registered_at": at("2026-03-02")},
+    ]
+    period = parse_period("2026-03")
+    visits = [
+        {"_id": "c1:1", "campaign_id": "c1", "driver_id": "d1", "member": False, "items": {"gloves": 2}},
+        {"_id": "c1:2", "campaign_id": "c1", "driver_id": "d2", "member": True, "items": {"gloves": 1}},
+    ]
+    for v in visits:
+        v["visited_at"] = at("2026-03-10")
+    quotes = [
+        {
+            "_id": f"{v['_id']}:words",
+            "campaign_id": "c1",
+            "campaign_kind": "health",
+            "speaker_id": v["driver_id"],
+            "member": v["member"],
+            "text": f"{v['driver_id']}的话",
+            "recorded_at": at("2026-03-10"),
+        }
+        for v in visits
+    ]
+    campaigns = [{"_id": "c1", "kind": "health", "labels": {"gloves": "手套"}}]
+    figures = compute(
+        view(drivers=drivers, visits=visits, campaigns=campaigns, quotes=quotes), "meigu", period
+    )
+    assert [q["text"] for q in figures.warm.quotes] == ["d1的话"], "only the county's driver's words"
+    assert figures.gather.quotes == []
+    briefing = compose(figures, period, "美姑县")
+    warm = briefing.parts[-1]
+    assert warm.title.endswith("“暖起来”")
+    # The lead is the first of the period's words; here the only ones, so the part keeps none.
+    assert [(q.text, q.speaker, q.context, q.part) for q in briefing.lead] == [
+        ("d1的话", "货车司机", "在“送健康”走访中", "warm")
+    ]
+    assert "d2的话" not in render(briefing, "markdown")

@@ -118,6 +118,7 @@ def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_run: dict
     ):
         assert sentence in text, sentence
     assert "第一次在修理厂上党课" in text
+    assert "我都会铭记自己是一名党员，带头遵守交通规则。”——党员货车司机（在“送温暖”走访中）" in text
     # No provider is configured, so everything reaches the inbox; each member driver at least has
     # his welcome (alone or in a digest), and the briefing says how many went out.
     inbox = figures["notify"]["sent_by_channel"].get("inbox", 0)
@@ -161,7 +162,9 @@ def test_prometheus_scrapes_the_five_services_and_every_dashboard_query_answers(
     api = f"http://127.0.0.1:{port}/api/v1/query"
 
     def query(expr: str) -> list[dict[str, Any]]:
-        answer = httpx.get(api, params={"query": expr}, timeout=10).json()
+        response = httpx.get(api, params={"query": expr}, timeout=10)
+        response.raise_for_status()  # a starting Prometheus answers 503 in plain text
+        answer = response.json()
         assert answer["status"] == "success", (expr, answer)
         return list(answer["data"]["result"])
 

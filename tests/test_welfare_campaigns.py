@@ -126,6 +126,52 @@ def test_problems_solved_on_the_spot_link_to_the_drivers_needs_and_a_closed_camp
     assert welfare.visit(campaign_id, "drv_late", {}).json()["error"]["reason"] == "closed"
 
 
+async def test_a_drivers_words_at_a_visit_are_kept_only_with_consent_and_without_numbers(
+    welfare: Welfare, stack_info: StackInfo
+) -> None:
+    campaign_id = welfare.start_campaign("warmth", "送温暖回访")["campaign_id"]
+    welfare.receive(campaign_id, "gloves", 4, "手套")
+    words = "感谢组织！不管车轮到哪里，我都会铭记自己是一名党员。"
+    for body, field, reason in (
+        ({"text": words, "consent": False}, "words.consent", "required"),
+        ({"text": "有事打我电话13912345678", "consent": True}, "words.text", "contains_pii"),
+    ):
+        refused = welfare.visit(campaign_id, "drv_words", {"gloves": 2}, words=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["fields"][0] | {"message": ""} == {
+            "field": field,
+            "reason": reason,
+            "message": "",
+        }
+    campaign = welfare.ok("GET", f"/v1/campaigns/{campaign_id}")
+    assert (campaign["totals"]["visits"], campaign["stock"]["gloves"]["on_hand"]) == (0, 4), "nothing kept"
+
+    # No items here: the figures test below counts every glove this module hands out.
+    visit = welfare.visit(campaign_id, "drv_words", {}, words={"text": words, "consent": True})
+    assert visit.status_code == 201, visit.text
+    assert visit.json()["words"] == {"text": words}
+
+    async def recorded() -> list[dict[str, object]]:
+        return [
+            json.loads(r.value)
+            for r in await read_topic(stack_info.kafka_bootstrap, WELFARE_CAMPAIGN.name)
+            if r.key == campaign_id.encode()
+            and json.loads(r.value)["type"] == "roadbranch.welfare.campaign.words_recorded.v1"
+        ]
+
+    [event] = await eventually(recorded, message="the words on the campaign topic")
+    assert event["data"] | {"consent_at": None, "recorded_at": None} == {
+        "campaign_id": campaign_id,
+        "visit_id": visit.json()["visit_id"],
+        "kind": "warmth",
+        "driver_id": "drv_words",
+        "member": False,
+        "text": words,
+        "consent_at": None,
+        "recorded_at": None,
+    }
+
+
 def test_the_figures_count_visits_items_and_problems_per_campaign_and_in_total(welfare: Welfare) -> None:
     figures = welfare.ok("GET", "/v1/figures/campaigns")
     rows = {r["campaign_id"]: r for r in figures["campaigns"]}

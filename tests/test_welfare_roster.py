@@ -110,7 +110,8 @@ async def test_a_driver_erased_in_the_roster_is_anonymised_here_and_the_figures_
     assert welfare.call("POST", f"/v1/stations/{station}/check-ins", me, json={}).status_code == 201
     campaign_id = welfare.start_campaign("warmth", "回访")["campaign_id"]
     welfare.receive(campaign_id, "gloves", 5)
-    assert welfare.visit(campaign_id, target, {"gloves": 2}).status_code == 201
+    thanks = {"text": "感谢组织送来的手套，暖到心里", "consent": True}
+    assert welfare.visit(campaign_id, target, {"gloves": 2}, words=thanks).status_code == 201
     before = (welfare.ok("GET", "/v1/figures/needs"), welfare.ok("GET", "/v1/figures/campaigns")["total"])
 
     erased = roster.call(
@@ -128,7 +129,15 @@ async def test_a_driver_erased_in_the_roster_is_anonymised_here_and_the_figures_
                 continue  # the view keeps an erased marker under the id, as the roster does
             async for doc in welfare_db[name].find({}):
                 text = json.dumps(doc, default=str, ensure_ascii=False)
-                words = (target, "孩子生病", "谢谢专班", "巴普镇", "钱还没到账", "救助金还没发下来")
+                words = (
+                    target,
+                    "孩子生病",
+                    "谢谢专班",
+                    "巴普镇",
+                    "钱还没到账",
+                    "救助金还没发下来",
+                    "暖到心里",
+                )
                 if any(w in text for w in words):
                     found.append(f"{name}/{doc['_id']}")
         return found

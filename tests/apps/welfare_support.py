@@ -174,13 +174,17 @@ class Welfare:
         driver_id: str,
         items: dict[str, int],
         solved_need_ids: list[str] | None = None,
+        words: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        body = {
+        """Record a visit; `words` is the driver's own words ({"text", "consent"}), if any."""
+        body: dict[str, Any] = {
             "driver_id": driver_id,
             "visitor_ids": ["welfare_officer-1"],
             "items": items,
             "solved_need_ids": solved_need_ids or [],
         }
+        if words is not None:
+            body["words"] = words
         return self.call("POST", f"/v1/campaigns/{campaign_id}/visits", json=body)
 
     def play_care_campaigns(

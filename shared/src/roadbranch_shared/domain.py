@@ -42,6 +42,19 @@ class DomainError(ValueError):
         return ApiError(status, code, self.message, field=self.field, details=details)
 
 
+def check_consented_words(text: str, consent: object, *, prefix: str = "") -> None:
+    """A driver's own words may be kept for the briefing only with his consent and never with an ID
+    or phone number in them; `prefix` places the fields in the request body (e.g. `words.`)."""
+    from roadbranch_shared.pii import find_pii
+
+    if consent is not True:
+        raise DomainError(f"{prefix}consent", "required", "须经本人同意方可记录原话", DomainError.INVALID)
+    if find_pii(text):
+        raise DomainError(
+            f"{prefix}text", "contains_pii", "原话中不能含身份证号或手机号", DomainError.INVALID
+        )
+
+
 async def run_command(work: Awaitable[T]) -> T:
     """Await a use case; a DomainError becomes the project's JSON error answer."""
     try:
@@ -50,4 +63,4 @@ async def run_command(work: Awaitable[T]) -> T:
         raise e.as_api_error() from None
 
 
-__all__ = ["DomainError", "run_command"]
+__all__ = ["DomainError", "check_consented_words", "run_command"]

@@ -202,6 +202,22 @@ class CampaignVisitRecorded(EventPayload):
     visited_at: datetime
 
 
+@event_type("roadbranch.welfare.campaign.words_recorded.v1", topic=WELFARE_CAMPAIGN)
+class CampaignWordsRecorded(EventPayload):
+    """The visited driver's own words, recorded at the visit with his consent for the briefing (like
+    the activities' quotes). The text holds no ID or phone numbers (refused at entry); the speaker is
+    named by id only; `kind` is the campaign's, `member` what the roster's view said at the visit."""
+
+    campaign_id: str
+    visit_id: str
+    kind: str
+    driver_id: str
+    member: bool
+    text: str
+    consent_at: datetime
+    recorded_at: datetime
+
+
 @event_type("roadbranch.welfare.campaign.items_issued.v1", topic=WELFARE_CAMPAIGN)
 class CampaignItemsIssued(EventPayload):
     """Items left the stock ledger at a visit; `on_hand` is each item's stock afterwards."""

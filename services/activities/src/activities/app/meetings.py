@@ -20,10 +20,9 @@ from roadbranch_shared.contracts.activities import (
     MeetingScheduled,
     QuoteRecorded,
 )
-from roadbranch_shared.domain import DomainError
+from roadbranch_shared.domain import DomainError, check_consented_words
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
-from roadbranch_shared.pii import find_pii
 
 from activities.app.access import check_manages, venues_of
 from activities.app.clock import Clock
@@ -317,10 +316,7 @@ class Meetings:
     async def record_quote(self, meeting_id: str, principal: Principal, body: dict[str, Any]) -> Document:
         """An attendee's own words, for the briefing: only with consent, only someone invited, and
         never an ID or phone number in the text."""
-        if body.get("consent") is not True:
-            raise DomainError("consent", "required", "须经本人同意方可记录原话", DomainError.INVALID)
-        if find_pii(body["text"]):
-            raise DomainError("text", "contains_pii", "原话中不能含身份证号或手机号", DomainError.INVALID)
+        check_consented_words(body["text"], body.get("consent"))
         quote_id = f"quo_{uuid.uuid4().hex[:12]}"
 
         async def decide(meeting: Document) -> None:

@@ -421,6 +421,23 @@ class Projection:
                 },
             )
 
+        @on(wf.CampaignWordsRecorded)
+        async def words(e: wf.CampaignWordsRecorded, env: Envelope) -> None:
+            # A quote like the meetings' ones, of the 暖起来 part; erased with its speaker like them.
+            await put(
+                "quotes",
+                f"{e.visit_id}:words",
+                env,
+                {
+                    "campaign_id": e.campaign_id,
+                    "campaign_kind": e.kind,
+                    "speaker_id": e.driver_id,
+                    "member": e.member,
+                    "text": e.text,
+                    "recorded_at": e.recorded_at,
+                },
+            )
+
         # --- notify: what reached the drivers ---
         async def delivery(
             env: Envelope, delivery_id: str, driver_id: str, channel: str, outcome: str, at: Any

@@ -120,6 +120,7 @@ class WarmFigures:
     item_labels: dict[str, str] = field(default_factory=dict)
     problems_solved: int = 0
     problems_by_category: dict[str, int] = field(default_factory=dict)
+    quotes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -188,7 +189,13 @@ class View:
             # A campaign is the county's if it visited the county's drivers.
             campaigns=[c for c in self.campaigns if c["_id"] in {v.get("campaign_id") for v in visits}],
             visits=visits,
-            quotes=[q for q in self.quotes if q.get("organisation_id") in orgs],
+            # A meeting's words by its organisation, a care visit's by the driver visited.
+            quotes=[
+                q
+                for q in self.quotes
+                if q.get("organisation_id") in orgs
+                or (q.get("campaign_id") and q.get("speaker_id") in drivers)
+            ],
             venues=[v for v in self.venues if v.get("county") == county],
         )
 
@@ -327,11 +334,16 @@ def _gather(view: View, period: Period, committee_secretary: str | None) -> Gath
                 "recorded_at": q.get("recorded_at"),
             }
             for q in sorted(
-                (q for q in view.quotes if period.contains(q.get("recorded_at")) and q.get("text")),
+                (q for q in _quotes(view, period) if q.get("meeting_id")),
                 key=lambda q: q["recorded_at"],
             )
         ],
     )
+
+
+def _quotes(view: View, period: Period) -> list[Document]:
+    """Drivers' words recorded in the period (an erased speaker's are gone from the view)."""
+    return [q for q in view.quotes if period.contains(q.get("recorded_at")) and q.get("text")]
 
 
 def _warm(view: View, period: Period) -> WarmFigures:
@@ -355,6 +367,17 @@ def _warm(view: View, period: Period) -> WarmFigures:
         escalations=sum(period.contains(n.get("escalated_at")) for n in view.needs),
         **_stations(view, period),
         **_campaigns(view, period),
+        quotes=[
+            {
+                "text": q["text"],
+                "campaign_kind": q.get("campaign_kind"),
+                "member": bool(q.get("member")),
+                "recorded_at": q.get("recorded_at"),
+            }
+            for q in sorted(
+                (q for q in _quotes(view, period) if q.get("campaign_id")), key=lambda q: q["recorded_at"]
+            )
+        ],
     )
 
 

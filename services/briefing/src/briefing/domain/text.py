@@ -79,6 +79,7 @@ class Briefing:
     figures: Figures
 
 
+CAMPAIGN_NAMES = {"warmth": "送温暖", "health": "送健康", "service": "送服务"}
 MEETING_NAMES = {
     "party_lesson": "党课",
     "theme_party_day": "主题党日活动",
@@ -100,6 +101,10 @@ def quotes_of(figures: Figures) -> list[Quote]:
         quotes.append(
             Quote(text=q["text"], speaker="党员货车司机", part="gather", context=f"{where}参加{meeting}后")
         )
+    for q in figures.warm.quotes:
+        campaign = CAMPAIGN_NAMES.get(q.get("campaign_kind") or "", "关爱")
+        speaker = "党员货车司机" if q.get("member") else "货车司机"
+        quotes.append(Quote(text=q["text"], speaker=speaker, part="warm", context=f"在“{campaign}”走访中"))
     return quotes
 
 

@@ -18,7 +18,9 @@ from roadbranch_shared.contracts.welfare import (
     CampaignStarted,
     CampaignStockReceived,
     CampaignVisitRecorded,
+    CampaignWordsRecorded,
 )
+from roadbranch_shared.domain import check_consented_words
 
 from welfare.adapters.aggregates import Decision, change, create
 from welfare.app.clock import Clock
@@ -122,9 +124,13 @@ class Campaigns:
         solved_need_ids: list[str],
         note: str,
         by: str,
+        words: dict[str, Any] | None = None,
     ) -> Document:
         """Record a visit: the driver's membership as the roster's view says now, the items handed
-        out (refused whole if any item falls short), the needs solved on the spot."""
+        out (refused whole if any item falls short), the needs solved on the spot, and his own words
+        if he agreed to them being kept for the briefing."""
+        if words is not None:
+            check_consented_words(words["text"], words.get("consent"), prefix="words.")
         if await self.drivers.is_erased(driver_id):
             raise WelfareError("driver_id", "erased", "这名司机的信息已按申请删除", WelfareError.INVALID)
         for need_id in solved_need_ids:
@@ -151,6 +157,10 @@ class Campaigns:
                 "visited_at": now,
                 "by": by,
             }
+            kept: Document | None = None
+            if words is not None:
+                kept = {"text": words["text"], "consent_at": words.get("consent_at") or now}
+                visit["words"] = kept
             events: list[Any] = [
                 CampaignVisitRecorded(
                     campaign_id=campaign_id,
@@ -163,6 +173,19 @@ class Campaigns:
                     visited_at=now,
                 )
             ]
+            if kept is not None:
+                events.append(
+                    CampaignWordsRecorded(
+                        campaign_id=campaign_id,
+                        visit_id=visit_id,
+                        kind=campaign["kind"],
+                        driver_id=driver_id,
+                        member=member,
+                        text=kept["text"],
+                        consent_at=kept["consent_at"],
+                        recorded_at=now,
+                    )
+                )
             update: Document = {"$push": {"visits": visit}}
             if items:
                 update["$inc"] = {f"stock.{item}.issued": n for item, n in items.items()}
@@ -177,7 +200,7 @@ class Campaigns:
 
         changed = await change(self.db.campaigns, campaign_id, decide, missing=NO_SUCH_CAMPAIGN, tries=TRIES)
         visit: Document = changed.events[0].model_dump()
-        return {**visit, "note": note}
+        return {**visit, "note": note, "words": words and {"text": words["text"]}}
 
     async def close(self, campaign_id: str, *, by: str) -> Document:
         def decide(campaign: Document) -> Decision:
@@ -201,7 +224,7 @@ class Campaigns:
 
     async def anonymise(self, driver_id: str, marker: str) -> int:
         """Erasure: the driver's visits keep their membership, items and solved needs under `marker`;
-        the visitors' note about him goes. Reads every campaign (a few a year)."""
+        the visitors' note about him and his own words go. Reads every campaign (a few a year)."""
         count = 0
         for campaign in await self.all():
             if not any(v["driver_id"] == driver_id for v in campaign["visits"]):
@@ -209,7 +232,9 @@ class Campaigns:
 
             def decide(c: Document) -> Decision:
                 visits = [
-                    {**v, "driver_id": marker, "note": ""} if v["driver_id"] == driver_id else v
+                    {**v, "driver_id": marker, "note": "", "words": None}
+                    if v["driver_id"] == driver_id
+                    else v
                     for v in c["visits"]
                 ]
                 return {"$set": {"visits": visits}}, []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -46,12 +46,21 @@ class StockIn(BaseModel):
     label: str = Field(default="", max_length=50, description="the item's Chinese name")
 
 
+class WordsIn(BaseModel):
+    text: str = Field(min_length=2, max_length=300, description="the driver's own words, as he said them")
+    consent: bool = Field(description="he agreed to his words being kept for the county's briefing")
+    consent_at: datetime | None = Field(
+        default=None, description="when he agreed; the visit's time if absent"
+    )
+
+
 class VisitIn(BaseModel):
     driver_id: str = Field(min_length=1, max_length=64)
     visitor_ids: list[str] = Field(min_length=1, max_length=20)
     items: dict[str, int] = Field(default_factory=dict, description="item -> quantity handed out")
     solved_need_ids: list[str] = Field(default_factory=list, max_length=20)
     note: str = Field(default="", max_length=1000)
+    words: WordsIn | None = Field(default=None, description="his own words, kept only with his consent")
 
 
 @router.post("", status_code=201)
@@ -81,9 +90,13 @@ async def receive(request: Request, campaign_id: str, body: StockIn, principal: 
 
 @router.post("/{campaign_id}/visits", status_code=201)
 async def visit(request: Request, campaign_id: str, body: VisitIn, principal: Officers) -> dict[str, Any]:
-    """Record a visit and the items handed out; 409 `insufficient_stock` naming the item when short."""
+    """Record a visit and the items handed out; 409 `insufficient_stock` naming the item when short.
+    The driver's words need his consent (422 `words.consent`) and may hold no ID or phone number
+    (422 `words.text`); a refused visit records nothing."""
+    fields = body.model_dump(exclude={"words"})
+    words = body.words.model_dump() if body.words else None
     return await run_command(
-        campaigns_of(request).visit(campaign_id, **body.model_dump(), by=principal.subject)
+        campaigns_of(request).visit(campaign_id, **fields, words=words, by=principal.subject)
     )
 
 
