@@ -13,6 +13,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from roadbranch_shared.consumers import apply_in_order, apply_once
 from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.documents import update_if_returning
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
@@ -58,6 +59,21 @@ async def test_concurrent_applies_to_one_document_lose_no_update(db: Any) -> Non
     results = await asyncio.gather(*(apply_once(db.views, "hot", e, {"$inc": {"total": 1}}) for e in events))
     assert all(results)
     assert (await db.views.find_one({"_id": "hot"}))["total"] == 40
+
+
+async def test_a_conditional_update_answers_with_the_document_it_left_and_loses_no_update(db: Any) -> None:
+    await db.leases.insert_one({"_id": "a", "items": [1, 2, 3], "holder": None})
+    taken = await update_if_returning(db.leases, "a", {"holder": None}, {"$set": {"holder": "me"}})
+    assert taken == {"_id": "a", "items": [1, 2, 3], "holder": "me"}
+    assert await update_if_returning(db.leases, "a", {"holder": None}, {"$set": {"holder": "you"}}) is None
+    assert await update_if_returning(db.leases, "nobody", {}, {"$set": {"holder": "me"}}) is None
+    # Concurrent conditional pulls, each seeing the state its own write left: no lost update.
+    pulls = [
+        update_if_returning(db.leases, "a", {"holder": "me"}, {"$pullAll": {"items": [n]}}) for n in (1, 2, 3)
+    ]
+    left = [len(doc["items"]) for doc in await asyncio.gather(*pulls)]
+    assert sorted(left) == [0, 1, 2]
+    assert (await db.leases.find_one({"_id": "a"}))["items"] == []
 
 
 async def test_apply_in_order_ignores_stale_and_repeated_events(db: Any) -> None:

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -107,6 +108,54 @@ async def _update_if(
         return False
     result = await collection.update_one({"_id": doc_id}, dict(update), upsert=upsert)
     return result.matched_count > 0 or result.upserted_id is not None
+
+
+async def update_if_returning(
+    collection: AsyncCollection[Document],
+    doc_id: Any,
+    condition: Mapping[str, Any],
+    update: Mapping[str, Any],
+    *,
+    projection: Mapping[str, Any] | None = None,
+    locked: bool = False,
+) -> Document | None:
+    """`update_if` that answers with the document as the update left it (None if the condition did
+    not hold or there is no such document), saving the read a caller would make after it.
+
+    On MongoDB one atomic `find_one_and_update`; on FerretDB, under the per-document lock, the read
+    that checks the condition and a `find_one_and_update` by `_id` alone (which uses the index).
+    `projection` applies on MongoDB; FerretDB v1's findAndModify refuses one (`fields`), so there the
+    whole document comes back. `locked`: the caller holds the document's lock already, to act on the
+    answer before any other writer of this process can write (the lock is not reentrant).
+    """
+    if not locked:
+        async with document_locks.hold(collection.full_name, doc_id):
+            return await update_if_returning(
+                collection, doc_id, condition, update, projection=projection, locked=True
+            )
+    query: dict[str, Any] = {"_id": doc_id, **condition}
+    fields = dict(projection) if projection else None
+    if not await updates_are_atomic(collection):
+        current = await collection.find_one({"_id": doc_id}, {"_id": 1, **_condition_fields(condition)})
+        if current is None or not matches(current, condition):
+            return None
+        query, fields = {"_id": doc_id}, None
+    after: Document | None = await collection.find_one_and_update(
+        query, dict(update), projection=fields, return_document=ReturnDocument.AFTER
+    )
+    return after
+
+
+def _condition_fields(condition: Mapping[str, Any]) -> dict[str, int]:
+    """The top-level fields a condition reads, to fetch no more of the document than it needs."""
+    fields: dict[str, int] = {}
+    for key, expected in condition.items():
+        if key in ("$or", "$and"):
+            for part in expected:
+                fields.update(_condition_fields(part))
+        else:
+            fields[key.split(".")[0]] = 1
+    return fields
 
 
 def _on_id(error: DuplicateKeyError) -> bool:

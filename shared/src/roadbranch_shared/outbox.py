@@ -22,7 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
-from roadbranch_shared.documents import document_locks, update_if
+from roadbranch_shared.documents import document_locks, update_if, update_if_returning
 from roadbranch_shared.events import (
     Envelope,
     EventPayload,
@@ -346,14 +346,15 @@ class OutboxRelay:
             ]
         }
         lease = {"$set": {"outbox_lease": {"owner": self.owner, "until": now + self.lease}}}
-        if not await update_if(collection, doc_id, free, lease):
+        # Taking the lease answers with the outbox it now guards: one round trip, not two.
+        claimed = await update_if_returning(collection, doc_id, free, lease, projection={"outbox": 1})
+        if claimed is None:
             if await collection.find_one({"_id": doc_id}, {"_id": 1}) is None:
                 await pending_markers(collection).delete_one({"_id": doc_id})  # the aggregate is gone
             return 0  # else another relay holds it
         # Stop publishing well before the lease runs out, so no second relay can interleave.
         deadline = asyncio.get_running_loop().time() + self.lease.total_seconds() * 2 / 3
-        claimed = await collection.find_one({"_id": doc_id})
-        entries: list[OutboxEntry] = (claimed or {}).get("outbox", [])
+        entries: list[OutboxEntry] = claimed.get("outbox", [])
         self._backlog[f"{collection.name}/{doc_id}"] = entries
         published: list[OutboxEntry] = []
         try:
@@ -382,17 +383,23 @@ class OutboxRelay:
         what Kafka acknowledged is removed either way.
         """
         release = {"$unset": {"outbox_lease": ""}}
-        if published:
-            pull = {"$pullAll": {"outbox": published}}
-            if not await update_if(
-                collection, doc_id, {"outbox_lease.owner": self.owner}, {**pull, **release}
-            ):
-                async with document_locks.hold(collection.full_name, doc_id):
-                    await collection.update_one({"_id": doc_id}, pull)
-        else:
-            await update_if(collection, doc_id, {"outbox_lease.owner": self.owner}, release)
+        pull = {"$pullAll": {"outbox": published}} if published else {}
+        # Under the document's lock throughout, so no writer of this process adds events between the
+        # look at what is left and the marker's removal (another process's writer marks its aggregate
+        # again after writing). The write answers with the outbox as it left it: no read after it.
         async with document_locks.hold(collection.full_name, doc_id):
-            left = await collection.find_one({"_id": doc_id}, {"outbox.id": 1})
+            left = await update_if_returning(
+                collection,
+                doc_id,
+                {"outbox_lease.owner": self.owner},
+                {**pull, **release},
+                projection={"outbox.id": 1},
+                locked=True,
+            )
+            if left is None:  # the lease ran out and was taken: remove what Kafka has, all the same
+                if pull:
+                    await collection.update_one({"_id": doc_id}, pull)
+                left = await collection.find_one({"_id": doc_id}, {"outbox.id": 1})
             if not (left or {}).get("outbox"):
                 await pending_markers(collection).delete_one({"_id": doc_id})
         if published and self.metrics is not None:
