@@ -21,7 +21,7 @@ SCAN_AS_OF = (NOW + timedelta(days=200)).isoformat()
 
 @pytest.fixture(scope="module")
 def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
-    running = Roster(stack_info, tmp_path_factory.mktemp("ledger")).start()
+    running = Roster(stack_info, tmp_path_factory.mktemp("ledger"), secretary_scope="org_b1").start()
     yield running
     running.stop()
 
@@ -151,7 +151,10 @@ async def test_the_ledger_shows_a_verified_member_masked_with_his_history(
             assert name not in text
             assert id_number not in text
             assert phone not in text
-    file = roster.call("GET", f"/v1/members/{members['missed']}/ledger", "branch_secretary").json()
+    # The secretary of org_b1 reads the files of his branch's members only.
+    others = roster.call("GET", f"/v1/members/{members['missed']}/ledger", "branch_secretary")
+    assert (others.status_code, others.json()["error"]["reason"]) == (403, "out_of_scope")
+    file = roster.call("GET", f"/v1/members/{members['missed']}/ledger", "org_department").json()
     assert file["status"] == "verified"
     assert file["driver"]["id_number"].count("*") >= 8
     assert file["record"]["party_status"] == "full"
@@ -195,9 +198,9 @@ async def test_lost_contact_is_raised_once_and_closed_by_a_person(
     assert (
         roster.call("POST", f"{missed}/lost-contact/resolve", "driver", json={"note": "x"}).status_code == 403
     )
-    resolved = roster.call(
-        "POST", f"{missed}/lost-contact/resolve", "branch_secretary", json={"note": "已电话联系上"}
-    )
+    not_his = roster.call("POST", f"{missed}/lost-contact/resolve", "branch_secretary", json={"note": "x"})
+    assert (not_his.status_code, not_his.json()["error"]["field"]) == (403, "member_id")
+    resolved = roster.call("POST", f"{missed}/lost-contact/resolve", json={"note": "已电话联系上"})
     assert (resolved.json()["status"], resolved.json()["note"]) == ("resolved", "已电话联系上")
     again = roster.call("POST", f"{missed}/lost-contact/resolve", json={"note": "再次"})
     assert (again.status_code, again.json()["error"]["reason"]) == (409, "no_open_case")

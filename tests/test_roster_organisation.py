@@ -104,7 +104,7 @@ def test_the_pilot_chain_is_built_with_its_committees(roster: Roster, tree: dict
         assert seat(roster, work_group, "co_leader", leader).status_code == 201
     assert seat(roster, work_group, "co_leader", "staff-lead-3").status_code == 409
     subgroups = [
-        create(roster, "work_subgroup", name, work_group, role="branch_secretary")["organisation_id"]
+        create(roster, "work_subgroup", name, work_group)["organisation_id"]
         for name in ("综合协调组", "党建指导组", "权益保障组")
     ]
     view = roster.call("GET", f"/v1/organisations/{work_group}").json()
@@ -212,6 +212,55 @@ async def test_a_pairing_logs_contacts_and_is_reminded_once_when_overdue(
 
     events = await eventually(lambda: _at_least(overdue_events, 3), message="PairingContactOverdue on Kafka")
     assert sorted(e["data"]["member_id"] for e in events) == sorted([b, a, b])
+
+
+def test_a_branch_secretary_manages_his_branch_and_its_groups_only(
+    roster: Roster, tree: dict[str, str], members: dict[str, list[str]]
+) -> None:
+    roster.restart_as_secretary_of(tree["branch"])
+
+    def as_secretary(path: str, body: dict[str, Any]) -> Any:
+        return roster.call("POST", path, "branch_secretary", json=body)
+
+    def refused(response: Any, field: str) -> None:
+        assert response.status_code == 403, response.text
+        assert (response.json()["error"]["field"], response.json()["error"]["reason"]) == (
+            field,
+            "out_of_scope",
+        )
+
+    group = as_secretary(
+        "/v1/organisations", {"kind": "party_group", "name": "第二党小组", "parent_id": tree["branch"]}
+    )
+    assert group.status_code == 201, group.text
+    refused(
+        as_secretary(
+            "/v1/organisations", {"kind": "party_group", "name": "越权", "parent_id": tree["other_branch"]}
+        ),
+        "parent_id",
+    )
+    refused(as_secretary("/v1/organisations", {"kind": "industry_committee", "name": "越权"}), "parent_id")
+    seat_body = {"role": "member", "person_id": "drv_g2", **TERM}
+    new_group = group.json()["organisation_id"]
+    assert as_secretary(f"/v1/organisations/{new_group}/seats", seat_body).status_code == 201
+    refused(as_secretary(f"/v1/organisations/{tree['other_group']}/seats", seat_body), "organisation_id")
+    member = members["full"][0]
+    refused(
+        as_secretary(f"/v1/members/{member}/assignment", {"branch_id": tree["other_branch"]}), "branch_id"
+    )
+    moved = as_secretary(
+        f"/v1/members/{member}/assignment", {"branch_id": tree["branch"], "group_id": new_group}
+    )
+    assert moved.status_code == 200, moved.text
+    refused(
+        as_secretary(
+            f"/v1/organisations/{tree['other_branch']}/pairings",
+            {"committee_person_id": "drv_b0", "member_ids": [member]},
+        ),
+        "organisation_id",
+    )
+    # The work group's staff still act county-wide.
+    assert seat(roster, tree["other_group"], "member", "drv_g3").status_code == 201
 
 
 async def _at_least(fetch: Any, n: int) -> list[dict[str, Any]]:

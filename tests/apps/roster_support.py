@@ -18,11 +18,20 @@ ROLES = ("work_group_staff", "org_department", "branch_secretary", "operator", "
 
 
 class Roster:
-    """A roster process with one token per role (`driver` maps to `driver_id`), and its own database."""
+    """A roster process with one token per role (`driver` maps to `driver_id`, `branch_secretary`
+    manages `secretary_scope`), and its own database."""
 
     def __init__(
-        self, stack_info: StackInfo, log_dir: Path, *, driver_id: str = "drv_nobody", **settings: str
+        self,
+        stack_info: StackInfo,
+        log_dir: Path,
+        *,
+        driver_id: str = "drv_nobody",
+        secretary_scope: str | None = None,
+        **settings: str,
     ) -> None:
+        self.secretary_scope = secretary_scope
+        self._driver_id = driver_id
         self.tokens = {role: secrets.token_urlsafe(24) for role in ROLES}
         self.pii = {
             "ROADBRANCH_PII_BLIND_INDEX_KEY": generate_key(),
@@ -44,6 +53,8 @@ class Roster:
             principal: dict[str, Any] = {"subject": f"{role}-1", "role": role}
             if role == "driver":
                 principal["driver_id"] = driver_id
+            if role == "branch_secretary" and self.secretary_scope:
+                principal["org_scope"] = self.secretary_scope
             table[token] = principal
         return json.dumps(table)
 
@@ -53,6 +64,13 @@ class Roster:
 
     def stop(self) -> None:
         self.process.stop()
+
+    def restart_as_secretary_of(self, org_id: str) -> None:
+        """Restart with the `branch_secretary` token managing `org_id` (tokens are read at start)."""
+        self.process.stop()
+        self.secretary_scope = org_id
+        self.process.env["ROADBRANCH_ROSTER_TOKENS"] = self._token_table(self._driver_id)
+        self.process.start()
 
     def restart_as_driver(self, driver_id: str) -> None:
         """Restart with the `driver` token mapped to `driver_id` (the token table is read at start)."""

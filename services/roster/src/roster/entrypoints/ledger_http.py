@@ -19,6 +19,7 @@ from roadbranch_shared.service import Service
 from roster.app.ledger import Ledger, last_contact
 from roster.domain.members import CaseStatus
 from roster.entrypoints.http import driver_view
+from roster.entrypoints.organisation_http import scope_of
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ async def request_transfer(
     request: Request, member_id: str, body: TransferRequestIn, principal: Keepers
 ) -> dict[str, Any]:
     """Record the letter that transfers a verified member's organisation relation (组织关系转接)."""
+    await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
     _require_text(letter_number=body.letter_number, from_organisation=body.from_organisation)
     return await run_command(
         ledger_of(request).request_transfer(
@@ -91,7 +93,10 @@ async def request_transfer(
 async def accept_transfer(
     request: Request, member_id: str, transfer_id: str, body: TransferAcceptIn, principal: Keepers
 ) -> dict[str, Any]:
-    """The mobile branch received the member (回家): `member.transferred_in` is published."""
+    """The mobile branch received the member (回家): `member.transferred_in` is published. A branch
+    secretary accepts into his own branch."""
+    await run_command(scope_of(request).organisation(principal, body.branch_id.strip(), field="branch_id"))
+    await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
     _require_text(branch_id=body.branch_id)
     return await run_command(
         ledger_of(request).accept_transfer(
@@ -109,6 +114,7 @@ async def return_transfer(
     request: Request, member_id: str, transfer_id: str, body: TransferReturnIn, principal: Keepers
 ) -> dict[str, Any]:
     """The transfer was returned; a new one may be requested."""
+    await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
     _require_text(reason=body.reason)
     return await run_command(
         ledger_of(request).return_transfer(
@@ -122,8 +128,10 @@ async def return_transfer(
 
 
 @router.get("/members/{member_id}/ledger")
-async def member_ledger(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
-    """The one-person file (一人一档) of a verified member; personal data masked."""
+async def member_ledger(request: Request, member_id: str, principal: Readers) -> dict[str, Any]:
+    """The one-person file (一人一档) of a verified member; personal data masked. A branch secretary
+    reads the files of his branch's members."""
+    await run_command(scope_of(request).member(principal, member_id))
     ledger = ledger_of(request)
     member = await run_command(ledger.member(member_id))
     if member["status"] != CaseStatus.VERIFIED:
@@ -159,6 +167,7 @@ async def resolve_lost_contact(
     request: Request, member_id: str, body: ResolveIn, principal: Keepers
 ) -> dict[str, Any]:
     """Close the open lost-contact case with a note; the member's status does not change."""
+    await run_command(scope_of(request).member(principal, member_id))
     _require_text(note=body.note)
     return await run_command(
         ledger_of(request).resolve_lost_contact(member_id, note=body.note.strip(), by=principal.subject)

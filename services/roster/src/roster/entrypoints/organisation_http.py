@@ -17,6 +17,7 @@ from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
 from roster.app.organisation import Organisations
+from roster.app.scope import Scope
 from roster.domain.organisation import Channel, SeatRole
 from roster.settings import Settings
 
@@ -41,6 +42,7 @@ def attach(service: Service, db: AsyncDatabase[dict]) -> None:
         default_county=settings.default_county,
     )
     service.app.state.organisations = organisations
+    service.app.state.scope = Scope(db)
     service.app.state.pairing_overdue_scan = start_periodically(
         lambda: organisations.find_overdue_pairings(datetime.now(UTC)),
         settings.scan_interval_seconds,
@@ -51,6 +53,11 @@ def attach(service: Service, db: AsyncDatabase[dict]) -> None:
 def organisations_of(request: Request) -> Organisations:
     organisations: Organisations = request.app.state.organisations
     return organisations
+
+
+def scope_of(request: Request) -> Scope:
+    scope: Scope = request.app.state.scope
+    return scope
 
 
 class OrganisationIn(BaseModel):
@@ -67,7 +74,9 @@ class OrganisationIn(BaseModel):
 
 @router.post("/organisations", status_code=201)
 async def create_organisation(request: Request, body: OrganisationIn, principal: Writers) -> dict[str, Any]:
-    """Create an organisation under its parent (a branch under the industry committee, …)."""
+    """Create an organisation under its parent (a branch under the industry committee, …). A branch
+    secretary creates only under his own branch (its party groups)."""
+    await run_command(scope_of(request).organisation(principal, body.parent_id, field="parent_id"))
     org = await run_command(
         organisations_of(request).create(
             kind=body.kind,
@@ -94,7 +103,8 @@ class SeatIn(BaseModel):
 
 
 @router.post("/organisations/{org_id}/seats", status_code=201)
-async def assign_seat(request: Request, org_id: str, body: SeatIn, _: Writers) -> dict[str, Any]:
+async def assign_seat(request: Request, org_id: str, body: SeatIn, principal: Writers) -> dict[str, Any]:
+    await run_command(scope_of(request).organisation(principal, org_id, field="organisation_id"))
     if body.role not in SeatRole.ALL:
         raise ApiError.invalid([FieldError("role", "unknown_role", "职务须为：" + "、".join(SeatRole.ALL))])
     org = await run_command(
@@ -115,8 +125,13 @@ class AssignmentIn(BaseModel):
 
 
 @router.post("/members/{member_id}/assignment")
-async def assign_member(request: Request, member_id: str, body: AssignmentIn, _: Writers) -> dict[str, Any]:
-    """Assign a verified member to a branch and optionally one of its party groups."""
+async def assign_member(
+    request: Request, member_id: str, body: AssignmentIn, principal: Writers
+) -> dict[str, Any]:
+    """Assign a verified member to a branch and optionally one of its party groups. A branch
+    secretary assigns to his own branch, members not yet placed or already in it."""
+    await run_command(scope_of(request).organisation(principal, body.branch_id, field="branch_id"))
+    await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
     member = await run_command(
         organisations_of(request).assign_member(member_id, branch_id=body.branch_id, group_id=body.group_id)
     )
@@ -129,8 +144,11 @@ class PairingIn(BaseModel):
 
 
 @router.post("/organisations/{org_id}/pairings", status_code=201)
-async def create_pairing(request: Request, org_id: str, body: PairingIn, _: Writers) -> dict[str, Any]:
+async def create_pairing(
+    request: Request, org_id: str, body: PairingIn, principal: Writers
+) -> dict[str, Any]:
     """Pair a committee member with member drivers (N+1 结对帮带)."""
+    await run_command(scope_of(request).organisation(principal, org_id, field="organisation_id"))
     member_ids = list(dict.fromkeys(body.member_ids))  # a member named twice is paired once
     pairing = await run_command(
         organisations_of(request).create_pairing(
@@ -157,6 +175,10 @@ async def log_contact(
     request: Request, pairing_id: str, body: ContactIn, principal: Writers
 ) -> dict[str, Any]:
     """Log one contact of the pair (by phone, WeChat or a visit)."""
+    paired = await run_command(organisations_of(request).pairing(pairing_id))
+    await run_command(
+        scope_of(request).organisation(principal, paired.get("organisation_id"), field="pairing_id")
+    )
     if body.channel not in Channel.ALL:
         raise ApiError.invalid(
             [FieldError("channel", "unknown_channel", "联系方式须为：" + "、".join(Channel.ALL))]
