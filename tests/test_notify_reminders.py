@@ -230,6 +230,53 @@ async def test_a_rescheduled_meeting_moves_its_reminders_and_a_cancelled_one_wit
     assert len(notify.sent(invitee, "meeting_reminder")) == 1, "the 1-hour reminder was withdrawn"
 
 
+async def test_an_invitee_dropped_by_a_reschedule_at_the_same_time_gets_nothing_queued_for_him(
+    notify: Notify, sms: SmsProviderServer, contacts: list[str], events: EventPublisher
+) -> None:
+    kept, dropped = contacts[0], contacts[2]
+    mid = f"mtg-{RUN}-3"
+    night = datetime(2026, 12, 12, 23, 0, tzinfo=CST)  # the invitations wait for the morning
+    notify.set_clock(night)
+    starts = datetime(2026, 12, 14, 15, 0, tzinfo=CST)
+    scheduled = await events.publish(meeting(mid, starts, [kept, dropped], night), mid)
+
+    async def held() -> list[dict[str, Any]]:
+        pending = notify.ledger(cause=scheduled.id)["pending"]
+        return [p for p in pending if p["held_until"]] if len(pending) == 2 else []
+
+    await eventually(held, message="the dropped invitee's invitation held for the night")
+    # Same time, another venue, one invitee fewer.
+    await events.publish(
+        MeetingRescheduled(
+            meeting_id=mid,
+            organisation_id="org_branch_1",
+            kind="branch_member_meeting",
+            title="学习贯彻安全生产法",
+            starts_at=starts,
+            previous_starts_at=starts,
+            venue_kind="repair_shop",
+            mode="hybrid",
+            invitee_driver_ids=[kept],
+            rescheduled_at=night + timedelta(minutes=30),
+        ),
+        mid,
+    )
+    await eventually(
+        lambda: _async(reminders_of(notify, mid)["invitees"] == 1), message="the reschedule in notify's view"
+    )
+    notify.set_clock(datetime(2026, 12, 13, 7, 0, 5, tzinfo=CST))
+    await sent(notify, kept, "meeting_scheduled")
+
+    async def withdrawn() -> list[dict[str, Any]]:
+        done = notify.ledger(cause=scheduled.id)["deliveries"]
+        return [d for d in done if d["recipient_id"] == dropped]
+
+    [record] = await eventually(withdrawn, message="the dropped invitee's invitation withdrawn")
+    assert (record["status"], record["reason"]) == ("cancelled", "meeting_changed")
+    [invited] = [d for d in notify.ledger(cause=scheduled.id)["deliveries"] if d["recipient_id"] == kept]
+    assert invited["status"] == "sent"
+
+
 async def test_quiet_hours_hold_messages_until_morning_but_an_escalated_need_goes_at_once(
     notify: Notify, sms: SmsProviderServer, contacts: list[str], events: EventPublisher
 ) -> None:
@@ -419,3 +466,7 @@ async def test_content_for_a_branch_reaches_its_members_and_an_overdue_requireme
         await sent(notify, member, "content_published")
     await handled(notify, events, outsider)
     assert notify.sent(outsider, "content_published") == []
+
+
+async def _async(value: Any) -> Any:
+    return value

@@ -113,7 +113,7 @@ class Dispatcher:
         for notice in sorted(due, key=lambda n: (not n["urgent"], n["created_at"])):
             by_recipient[notice["recipient"]].append(notice)
         limit = asyncio.Semaphore(self.policy.concurrency)
-        meetings_on: dict[tuple[str, datetime], bool] = {}
+        meetings_on: dict[tuple[str, datetime], frozenset[str] | None] = {}
 
         async def one_recipient(notices: list[Document]) -> None:
             async with limit:
@@ -127,7 +127,7 @@ class Dispatcher:
         return len(due)
 
     async def _handle(
-        self, notice: Document, now: datetime, meetings_on: dict[tuple[str, datetime], bool]
+        self, notice: Document, now: datetime, meetings_on: dict[tuple[str, datetime], frozenset[str] | None]
     ) -> None:
         recipient = await self.view.recipient(notice["recipient"], notice["kind"])
         if recipient is None:
@@ -138,8 +138,9 @@ class Dispatcher:
         if meeting:
             key = (meeting["id"], meeting["starts_at"])
             if key not in meetings_on:
-                meetings_on[key] = await self.meetings.still_on(*key)
-            if not meetings_on[key]:
+                meetings_on[key] = await self.meetings.invitees_if_on(*key)
+            invitees = meetings_on[key]
+            if invitees is None or notice["recipient"] not in invitees:
                 return await self._give_up(notice, now, "cancelled", "meeting_changed")
         if not notice["urgent"]:
             release = self.quiet.release(now)

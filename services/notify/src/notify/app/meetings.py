@@ -2,7 +2,8 @@
 
 One document per meeting keeps its time, invitees and reminders; the scheduler fires the reminders
 that came due. A reschedule moves them (their messages carry the meeting's time, so a message queued
-for the old time is withdrawn when it comes due); a cancellation withdraws them.
+for the old time is withdrawn when it comes due, as is one queued for an invitee the reschedule
+dropped); a cancellation withdraws them.
 """
 
 from __future__ import annotations
@@ -105,9 +106,15 @@ class Meetings:
             )
         return fired
 
-    async def still_on(self, meeting_id: str, starts_at: datetime) -> bool:
-        doc = await self.db.meetings.find_one({"_id": meeting_id})
-        return bool(doc and doc.get("status") == "scheduled" and doc.get("starts_at") == starts_at)
+    async def invitees_if_on(self, meeting_id: str, starts_at: datetime) -> frozenset[str] | None:
+        """Who is invited now, if the meeting is still on at `starts_at`; None if it was cancelled or
+        moved (a message about it then goes to nobody; a dropped invitee's goes neither)."""
+        doc = await self.db.meetings.find_one(
+            {"_id": meeting_id}, {"status": 1, "starts_at": 1, "invitees": 1}
+        )
+        if not (doc and doc.get("status") == "scheduled" and doc.get("starts_at") == starts_at):
+            return None
+        return frozenset(doc.get("invitees") or ())
 
     async def pending_reminders(self) -> int:
         count = 0
