@@ -4,6 +4,7 @@ committee member of the industry committee and the branch."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,11 +13,13 @@ import pytest
 from activities_support import VENUE, Activities, pilot_fixtures, published
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.testing import eventually
+from roster_support import Roster, synthetic_people
 
 pytestmark = pytest.mark.integration
 
 
-roster, pilot, activities = pilot_fixtures("learning", 1979)
+COUNTY = f"learning-{secrets.token_hex(3)}"  # county-wide content reaches this module's drivers only
+roster, pilot, activities = pilot_fixtures("learning", 1979, county=COUNTY)
 
 
 async def test_pushed_content_is_read_by_drivers_and_gives_read_rates(
@@ -207,3 +210,59 @@ async def test_a_training_class_knowledge_test_covers_every_committee_member(
     assert naive.json()["error"]["fields"][0]["field"] == "query.start"
     later = activities.ok("GET", "/v1/figures?start=2027-01-01T00:00:00%2B08:00", "org_department")
     assert later["meetings"] == {}, "nothing was held after the start"
+
+
+async def test_content_for_every_driver_reaches_members_and_non_members_of_the_county(
+    activities: Activities, roster: Roster, pilot: dict[str, Any], stack_info: StackInfo
+) -> None:
+    assert roster.import_drivers(synthetic_people("学习司机", 3, 1981))["registered"] == 3
+    listed = roster.call("GET", "/v1/drivers", params={"limit": 1000}).json()["drivers"]
+    others = sorted(d["driver_id"] for d in listed if d["driver_id"] not in pilot["drivers"])
+    assert len(others) == 3
+    for driver_id in others:
+        activities.wait_for(
+            lambda d=driver_id: activities.call("GET", f"/v1/drivers/{d}").status_code == 200,
+            f"activities to know {driver_id}",
+        )
+    assert activities.ok("GET", f"/v1/drivers/{others[0]}") == {
+        "driver_id": others[0],
+        "county": COUNTY,
+        "erased": False,
+    }
+
+    bad = activities.call(
+        "POST",
+        "/v1/contents",
+        json={
+            "organisation_id": pilot["branch"],
+            "audience": "all_drivers",
+            "category": "road_safety",
+            "title": "x",
+        },
+    )
+    assert (bad.status_code, bad.json()["error"]["fields"][0]["field"]) == (422, "audience")
+    item = activities.ok(
+        "POST",
+        "/v1/contents",
+        json={"audience": "all_drivers", "category": "road_safety", "title": "冬季冰雪路面安全驾驶提示"},
+    )
+    assert (item["audience_kind"], item["figures"]["audience"]) == ("all_drivers", 8), (
+        "5 members and 3 others"
+    )
+    members_only = activities.ok(
+        "POST", "/v1/contents", json={"category": "theory_policy", "title": "党员学习要点"}
+    )
+    assert members_only["figures"]["audience"] == 5
+
+    async def audience() -> list[str]:
+        found = await published(
+            stack_info.kafka_bootstrap,
+            "activities.content.v1",
+            "roadbranch.activities.content.published.v1",
+            item["content_id"],
+        )
+        return found[0]["data"]["audience_driver_ids"] if found else []
+
+    assert sorted(await eventually(audience, message="the push's audience for notify")) == sorted(
+        pilot["drivers"] + others
+    )

@@ -285,16 +285,20 @@ def start_for_pilot(
     return running
 
 
-def pilot_fixtures(name: str, year: int, instructor_ids: Iterable[str] = ()) -> tuple[Any, Any, Any]:
+def pilot_fixtures(
+    name: str, year: int, instructor_ids: Iterable[str] = (), county: str | None = None
+) -> tuple[Any, Any, Any]:
     """Module-scoped fixtures `roster`, `pilot` and `activities` for a test module: a real roster with
     `build_pilot`'s tree, and an activities process caught up with it. Assign them at module level:
-    `roster, pilot, activities = pilot_fixtures("learning", 1979)`."""
+    `roster, pilot, activities = pilot_fixtures("learning", 1979)`. With `county`, both serve that
+    county (the roster files its drivers there), so county-wide figures hold this module's only."""
+    in_county = {"default_county": county} if county else {}
     import pytest
     from roster_support import Roster
 
     @pytest.fixture(scope="module", name="roster")
     def roster_fixture(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
-        running = Roster(stack_info, tmp_path_factory.mktemp(f"{name}-roster")).start()
+        running = Roster(stack_info, tmp_path_factory.mktemp(f"{name}-roster"), **in_county).start()
         yield running
         running.stop()
 
@@ -306,7 +310,13 @@ def pilot_fixtures(name: str, year: int, instructor_ids: Iterable[str] = ()) -> 
     def activities_fixture(
         stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory, pilot: dict[str, Any]
     ) -> Iterator[Activities]:
-        running = start_for_pilot(stack_info, tmp_path_factory.mktemp(name), pilot, instructor_ids)
+        running = start_for_pilot(
+            stack_info,
+            tmp_path_factory.mktemp(name),
+            pilot,
+            instructor_ids,
+            **({"county": county} if county else {}),
+        )
         yield running
         running.stop()
 

@@ -60,5 +60,6 @@ service.include(meetings_http.router)
 service.include(learning_http.router)
 service.include(compliance_http.router)
 service.include(organisations_http.router)
+service.include(organisations_http.drivers_router)
 service.include(venues_http.router)
 app = service.app

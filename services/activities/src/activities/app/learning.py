@@ -32,9 +32,15 @@ class Contents:
 
     async def publish(self, principal: Principal, body: dict[str, Any]) -> Document:
         """Publish an item to an organisation's member drivers, or (no organisation) to every member
-        driver known here; the audience is fixed at publication, the denominator of the read rate."""
+        driver of the county, or to every driver of the county, member or not (`all_drivers`, e.g.
+        road safety); the audience is fixed at publication, the denominator of the read rate."""
         check_category(body["category"])
         org_id = body.get("organisation_id")
+        everyone = body.get("audience") == "all_drivers"
+        if everyone and org_id:
+            raise DomainError(
+                "audience", "not_for_an_organisation", "面向全体货车司机的内容不指定组织", DomainError.INVALID
+            )
         if org_id and await self.membership.organisation(org_id) is None:
             raise DomainError(
                 "organisation_id", "not_found", "没有这个组织（或尚未从花名册同步）", "not_found"
@@ -43,6 +49,8 @@ class Contents:
         now = self.clock.now()
         if org_id:
             audience = await self.membership.audience(org_id, Audience.MEMBERS, now.date())
+        elif everyone:
+            audience = await self.membership.drivers_of_county(self.venues.county)
         else:
             audience = await self._all_member_drivers()
         content_id = f"cnt_{uuid.uuid4().hex[:16]}"
@@ -54,6 +62,7 @@ class Contents:
             "body": body.get("body"),
             "url": body.get("url"),
             "audience": audience,
+            "audience_kind": "all_drivers" if everyone else "members",
             "reads": {},
             "published_by": principal.subject,
             "published_at": now,
@@ -73,8 +82,10 @@ class Contents:
         return await self.view(content_id)
 
     async def _all_member_drivers(self) -> list[str]:
+        """The verified member drivers of this service's county."""
+        county = set(await self.membership.drivers_of_county(self.venues.county))
         drivers = [m["driver_id"] async for m in self.db.members.find({"status": VERIFIED}, {"driver_id": 1})]
-        return sorted(set(await self.membership.drivers_among(drivers)))
+        return sorted(set(await self.membership.drivers_among(drivers)) & county)
 
     async def content(self, content_id: str) -> Document:
         doc = await self.db.contents.find_one({"_id": content_id}, {"outbox": 0, "outbox_lease": 0})

@@ -42,6 +42,16 @@ class Membership:
             self.db.members, member_id, envelope, {"$set": {"driver_id": driver_id, **fields}}
         )
 
+    async def driver_registered(self, driver_id: str, county: str, envelope: Envelope) -> None:
+        """Every driver of the roster, member or not, with his county: the audience of content for all
+        drivers. An erased driver stays erased."""
+        await apply_once(self.db.drivers, driver_id, envelope, {"$set": {"county": county}})
+
+    async def drivers_of_county(self, county: str) -> list[str]:
+        """Every driver registered in the county and not erased (a scan: at publication only)."""
+        query = {"county": county, "erased": {"$ne": True}}
+        return sorted([d["_id"] async for d in self.db.drivers.find(query, {"_id": 1})])
+
     async def driver_erased(self, driver_id: str, envelope: Envelope) -> None:
         """Erasure (PIPL): the driver leaves every list and future invitation; his recorded words go."""
         await apply_once(self.db.drivers, driver_id, envelope, {"$set": {"erased": True}})

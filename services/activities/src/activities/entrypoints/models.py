@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -78,7 +78,12 @@ class Quote(Body):
 
 
 class PublishContent(Body):
-    organisation_id: str | None = Field(default=None, description="None: every member driver")
+    organisation_id: str | None = Field(default=None, description="None: the whole county")
+    audience: Literal["members", "all_drivers"] = Field(
+        default="members",
+        description="members: the member drivers (of the organisation, or of the county); "
+        "all_drivers: every driver of the county, member or not (no organisation)",
+    )
     category: str
     title: str = Field(min_length=1, max_length=200)
     body: str | None = Field(default=None, max_length=50000)

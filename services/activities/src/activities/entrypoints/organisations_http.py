@@ -37,3 +37,20 @@ async def organisation(
         }
 
     return await run_command(work())
+
+
+drivers_router = APIRouter(prefix="/v1/drivers", tags=["organisations"])
+
+
+@drivers_router.get("/{driver_id}")
+async def driver(driver_id: str, request: Request, principal: Principal = Staff) -> dict[str, Any]:
+    """What this service knows of a driver from the roster's events: his county and whether he was
+    erased (ids only); whether content for every driver of the county will reach him."""
+
+    async def work() -> dict[str, Any]:
+        doc = await activities(request).membership.db.drivers.find_one({"_id": driver_id})
+        if doc is None:
+            raise DomainError("driver_id", "not_found", "没有这名司机（或尚未从花名册同步）", "not_found")
+        return {"driver_id": driver_id, "county": doc.get("county"), "erased": bool(doc.get("erased"))}
+
+    return await run_command(work())

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.contracts.roster import (
     DriverErased,
+    DriverRegistered,
     MemberAssignedToBranch,
     MemberRejected,
     MemberTransferredIn,
@@ -27,7 +28,9 @@ def subscriptions(view: Callable[[], Membership], group_id: str) -> list[EventSu
         ROSTER_MEMBER, group_id=group_id, description="member drivers and their branch"
     )
     orgs = EventSubscription(ROSTER_ORG, group_id=group_id, description="organisations and committee seats")
-    drivers = EventSubscription(ROSTER_DRIVER, group_id=group_id, description="erasure of a driver")
+    drivers = EventSubscription(
+        ROSTER_DRIVER, group_id=group_id, description="every driver and his county; erasure of a driver"
+    )
 
     @members.on(MemberVerified)
     async def verified(event: MemberVerified, envelope: Envelope) -> None:
@@ -62,6 +65,10 @@ def subscriptions(view: Callable[[], Membership], group_id: str) -> list[EventSu
             "term_end": event.term_end.isoformat() if event.term_end else None,
         }
         await view().seat_assigned(event.organisation_id, seat, envelope)
+
+    @drivers.on(DriverRegistered)
+    async def registered(event: DriverRegistered, envelope: Envelope) -> None:
+        await view().driver_registered(event.driver_id, event.county, envelope)
 
     @drivers.on(DriverErased)
     async def erased(event: DriverErased, envelope: Envelope) -> None:
