@@ -13,6 +13,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.consumers import EventSubscription, apply_in_order
 from roadbranch_shared.contracts.roster import DriverErased, DriverRegistered, MemberRejected, MemberVerified
+from roadbranch_shared.documents import update_if
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.topics import ROSTER_DRIVER, ROSTER_MEMBER
 
@@ -45,8 +46,9 @@ class DriverView:
         return bool(view and view.get("member"))
 
     async def is_erased(self, driver_id: str) -> bool:
-        view = await self.db.drivers.find_one({"_id": driver_id}, {"erased": 1})
-        return bool(view and view.get("erased"))
+        """Erased, or being erased: nothing new is recorded for him from the erasure's first step."""
+        view = await self.db.drivers.find_one({"_id": driver_id}, {"erased": 1, "erasing": 1})
+        return bool(view and (view.get("erased") or view.get("erasing")))
 
     def subscriptions(self, group_id: str) -> list[EventSubscription]:
         drivers = EventSubscription(ROSTER_DRIVER, group_id=group_id, description="welfare's view of drivers")
@@ -64,8 +66,10 @@ class DriverView:
 
         @drivers.on(DriverErased)
         async def erased(event: DriverErased, envelope: Envelope) -> None:
-            # Anonymise first: if this stops half-way, the redelivered event finds the rest
-            # (the marker is the same) before the view records the erasure.
+            # First close the door (new needs, stays and visits for him are refused from here), then
+            # anonymise: if this stops half-way, the redelivered event finds the rest (the marker is
+            # the same) before the view records the erasure in the driver's order.
+            await update_if(self.db.drivers, event.driver_id, {}, {"$set": {"erasing": True}}, upsert=True)
             marker = anonymous_marker(envelope)
             for anonymise in self.anonymisers:
                 await anonymise(event.driver_id, marker)
