@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.notify import DeliveryFailed, DeliverySent
@@ -156,7 +157,7 @@ class Dispatcher:
         # away; the claim only fails if a crash left one behind, which is read then.
         delivery = await self._find(delivery_id) if notice.get("attempted") else None
         if delivery is None:
-            if self._counts_against_cap(notice) and not await self._reserve(recipient, now):
+            if self._counts_against_cap(notice) and not await self._reserve(recipient, notice["_id"], now):
                 return await self._merge_into_digest(notice, recipient, now)
             delivery = await self._claim(notice, recipient, channel, delivery_id, now)
             if delivery is None:
@@ -305,16 +306,11 @@ class Dispatcher:
     def _counts_against_cap(self, notice: Document) -> bool:
         return not notice["urgent"] and notice["template"] != DIGEST and not notice.get("tried")
 
-    async def _reserve(self, recipient: Recipient, now: datetime) -> bool:
+    async def _reserve(self, recipient: Recipient, message_id: str, now: datetime) -> bool:
         """Count one message against the recipient's cap for the local day; False if it is full."""
         day = self.quiet.local_day(now).isoformat()
-        under_cap = {"$or": [{"count": {"$exists": False}}, {"count": {"$lt": self.policy.daily_cap}}]}
-        return await update_if(
-            self.db.daily_counts,
-            f"{recipient.recipient_id}|{day}",
-            under_cap,
-            {"$inc": {"count": 1}},
-            upsert=True,
+        return await reserve_daily_place(
+            self.db.daily_counts, f"{recipient.recipient_id}|{day}", message_id, self.policy.daily_cap
         )
 
     async def _merge_into_digest(self, notice: Document, recipient: Recipient, now: datetime) -> None:
@@ -411,6 +407,23 @@ class Dispatcher:
         self.metrics.queue_depth.set(depth)
         self.metrics.oldest_pending_age.set(max((now - oldest).total_seconds(), 0) if oldest else 0)
         self.metrics.reminders_pending.set(await self.meetings.pending_reminders())
+
+
+async def reserve_daily_place(counts: AsyncCollection[Document], key: str, message_id: str, cap: int) -> bool:
+    """Take one of the day's `cap` places for `message_id`; True if it has one (now or from before).
+
+    The place is taken by the message's id, so a message counted before a crash, and handled again
+    after it, keeps its place instead of counting twice."""
+    free = {
+        "$or": [{"count": {"$exists": False}}, {"count": {"$lt": cap}}],
+        "messages": {"$ne": message_id},
+    }
+    if await update_if(
+        counts, key, free, {"$inc": {"count": 1}, "$push": {"messages": message_id}}, upsert=True
+    ):
+        return True
+    taken = await counts.find_one({"_id": key}, {"messages": 1})
+    return bool(taken and message_id in taken.get("messages", []))
 
 
 def _event_fields(delivery: Document) -> dict[str, Any]:
