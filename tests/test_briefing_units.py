@@ -232,11 +232,20 @@ def test_a_visited_drivers_words_close_the_warm_part_in_his_county_only() -> Non
     drivers = [
         {"_id": "d1", "county": "meigu", "source": "individual", "registered_at": at("2026-03-02")},
         {"_id": "d2", "county": "zhaojue", "source": "individual", "registered_at": at("2026-03-02")},
+        {
+            "_id": "d3",
+            "county": "meigu",
+            "source": "individual",
+            "registered_at": at("2026-03-02"),
+            "erased_at": at("2026-03-20"),
+        },
     ]
     period = parse_period("2026-03")
     visits = [
         {"_id": "c1:1", "campaign_id": "c1", "driver_id": "d1", "member": False, "items": {"gloves": 2}},
         {"_id": "c1:2", "campaign_id": "c1", "driver_id": "d2", "member": True, "items": {"gloves": 1}},
+        # An erased driver's words, were they to come back (a replay), are never quoted.
+        {"_id": "c1:3", "campaign_id": "c1", "driver_id": "d3", "member": True, "items": {"gloves": 1}},
     ]
     for v in visits:
         v["visited_at"] = at("2026-03-10")
@@ -256,7 +265,7 @@ def test_a_visited_drivers_words_close_the_warm_part_in_his_county_only() -> Non
     figures = compute(
         view(drivers=drivers, visits=visits, campaigns=campaigns, quotes=quotes), "meigu", period
     )
-    assert [q["text"] for q in figures.warm.quotes] == ["d1的话"], "only the county's driver's words"
+    assert [q["text"] for q in figures.warm.quotes] == ["d1的话"], "the county's, not an erased driver's"
     assert figures.gather.quotes == []
     briefing = compose(figures, period, "美姑县")
     warm = briefing.parts[-1]

@@ -151,7 +151,8 @@ async def test_the_ledger_shows_a_verified_member_masked_with_his_history(
             assert name not in text
             assert id_number not in text
             assert phone not in text
-    # The secretary of org_b1 reads the files of his branch's members only.
+    # The secretary of org_b1 reads the files of his branch's members only (his own members' files
+    # in tests/test_roster_organisation.py); `missed` is in no branch.
     others = roster.call("GET", f"/v1/members/{members['missed']}/ledger", "branch_secretary")
     assert (others.status_code, others.json()["error"]["reason"]) == (403, "out_of_scope")
     file = roster.call("GET", f"/v1/members/{members['missed']}/ledger", "org_department").json()

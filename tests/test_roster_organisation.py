@@ -252,6 +252,8 @@ def test_a_branch_secretary_manages_his_branch_and_its_groups_only(
         f"/v1/members/{member}/assignment", {"branch_id": tree["branch"], "group_id": new_group}
     )
     assert moved.status_code == 200, moved.text
+    own_file = roster.call("GET", f"/v1/members/{member}/ledger", "branch_secretary")
+    assert (own_file.status_code, own_file.json()["group_id"]) == (200, new_group), own_file.text
     refused(
         as_secretary(
             f"/v1/organisations/{tree['other_branch']}/pairings",
@@ -259,7 +261,29 @@ def test_a_branch_secretary_manages_his_branch_and_its_groups_only(
         ),
         "organisation_id",
     )
-    # The work group's staff still act county-wide.
+    # Pairing a member of another branch, or reading another branch's pair, is out of his reach too.
+    elsewhere = members["full"][1]
+    moved_away = roster.call(
+        "POST", f"/v1/members/{elsewhere}/assignment", json={"branch_id": tree["other_branch"]}
+    )
+    assert moved_away.status_code == 200, moved_away.text
+    refused(
+        as_secretary(
+            f"/v1/organisations/{tree['branch']}/pairings",
+            {"committee_person_id": "drv_b0", "member_ids": [member, elsewhere]},
+        ),
+        "member_ids",
+    )
+    # The work group's staff still act county-wide; the secretary cannot read their pair there.
+    assert seat(roster, tree["other_branch"], "member", "drv_ob0").status_code == 201
+    theirs = roster.call(
+        "POST",
+        f"/v1/organisations/{tree['other_branch']}/pairings",
+        json={"committee_person_id": "drv_ob0", "member_ids": [elsewhere]},
+    )
+    assert theirs.status_code == 201, theirs.text
+    read = roster.call("GET", f"/v1/pairings/{theirs.json()['pairing_id']}", "branch_secretary")
+    assert (read.status_code, read.json()["error"]["field"]) == (403, "pairing_id")
     assert seat(roster, tree["other_group"], "member", "drv_g3").status_code == 201
 
 

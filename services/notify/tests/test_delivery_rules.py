@@ -166,3 +166,16 @@ def test_every_rule_renders_its_template_without_a_missing_field() -> None:
     assert "12月1日10:00" in rendered[0], "times are shown in local time"
     assert "还有1小时" in rendered[-3]
     assert set(templates.names()) >= {"meeting_reminder", "meeting_cancelled", "compliance_overdue", "digest"}
+
+
+def test_a_stored_address_that_does_not_open_leaves_its_channel_out() -> None:
+    from notify.app.view import RecipientView
+    from roadbranch_shared.pii import PiiKeys, encrypt
+
+    keys = PiiKeys(blind_index_key=b"b" * 32, encryption_key=b"e" * 32)
+    view = RecipientView(None, keys)  # type: ignore[arg-type]  # no database: only the sealing
+    sealed = encrypt(keys, "13900000001", aad="notify/contacts/drv_1/phone")
+    assert view._open("contacts", {"_id": "drv_1", "phone": sealed}, "phone") == "13900000001"
+    assert view._open("contacts", {"_id": "drv_2", "phone": sealed}, "phone") is None, "another person's"
+    assert view._open("contacts", {"_id": "drv_1", "phone": "13900000001"}, "phone") is None, "plain text"
+    assert view._open("contacts", {"_id": "drv_1"}, "phone") is None

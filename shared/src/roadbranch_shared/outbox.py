@@ -22,7 +22,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
-from roadbranch_shared.documents import document_locks, update_if, update_if_returning
+from roadbranch_shared.documents import document_locks, update_if, update_if_returning, updates_are_atomic
 from roadbranch_shared.events import (
     Envelope,
     EventPayload,
@@ -385,8 +385,10 @@ class OutboxRelay:
         release = {"$unset": {"outbox_lease": ""}}
         pull = {"$pullAll": {"outbox": published}} if published else {}
         # Under the document's lock throughout, so no writer of this process adds events between the
-        # look at what is left and the marker's removal (another process's writer marks its aggregate
-        # again after writing). The write answers with the outbox as it left it: no read after it.
+        # look at what is left and the marker's removal. The write answers with the outbox as it left
+        # it: no read after it. A writer in another process (MongoDB with replicas) may append and
+        # find the marker still there just before it goes: a second look after the removal marks
+        # the aggregate again (FerretDB runs one writing process per service, so it needs none).
         async with document_locks.hold(collection.full_name, doc_id):
             left = await update_if_returning(
                 collection,
@@ -402,6 +404,10 @@ class OutboxRelay:
                 left = await collection.find_one({"_id": doc_id}, {"outbox.id": 1})
             if not (left or {}).get("outbox"):
                 await pending_markers(collection).delete_one({"_id": doc_id})
+                if await updates_are_atomic(collection) and await collection.find_one(
+                    {"_id": doc_id, "outbox.0": {"$exists": True}}, {"_id": 1}
+                ):
+                    await _mark_pending(collection, doc_id)
         if published and self.metrics is not None:
             self.metrics.published.inc(len(published))
 

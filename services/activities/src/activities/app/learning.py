@@ -82,10 +82,11 @@ class Contents:
         return await self.view(content_id)
 
     async def _all_member_drivers(self) -> list[str]:
-        """The verified member drivers of this service's county."""
-        county = set(await self.membership.drivers_of_county(self.venues.county))
+        """The verified member drivers, but for those the roster filed under another county (a member
+        whose registration has not arrived yet is still in)."""
+        elsewhere = await self.membership.drivers_elsewhere(self.venues.county)
         drivers = [m["driver_id"] async for m in self.db.members.find({"status": VERIFIED}, {"driver_id": 1})]
-        return sorted(set(await self.membership.drivers_among(drivers)) & county)
+        return sorted(set(await self.membership.drivers_among(drivers)) - elsewhere)
 
     async def content(self, content_id: str) -> Document:
         doc = await self.db.contents.find_one({"_id": content_id}, {"outbox": 0, "outbox_lease": 0})

@@ -52,6 +52,11 @@ class Membership:
         query = {"county": county, "erased": {"$ne": True}}
         return sorted([d["_id"] async for d in self.db.drivers.find(query, {"_id": 1})])
 
+    async def drivers_elsewhere(self, county: str) -> set[str]:
+        """The drivers the roster filed under another county (a scan: at publication only)."""
+        query = {"county": {"$exists": True, "$ne": county}}
+        return {d["_id"] async for d in self.db.drivers.find(query, {"_id": 1})}
+
     async def driver_erased(self, driver_id: str, envelope: Envelope) -> None:
         """Erasure (PIPL): the driver leaves every list and future invitation; his recorded words go."""
         await apply_once(self.db.drivers, driver_id, envelope, {"$set": {"erased": True}})

@@ -73,6 +73,15 @@ class Projection:
     async def _set(self, collection: str, doc_id: str, envelope: Envelope, fields: Document) -> None:
         await apply_in_order(self.db[collection], doc_id, envelope, {"$set": fields})
 
+    async def _quote(self, quote_id: str, envelope: Envelope, fields: Document) -> None:
+        """Keep a driver's words, unless he is erased. Words and erasure come on different topics in
+        no fixed order: the erasure marks him before it deletes his words, so a look after the write
+        catches words that arrived in between (or after it, e.g. on a replay of the topic)."""
+        await self._set("quotes", quote_id, envelope, fields)
+        speaker = await self.db.drivers.find_one({"_id": fields["speaker_id"]}, {"erased_at": 1})
+        if speaker and speaker.get("erased_at"):
+            await self.db.quotes.delete_one({"_id": quote_id})
+
     def _register(self) -> None:
         on, put = self.on, self._set
 
@@ -253,8 +262,7 @@ class Projection:
         @on(act.QuoteRecorded)
         async def quote(e: act.QuoteRecorded, env: Envelope) -> None:
             # The quote keeps the meeting's seq series: its own document, gated by the same seq.
-            await put(
-                "quotes",
+            await self._quote(
                 e.quote_id,
                 env,
                 {
@@ -424,8 +432,7 @@ class Projection:
         @on(wf.CampaignWordsRecorded)
         async def words(e: wf.CampaignWordsRecorded, env: Envelope) -> None:
             # A quote like the meetings' ones, of the 暖起来 part; erased with its speaker like them.
-            await put(
-                "quotes",
+            await self._quote(
                 f"{e.visit_id}:words",
                 env,
                 {

@@ -342,8 +342,13 @@ def _gather(view: View, period: Period, committee_secretary: str | None) -> Gath
 
 
 def _quotes(view: View, period: Period) -> list[Document]:
-    """Drivers' words recorded in the period (an erased speaker's are gone from the view)."""
-    return [q for q in view.quotes if period.contains(q.get("recorded_at")) and q.get("text")]
+    """Drivers' words recorded in the period; never an erased speaker's (the view deletes them too)."""
+    erased = {d["_id"] for d in view.drivers if d.get("erased_at")}
+    return [
+        q
+        for q in view.quotes
+        if period.contains(q.get("recorded_at")) and q.get("text") and q.get("speaker_id") not in erased
+    ]
 
 
 def _warm(view: View, period: Period) -> WarmFigures:

@@ -9,6 +9,7 @@ provider, and the API shows them masked.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -16,12 +17,13 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import update_if
 from roadbranch_shared.events import Envelope
-from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
+from roadbranch_shared.pii import PiiDecryptError, PiiKeys, decrypt, encrypt
 
 from notify.domain.channels import Channel, Recipient
 from notify.domain.rules import Audience, AudienceKind
 
 Document = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 class RecipientKind:
@@ -39,8 +41,18 @@ class RecipientView:
         return encrypt(self.keys, value, aad=f"notify/{collection}/{owner}/{field}") if value else None
 
     def _open(self, collection: str, doc: Document, field: str) -> str | None:
+        """The address, or None if there is none or it does not open (another key, a value written
+        before encryption): that channel is then not used, and the message goes by the next one."""
         value = doc.get(field)
-        return decrypt(self.keys, value, aad=f"notify/{collection}/{doc['_id']}/{field}") if value else None
+        if not value:
+            return None
+        try:
+            return decrypt(self.keys, value, aad=f"notify/{collection}/{doc['_id']}/{field}")
+        except PiiDecryptError:
+            log.warning(
+                "a stored contact point does not decrypt", extra={"collection": collection, "field": field}
+            )
+            return None
 
     # ---- projections of roster events
 

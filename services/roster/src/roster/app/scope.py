@@ -37,13 +37,18 @@ class Scope:
             current = doc.get("parent_id") if doc else None
         raise DomainError(field, "out_of_scope", "只能管理本支部及其下属党小组", DomainError.FORBIDDEN)
 
-    async def member(self, principal: Principal, member_id: str, *, unassigned_ok: bool = False) -> None:
+    async def member(
+        self, principal: Principal, member_id: str, *, unassigned_ok: bool = False, field: str = "member_id"
+    ) -> None:
         """Refuse unless the member's branch is the principal's to manage. `unassigned_ok`: a member
-        not yet in any branch may be handled (his transfer is how he comes to one)."""
+        not yet in any branch may be handled (his transfer is how he comes to one). An unknown
+        member is left to the command, which answers 404."""
         if principal.role != Role.BRANCH_SECRETARY:
             return
         member = await self.db.members.find_one({"_id": member_id}, {"branch_id": 1})
-        branch = (member or {}).get("branch_id")
+        if member is None:
+            return
+        branch = member.get("branch_id")
         if branch is None and unassigned_ok:
             return
-        await self.organisation(principal, branch, field="member_id")
+        await self.organisation(principal, branch, field=field)

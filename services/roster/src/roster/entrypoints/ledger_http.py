@@ -95,9 +95,9 @@ async def accept_transfer(
 ) -> dict[str, Any]:
     """The mobile branch received the member (回家): `member.transferred_in` is published. A branch
     secretary accepts into his own branch."""
+    _require_text(branch_id=body.branch_id)
     await run_command(scope_of(request).organisation(principal, body.branch_id.strip(), field="branch_id"))
     await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
-    _require_text(branch_id=body.branch_id)
     return await run_command(
         ledger_of(request).accept_transfer(
             member_id,

@@ -147,8 +147,12 @@ class PairingIn(BaseModel):
 async def create_pairing(
     request: Request, org_id: str, body: PairingIn, principal: Writers
 ) -> dict[str, Any]:
-    """Pair a committee member with member drivers (N+1 结对帮带)."""
-    await run_command(scope_of(request).organisation(principal, org_id, field="organisation_id"))
+    """Pair a committee member with member drivers (N+1 结对帮带). A branch secretary pairs in his
+    branch, members of his branch."""
+    scope = scope_of(request)
+    await run_command(scope.organisation(principal, org_id, field="organisation_id"))
+    for member_id in body.member_ids:
+        await run_command(scope.member(principal, member_id, field="member_ids"))
     member_ids = list(dict.fromkeys(body.member_ids))  # a member named twice is paired once
     pairing = await run_command(
         organisations_of(request).create_pairing(
@@ -159,8 +163,12 @@ async def create_pairing(
 
 
 @router.get("/pairings/{pairing_id}")
-async def pairing(request: Request, pairing_id: str, _: Readers) -> dict[str, Any]:
-    return _pairing_view(await run_command(organisations_of(request).pairing(pairing_id)))
+async def pairing(request: Request, pairing_id: str, principal: Readers) -> dict[str, Any]:
+    found = await run_command(organisations_of(request).pairing(pairing_id))
+    await run_command(
+        scope_of(request).organisation(principal, found.get("organisation_id"), field="pairing_id")
+    )
+    return _pairing_view(found)
 
 
 class ContactIn(BaseModel):

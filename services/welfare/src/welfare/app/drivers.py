@@ -17,6 +17,8 @@ from roadbranch_shared.documents import update_if
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.topics import ROSTER_DRIVER, ROSTER_MEMBER
 
+from welfare.domain.errors import WelfareError
+
 Document = dict[str, Any]
 Anonymiser = Callable[[str, str], Awaitable[int]]
 
@@ -26,6 +28,13 @@ def anonymous_marker(envelope: Envelope) -> str:
     drivers stay right), derived from the erasure event so a redelivery repeats it, and not
     derivable from the driver id."""
     return "anon_" + envelope.id.replace("-", "")[:16]
+
+
+async def refuse_if_erased(db: AsyncDatabase[Document], driver_id: str) -> None:
+    """Nothing new is recorded for a driver erased, or being erased (from the erasure's first step)."""
+    view = await db.drivers.find_one({"_id": driver_id}, {"erased": 1, "erasing": 1})
+    if view is not None and (view.get("erased") or view.get("erasing")):
+        raise WelfareError("driver_id", "erased", "这名司机的信息已按申请删除", WelfareError.INVALID)
 
 
 class DriverView:
@@ -45,10 +54,13 @@ class DriverView:
         view = await self.db.drivers.find_one({"_id": driver_id}, {"member": 1})
         return bool(view and view.get("member"))
 
-    async def is_erased(self, driver_id: str) -> bool:
-        """Erased, or being erased: nothing new is recorded for him from the erasure's first step."""
-        view = await self.db.drivers.find_one({"_id": driver_id}, {"erased": 1, "erasing": 1})
-        return bool(view and (view.get("erased") or view.get("erasing")))
+    async def catch_up_erasure(self, driver_id: str) -> None:
+        """After a write about `driver_id`: if his erasure began meanwhile (the write passed the check
+        just before), anonymise again with the erasure's marker, so the new record is covered too."""
+        view = await self.db.drivers.find_one({"_id": driver_id}, {"erasing": 1, "anon_marker": 1})
+        if view is not None and view.get("erasing") and view.get("anon_marker"):
+            for anonymise in self.anonymisers:
+                await anonymise(driver_id, view["anon_marker"])
 
     def subscriptions(self, group_id: str) -> list[EventSubscription]:
         drivers = EventSubscription(ROSTER_DRIVER, group_id=group_id, description="welfare's view of drivers")
@@ -69,8 +81,14 @@ class DriverView:
             # First close the door (new needs, stays and visits for him are refused from here), then
             # anonymise: if this stops half-way, the redelivered event finds the rest (the marker is
             # the same) before the view records the erasure in the driver's order.
-            await update_if(self.db.drivers, event.driver_id, {}, {"$set": {"erasing": True}}, upsert=True)
             marker = anonymous_marker(envelope)
+            await update_if(
+                self.db.drivers,
+                event.driver_id,
+                {},
+                {"$set": {"erasing": True, "anon_marker": marker}},
+                upsert=True,
+            )
             for anonymise in self.anonymisers:
                 await anonymise(event.driver_id, marker)
             await apply_in_order(

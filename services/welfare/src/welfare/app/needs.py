@@ -24,6 +24,7 @@ from roadbranch_shared.contracts.welfare import (
 
 from welfare.adapters.aggregates import Changed, Decision, change, create
 from welfare.app.clock import Clock
+from welfare.app.drivers import refuse_if_erased
 from welfare.domain import needs as rules
 from welfare.domain.errors import WelfareError
 
@@ -62,9 +63,7 @@ class Needs:
     ) -> Document:
         rules.check_choice("category", category, rules.CATEGORIES, "category")
         rules.check_choice("urgency", urgency, rules.URGENCIES, "urgency")
-        view = await self.db.drivers.find_one({"_id": driver_id}, {"erased": 1})
-        if view is not None and view.get("erased"):
-            raise WelfareError("driver_id", "erased", "这名司机的信息已按申请删除", WelfareError.INVALID)
+        await refuse_if_erased(self.db, driver_id)
         now = self.clock.now()
         need_id = f"need_{uuid.uuid4().hex[:16]}"
         need = {

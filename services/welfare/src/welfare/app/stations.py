@@ -24,6 +24,7 @@ from roadbranch_shared.contracts.welfare import (
 
 from welfare.adapters.aggregates import Decision, change, create
 from welfare.app.clock import Clock
+from welfare.app.drivers import refuse_if_erased
 from welfare.domain import stations as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.stations import Amenities, Hours
@@ -117,9 +118,7 @@ class Stations:
     async def check_in(self, station_id: str, driver_id: str, *, by: str) -> Document:
         """Check a driver in if a bed is free; returns the stay. Many concurrent check-ins retry on
         the station's version until each either got a bed or learnt there is none."""
-        view = await self.db.drivers.find_one({"_id": driver_id}, {"erased": 1})
-        if view is not None and view.get("erased"):
-            raise WelfareError("driver_id", "erased", "这名司机的信息已按申请删除", WelfareError.INVALID)
+        await refuse_if_erased(self.db, driver_id)
         now = self.clock.now()
 
         def decide(station: Document) -> Decision:

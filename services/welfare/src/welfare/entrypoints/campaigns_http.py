@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from welfare.app.campaigns import Campaigns, campaign_totals
 from welfare.domain.campaigns import KINDS
@@ -49,8 +49,8 @@ class StockIn(BaseModel):
 class WordsIn(BaseModel):
     text: str = Field(min_length=2, max_length=300, description="the driver's own words, as he said them")
     consent: bool = Field(description="he agreed to his words being kept for the county's briefing")
-    consent_at: datetime | None = Field(
-        default=None, description="when he agreed; the visit's time if absent"
+    consent_at: AwareDatetime | None = Field(
+        default=None, description="when he agreed (with its time zone); the visit's time if absent"
     )
 
 
@@ -95,9 +95,11 @@ async def visit(request: Request, campaign_id: str, body: VisitIn, principal: Of
     (422 `words.text`); a refused visit records nothing."""
     fields = body.model_dump(exclude={"words"})
     words = body.words.model_dump() if body.words else None
-    return await run_command(
+    visit = await run_command(
         campaigns_of(request).visit(campaign_id, **fields, words=words, by=principal.subject)
     )
+    await request.app.state.drivers.catch_up_erasure(body.driver_id)
+    return visit
 
 
 @router.post("/{campaign_id}/close")

@@ -71,6 +71,7 @@ async def file_need(request: Request, body: NeedIn, principal: Filers) -> dict[s
             by_staff=by_staff,
         )
     )
+    await request.app.state.drivers.catch_up_erasure(driver_id)
     return public(need, "need_id")
 
 

@@ -123,7 +123,9 @@ def stay_driver(principal: Principal, station_id: str, body: StayIn) -> str:
 async def check_in(request: Request, station_id: str, body: StayIn, principal: Registrars) -> dict[str, Any]:
     """Check a driver in; 409 `no_free_bed` when every bed is taken."""
     driver_id = stay_driver(principal, station_id, body)
-    return await run_command(stations_of(request).check_in(station_id, driver_id, by=actor(principal)))
+    stay = await run_command(stations_of(request).check_in(station_id, driver_id, by=actor(principal)))
+    await request.app.state.drivers.catch_up_erasure(driver_id)
+    return stay
 
 
 @router.post("/{station_id}/check-outs")
