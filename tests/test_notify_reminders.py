@@ -101,6 +101,28 @@ def meeting(meeting_id: str, starts_at: datetime, invitees: list[str], at: datet
     )
 
 
+def rescheduled(
+    meeting_id: str,
+    starts_at: datetime,
+    previous: datetime,
+    invitees: list[str],
+    at: datetime,
+    venue_kind: str = "rest_station",
+) -> MeetingRescheduled:
+    return MeetingRescheduled(
+        meeting_id=meeting_id,
+        organisation_id="org_branch_1",
+        kind="branch_member_meeting",
+        title="学习贯彻安全生产法",
+        starts_at=starts_at,
+        previous_starts_at=previous,
+        venue_kind=venue_kind,
+        mode="hybrid",
+        invitee_driver_ids=invitees,
+        rescheduled_at=at,
+    )
+
+
 def need(driver_id: str, need_id: str) -> NeedFiled:
     return NeedFiled(
         need_id=need_id, driver_id=driver_id, category="medical", urgency="normal", filed_at=datetime.now(CST)
@@ -184,21 +206,7 @@ async def test_a_rescheduled_meeting_moves_its_reminders_and_a_cancelled_one_wit
     moved = datetime(2026, 12, 7, 15, 0, tzinfo=CST)
     await events.publish(meeting(mid, first, [invitee], at), mid)
     await sent(notify, invitee, "meeting_scheduled")
-    await events.publish(
-        MeetingRescheduled(
-            meeting_id=mid,
-            organisation_id="org_branch_1",
-            kind="branch_member_meeting",
-            title="学习贯彻安全生产法",
-            starts_at=moved,
-            previous_starts_at=first,
-            venue_kind="rest_station",
-            mode="hybrid",
-            invitee_driver_ids=[invitee],
-            rescheduled_at=at,
-        ),
-        mid,
-    )
+    await events.publish(rescheduled(mid, moved, first, [invitee], at), mid)
     [notice] = await sent(notify, invitee, "meeting_rescheduled")
     assert "12月7日15:00" in notice["text"]
     assert "12月6日15:00" in notice["text"]
@@ -247,19 +255,7 @@ async def test_an_invitee_dropped_by_a_reschedule_at_the_same_time_gets_nothing_
     await eventually(held, message="the dropped invitee's invitation held for the night")
     # Same time, another venue, one invitee fewer.
     await events.publish(
-        MeetingRescheduled(
-            meeting_id=mid,
-            organisation_id="org_branch_1",
-            kind="branch_member_meeting",
-            title="学习贯彻安全生产法",
-            starts_at=starts,
-            previous_starts_at=starts,
-            venue_kind="repair_shop",
-            mode="hybrid",
-            invitee_driver_ids=[kept],
-            rescheduled_at=night + timedelta(minutes=30),
-        ),
-        mid,
+        rescheduled(mid, starts, starts, [kept], night + timedelta(minutes=30), venue_kind="repair_shop"), mid
     )
     await eventually(
         lambda: _async(reminders_of(notify, mid)["invitees"] == 1), message="the reschedule in notify's view"
