@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from roadbranch_shared.contracts.welfare import CAMPAIGN_KINDS
 from roadbranch_shared.pii import make_synthetic_id_number
 
 SOURCES = ("freight_company", "freight_platform", "individual")
 METHODS = ("field_visit", "phone_call", "group_meeting", "data_comparison")
 SUBGROUPS = ("综合协调组", "党建指导组", "权益保障组", "宣传报道组", "后勤保障组")
 ITEMS = (("gloves", "手套"), ("heatstroke_relief", "防暑降温用品"), ("epidemic_supplies", "防疫物资"))
-CAMPAIGNS = (("warmth", "送温暖"), ("health", "送健康"), ("service", "送服务"))
+CAMPAIGNS = tuple(CAMPAIGN_KINDS.items())  # (kind, title): 送温暖, 送健康, 送服务
 SURNAMES = "阿吉曲沙吉伍马俄海木勒"
 GIVEN = ("惹口", "拉者", "惹哈", "布哈", "尔古", "日杰", "石布", "阿果", "莫色", "约布")
 

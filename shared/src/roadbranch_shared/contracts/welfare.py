@@ -13,6 +13,18 @@ from pydantic import Field
 from roadbranch_shared.events import EventPayload, event_type
 from roadbranch_shared.topics import WELFARE_CAMPAIGN, WELFARE_NEED, WELFARE_STATION
 
+# The codes these events carry, with the Chinese names the services show and the briefing prints.
+NEED_CATEGORIES = {
+    "certificate_review": "证件年审",
+    "medical": "看病就医",
+    "rights": "权益保障",
+    "road_traffic": "道路交通",
+    "parking_rest": "停车休息",
+    "family_hardship": "家庭困难",
+    "other": "其他",
+}
+CAMPAIGN_KINDS = {"warmth": "送温暖", "health": "送健康", "service": "送服务"}
+
 
 @event_type("roadbranch.welfare.need.filed.v1", topic=WELFARE_NEED)
 class NeedFiled(EventPayload):

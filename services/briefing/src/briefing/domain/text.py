@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from jinja2 import Environment, FunctionLoader, select_autoescape
+from roadbranch_shared.contracts.welfare import CAMPAIGN_KINDS, NEED_CATEGORIES
 
 from briefing.domain.figures import Figures
 from briefing.domain.periods import Period
@@ -31,15 +32,7 @@ CONTENT_NAMES = {
     "road_safety": "道路交通安全",
     "laws_regulations": "法律法规",
 }
-NEED_NAMES = {
-    "certificate_review": "证件年审",
-    "medical": "看病就医",
-    "rights": "权益保障",
-    "road_traffic": "道路交通",
-    "parking_rest": "停车休息",
-    "family_hardship": "家庭困难",
-    "other": "其他",
-}
+NEED_NAMES = NEED_CATEGORIES
 CHANNEL_NAMES = {"sms": "短信", "wechat": "企业微信", "email": "电子邮件", "inbox": "站内消息"}
 PART_TITLES = (
     "全力摸清底数，把党员货车司机“找出来”",
@@ -79,7 +72,7 @@ class Briefing:
     figures: Figures
 
 
-CAMPAIGN_NAMES = {"warmth": "送温暖", "health": "送健康", "service": "送服务"}
+CAMPAIGN_NAMES = CAMPAIGN_KINDS
 MEETING_NAMES = {
     "party_lesson": "党课",
     "theme_party_day": "主题党日活动",

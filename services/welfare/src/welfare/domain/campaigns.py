@@ -9,9 +9,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from roadbranch_shared.contracts.welfare import CAMPAIGN_KINDS
+
 from welfare.domain.errors import WelfareError
 
-KINDS = {"warmth": "送温暖", "health": "送健康", "service": "送服务"}
+KINDS = CAMPAIGN_KINDS
 ITEM_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # Labels of the items the pilot handed out; others may be received with a label of their own.
 KNOWN_ITEMS = {"gloves": "手套", "heatstroke_relief": "防暑降温用品", "epidemic_supplies": "防疫物资"}

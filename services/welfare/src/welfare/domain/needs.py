@@ -11,17 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from roadbranch_shared.contracts.welfare import NEED_CATEGORIES
+
 from welfare.domain.errors import WelfareError
 
-CATEGORIES = {
-    "certificate_review": "证件年审",
-    "medical": "看病就医",
-    "rights": "权益保障",
-    "road_traffic": "道路交通",
-    "parking_rest": "停车休息",
-    "family_hardship": "家庭困难",
-    "other": "其他",
-}
+CATEGORIES = NEED_CATEGORIES
 URGENCIES = {"low": "一般", "normal": "较急", "high": "紧急", "urgent": "特急"}
 
 FILED, MATCHED, ASSIGNED, RESOLVED, REOPENED = "filed", "matched", "assigned", "resolved", "reopened"
