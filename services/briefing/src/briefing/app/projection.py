@@ -20,39 +20,14 @@ from roadbranch_shared.contracts import notify as nt
 from roadbranch_shared.contracts import roster as rs
 from roadbranch_shared.contracts import welfare as wf
 from roadbranch_shared.events import Envelope
-from roadbranch_shared.topics import (
-    ACTIVITIES_COMPLIANCE,
-    ACTIVITIES_CONTENT,
-    ACTIVITIES_MEETING,
-    ACTIVITIES_VENUE,
-    NOTIFY_DELIVERY,
-    ROSTER_DRIVER,
-    ROSTER_MEMBER,
-    ROSTER_ORG,
-    WELFARE_CAMPAIGN,
-    WELFARE_NEED,
-    WELFARE_STATION,
-    Topic,
-)
+from roadbranch_shared.topics import PROJECT_TOPICS, ROSTER_CONTACT, Topic
 
 from briefing.domain.periods import LOCAL
 
 Document = dict[str, Any]
 GROUP = "briefing"
 # Every topic but the personal one (contact points): the briefing has no use for a phone number.
-TOPICS: tuple[Topic, ...] = (
-    ROSTER_DRIVER,
-    ROSTER_MEMBER,
-    ROSTER_ORG,
-    ACTIVITIES_MEETING,
-    ACTIVITIES_CONTENT,
-    ACTIVITIES_COMPLIANCE,
-    ACTIVITIES_VENUE,
-    WELFARE_NEED,
-    WELFARE_STATION,
-    WELFARE_CAMPAIGN,
-    NOTIFY_DELIVERY,
-)
+TOPICS: tuple[Topic, ...] = tuple(t for t in PROJECT_TOPICS if t is not ROSTER_CONTACT)
 
 
 class Projection:
