@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from roadbranch_shared import polling
 from roadbranch_shared.contracts.welfare import CAMPAIGN_KINDS
 from roadbranch_shared.pii import make_synthetic_id_number
 
@@ -165,14 +166,7 @@ class Api:
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise RuntimeError(f"timed out waiting for {what}; last: {last!r}")
+    return polling.wait_until(check, what, timeout=timeout, interval=0.3, error=RuntimeError)
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.polling import wait_until
 
 STAFF_ROLES = ("work_group_staff", "org_department", "branch_secretary", "instructor", "operator")
 VENUE = "venue_activity_room"  # the activity room at the highway maintenance centre
@@ -115,14 +115,7 @@ class Activities:
         return dict(response.json())
 
     def wait_for(self, check: Callable[[], Any], message: str, timeout: float = 60) -> Any:
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = check()
-            if last:
-                return last
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {message}; last value: {last!r}")
+        return wait_until(check, message, timeout=timeout)
 
     def organisation(self, org_id: str) -> dict[str, Any] | None:
         response = self.call("GET", f"/v1/organisations/{org_id}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.polling import wait_until
 
 ROLES = ("welfare_officer", "work_group_staff", "station_staff", "org_department", "operator")
 
@@ -227,11 +227,4 @@ class Welfare:
 
     def wait_for(self, check: Callable[[], Any], *, timeout: float = 60, message: str = "condition") -> Any:
         """Poll `check` (a blocking call) until it is truthy; for scripts without an event loop."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = check()
-            if last:
-                return last
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {message}; last value: {last!r}")
+        return wait_until(check, message, timeout=timeout)
