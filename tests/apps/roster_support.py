@@ -121,13 +121,29 @@ class Roster:
         )
 
 
+# Every test module shares the session's Kafka, and notify and the briefing read each topic from
+# the start: two modules that made the same synthetic person (same phone, same ID number) under two
+# driver ids would see each other's messages. So each prefix gets numbers of its own for the session.
+_PEOPLE_BY_PREFIX: dict[tuple[str, int], list[tuple[str, str, str]]] = {}
+_NEXT_SERIAL: dict[int, int] = {}
+
+
 def synthetic_people(prefix: str, count: int, year: int) -> list[tuple[str, str, str]]:
-    """(name, ID number, phone) of clearly synthetic drivers: area 513436, birth dates in `year`."""
-    return [
-        (
-            f"{prefix}{i:03d}",
-            make_synthetic_id_number("513436", date(year, 1 + i % 12, 1 + i % 28), 100 + i),
-            f"139{year % 100:02d}{i:06d}",
+    """(name, ID number, phone) of clearly synthetic drivers: area 513436, birth dates in `year`.
+    The same prefix gives the same people again (more if `count` grows); another prefix of the same
+    year gets other ID numbers and phones, so no two modules share a person."""
+    made = _PEOPLE_BY_PREFIX.setdefault((prefix, year), [])
+    while len(made) < count:
+        serial = _NEXT_SERIAL.get(year, 0)
+        if serial >= 900:  # the ID number's sequence code has three digits
+            raise ValueError(f"more than 900 synthetic people born in {year}: use another year")
+        _NEXT_SERIAL[year] = serial + 1
+        i = len(made)
+        made.append(
+            (
+                f"{prefix}{i:03d}",
+                make_synthetic_id_number("513436", date(year, 1 + serial % 12, 1 + serial % 28), 100 + serial),
+                f"139{year % 100:02d}{serial:06d}",
+            )
         )
-        for i in range(count)
-    ]
+    return made[:count]
