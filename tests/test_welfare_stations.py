@@ -159,6 +159,26 @@ def test_a_driver_finds_the_nearest_open_stations_with_free_beds(welfare: Welfar
     assert bad.status_code == 422
 
 
+def test_hours_with_a_utc_offset_are_stored_as_local_time_and_nearest_still_answers(welfare: Welfare) -> None:
+    """Hours given with an offset once made every nearest-station search a 500."""
+    offset = welfare.open_station(
+        name="带时区的驿站",
+        latitude=26.50,
+        longitude=101.50,
+        hours={"opens": "08:00:00+08:00", "closes": "10:00:00Z"},  # 10:00 UTC is 18:00 in Meigu
+        amenities={"beds": 1},
+    )
+    assert offset["hours"] == {"open_all_day": False, "opens": "08:00:00", "closes": "18:00:00"}
+    welfare.ok("PUT", "/v1/ops/clock", "operator", json={"now": "2026-11-28T04:00:00Z"})  # noon local
+    found = welfare.ok("GET", "/v1/stations/nearest", params={"latitude": 26.5, "longitude": 101.5})
+    assert found["stations"][0]["station_id"] == offset["station_id"]
+    patched = welfare.ok(
+        "PATCH", f"/v1/stations/{offset['station_id']}", json={"hours": {"opens": "00:00Z", "closes": "23:00"}}
+    )
+    assert (patched["hours"]["opens"], patched["hours"]["closes"]) == ("08:00:00", "23:00:00")
+    assert welfare.call("GET", "/v1/stations/nearest", params={"latitude": 1, "longitude": 1}).status_code == 200
+
+
 def test_usage_figures_per_station_and_month(welfare: Welfare) -> None:
     station = welfare.open_station(name="统计驿站", amenities={"beds": 5})["station_id"]
     for driver in ("drv_month_1", "drv_month_2"):

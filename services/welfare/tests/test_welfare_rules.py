@@ -72,6 +72,13 @@ def test_hours_running_past_midnight() -> None:
         stations.Hours(opens=time(8))
 
 
+def test_hours_with_an_offset_become_local_time() -> None:
+    hours = stations.Hours.model_validate({"opens": "08:00:00+08:00", "closes": "22:30Z"})
+    assert (hours.opens, hours.closes) == (time(8), time(6, 30))  # 22:30 UTC is 06:30 in Meigu
+    assert hours.is_open(time(7)) is False
+    assert hours.is_open(time(9))
+
+
 def test_haversine_distance() -> None:
     # One degree of latitude is about 111.2 km anywhere; Chengdu to Xichang is about 355 km as the crow flies.
     assert stations.haversine_km(28.0, 103.0, 29.0, 103.0) == pytest.approx(111.2, abs=0.1)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from welfare.domain.errors import WelfareError
 
 EARTH_RADIUS_KM = 6371.0088
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class Amenities(BaseModel):
@@ -35,11 +37,24 @@ class Amenities(BaseModel):
 
 
 class Hours(BaseModel):
-    """Opening hours in local time (Asia/Shanghai); `closes` before `opens` runs past midnight."""
+    """Opening hours in local time (Asia/Shanghai); `closes` before `opens` runs past midnight.
+
+    A time given with a UTC offset (`08:00:00+08:00`, `00:00Z`) is turned into the local time it
+    names and stored without offset, so hours always compare with the local clock.
+    """
 
     open_all_day: bool = False
     opens: time | None = None
     closes: time | None = None
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _local_without_offset(cls, value: time | None) -> time | None:
+        if value is None or value.utcoffset() is None:
+            return value
+        # China keeps one offset all year, so any day gives the same local time.
+        moment = datetime.combine(date(2026, 1, 1), value).astimezone(LOCAL_ZONE)
+        return moment.time().replace(tzinfo=None)
 
     @model_validator(mode="after")
     def _both_or_all_day(self) -> Hours:
