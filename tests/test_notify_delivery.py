@@ -1,5 +1,5 @@
 """Notify's channels through real servers: contact points from a real roster process, events on the
-real broker, an SMS provider, a WeChat Work robot webhook and an SMTP server on local ports."""
+real broker, an SMS provider, WeChat Work's application-message API and an SMTP server on local ports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from notify_support import EventPublisher, Notify, SmsProviderServer, SmtpServer, WeChatRobotServer, running
+from notify_support import EventPublisher, Notify, SmsProviderServer, SmtpServer, WeChatWorkServer, running
 from pymongo import AsyncMongoClient
 from roadbranch_shared.contracts.welfare import NeedAssigned, NeedFiled, NeedResolved
 from roadbranch_shared.devstack import StackInfo
@@ -21,12 +21,13 @@ from roster_support import Roster, synthetic_people
 pytestmark = pytest.mark.integration
 
 PEOPLE = synthetic_people("通知司机", 6, 1969)
+WECHAT_USER = "wx_trucker_01"
 DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=UTC) + timedelta(hours=-8)  # 10:00 in Asia/Shanghai
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[SmsProviderServer, WeChatRobotServer, SmtpServer]]:
-    sms, wechat, smtp = SmsProviderServer(), WeChatRobotServer(), SmtpServer()
+def servers() -> Iterator[tuple[SmsProviderServer, WeChatWorkServer, SmtpServer]]:
+    sms, wechat, smtp = SmsProviderServer(), WeChatWorkServer(users={WECHAT_USER}), SmtpServer()
     with running(sms, wechat, smtp):
         yield sms, wechat, smtp
 
@@ -60,7 +61,7 @@ def drivers(phones: dict[str, str]) -> list[str]:
 def notify(
     stack_info: StackInfo,
     tmp_path_factory: pytest.TempPathFactory,
-    servers: tuple[SmsProviderServer, WeChatRobotServer, SmtpServer],
+    servers: tuple[SmsProviderServer, WeChatWorkServer, SmtpServer],
     drivers: list[str],
 ) -> Iterator[Notify]:
     sms, wechat, smtp = servers
@@ -143,7 +144,7 @@ async def test_a_redelivered_event_sends_nothing_twice(
     assert len(notify.ledger(cause=envelope.id)["deliveries"]) == 1
 
 
-async def test_wechat_is_preferred_and_a_failing_webhook_falls_back_to_sms(
+async def test_wechat_reaches_the_driver_alone_and_a_user_wechat_refuses_falls_back_to_sms(
     notify: Notify,
     roster: Roster,
     drivers: list[str],
@@ -151,33 +152,44 @@ async def test_wechat_is_preferred_and_a_failing_webhook_falls_back_to_sms(
     servers: Any,
     events: EventPublisher,
 ) -> None:
+    """A personal notice goes to him as a WeChat Work application message, never to a group."""
     sms, wechat, _ = servers
     driver = drivers[1]
-    body = {"preferred_channel": "wechat", "wechat_id": "wx_trucker_01"}
+    body = {"preferred_channel": "wechat", "wechat_id": WECHAT_USER}
     assert roster.call("PUT", f"/v1/drivers/{driver}/contact-preferences", json=body).status_code == 200
     await eventually(lambda: _async(notify.knows_contact(driver, "wechat")), message="the WeChat id")
 
     await events.publish(need_filed(driver, "need-100001", "parking_rest"), "need-100001")
     [delivery] = await sent_to(notify, driver, "need_filed")
     assert delivery["channel"] == "wechat"
-    [post] = wechat.mentioning("wx_trucker_01")
-    assert post["msgtype"] == "text"
-    assert "停车休息" in post["text"]["content"]
+    [message] = wechat.to(WECHAT_USER)
+    assert set(message) == {"touser", "msgtype", "agentid", "text"}, "one person: no toparty, totag or @all"
+    assert (message["msgtype"], message["agentid"]) == ("text", WeChatWorkServer.AGENT_ID)
+    assert "停车休息" in message["text"]["content"]
 
-    wechat.errcode = 93000  # the robot's webhook was removed from the group: permanent
+    wechat.expire_tokens()  # two hours later: the kept token is refused, a new one is fetched
+    await events.publish(need_filed(driver, "need-100003", "certificate_review"), "need-100003")
+    await sent_to(notify, driver, "need_filed", count=2)
+    assert len(wechat.to(WECHAT_USER)) == 2
+    assert wechat.tokens_issued == 2
+
+    wechat.users.discard(WECHAT_USER)  # he left the county's WeChat Work: this channel is over for him
     try:
         await events.publish(need_filed(driver, "need-100002", "medical"), "need-100002")
-        sent = await sent_to(notify, driver, "need_filed", count=2)
+        sent = await sent_to(notify, driver, "need_filed", count=3)
     finally:
-        wechat.errcode = 0
+        wechat.users.add(WECHAT_USER)
     second = [d for d in sent if d["channel"] == "sms"]
     assert len(second) == 1
     ledger = notify.ledger(cause=second[0]["cause"])["deliveries"]
     failed = [d for d in ledger if d["channel"] == "wechat"]
     assert [d["status"] for d in failed] == ["failed"]
-    assert failed[0]["reason"] == "errcode_93000"
+    assert failed[0]["reason"] == "invalid_user"
     assert [m for m in sms.to(phones[driver]) if "就医" in m.text]
     assert notify.metric("roadbranch_notify_deliveries_total", channel="wechat", outcome="fell_back") >= 1
+    log = notify.process.log.read_text(encoding="utf-8")
+    assert WeChatWorkServer.SECRET not in log, "the application's secret is a query parameter: never logged"
+    assert "access_token=" not in log
 
 
 async def test_a_driver_reads_only_his_own_inbox(

@@ -1,6 +1,6 @@
 """Helpers for tests (and the benchmark) that drive a real notify process: the process itself, and
 small real servers speaking the channels' protocols — an SMS provider's HTTP API (with an
-idempotency-key toggle, failures and slow answers), a WeChat Work group robot webhook, and an SMTP
+idempotency-key toggle, failures and slow answers), WeChat Work's application-message API, and an SMTP
 server (aiosmtpd) — plus publishing the input events with the real broker and the shared envelope.
 """
 
@@ -45,12 +45,16 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class _JsonServer:
-    """An HTTP server in a thread; subclasses answer POSTs with `answer(path, query, headers, body)`."""
+    """An HTTP server in a thread; subclasses answer GETs and POSTs with `answer(path, query, headers,
+    body)` (a GET's body is None)."""
 
     def __init__(self) -> None:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer(None)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
@@ -58,6 +62,9 @@ class _JsonServer:
                     body = json.loads(raw or b"{}")
                 except ValueError:
                     body = None
+                self._answer(body)
+
+            def _answer(self, body: Any) -> None:
                 parsed = urlparse(self.path)
                 status, answer, headers = outer.answer(
                     parsed.path, parse_qs(parsed.query), self.headers, body
@@ -163,42 +170,65 @@ class SmsProviderServer(_JsonServer):
             return [m for m in self.sent if m.to == phone]
 
 
-class WeChatRobotServer(_JsonServer):
-    """A local WeChat Work group robot: `POST /cgi-bin/webhook/send?key=…` with
-    {"msgtype": "text", "text": {"content", "mentioned_list"}}; answers {"errcode": 0, "errmsg": "ok"}
-    or the `errcode` set (93000: invalid webhook URL, a permanent failure)."""
+class WeChatWorkServer(_JsonServer):
+    """A local WeChat Work API for application messages (应用消息) as documented: `GET
+    /cgi-bin/gettoken?corpid=…&corpsecret=…` answers an access token; `POST
+    /cgi-bin/message/send?access_token=…` with {"touser", "msgtype": "text", "agentid", "text":
+    {"content"}} answers {"errcode": 0, "invaliduser": ""}. An unknown or expired token is errcode
+    42001 (`expire_tokens()` expires every token issued); a `touser` not in `users` is named in
+    `invaliduser`; `errcode` set answers every send with it. It has no group robot."""
 
-    KEY = "robot-key-for-tests"
+    CORP_ID = "ww-test-corp"
+    SECRET = "app-secret-for-tests"
+    AGENT_ID = 1000002
 
-    def __init__(self) -> None:
+    def __init__(self, users: set[str] | None = None) -> None:
         super().__init__()
-        self.posts: list[dict[str, Any]] = []
+        self.users = users if users is not None else set()
+        self.messages: list[dict[str, Any]] = []
+        self.tokens_issued = 0
         self.errcode = 0
+        self._live_tokens: set[str] = set()
 
-    @property
-    def webhook_url(self) -> str:
-        return f"{self.url}/cgi-bin/webhook/send?key={self.KEY}"
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self._live_tokens.clear()
 
     def answer(
         self, path: str, query: dict[str, list[str]], headers: Any, body: Any
     ) -> tuple[int, Any, dict[str, str]]:
-        if path != "/cgi-bin/webhook/send" or query.get("key") != [self.KEY]:
-            return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}, {}
+        if path == "/cgi-bin/gettoken":
+            if query.get("corpid") != [self.CORP_ID] or query.get("corpsecret") != [self.SECRET]:
+                return 200, {"errcode": 40001, "errmsg": "invalid credential"}, {}
+            with self.lock:
+                self.tokens_issued += 1
+                token = f"token-{self.tokens_issued}-{secrets.token_hex(4)}"
+                self._live_tokens.add(token)
+            return 200, {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}, {}
+        if path != "/cgi-bin/message/send":
+            return 404, {"errcode": 404, "errmsg": "not found"}, {}
+        with self.lock:
+            if query.get("access_token", [""])[0] not in self._live_tokens:
+                return 200, {"errcode": 42001, "errmsg": "access_token expired"}, {}
         if (
             not isinstance(body, dict)
             or body.get("msgtype") != "text"
-            or "content" not in body.get("text", {})
+            or body.get("agentid") != self.AGENT_ID
+            or not body.get("touser")
+            or not body.get("text", {}).get("content")
         ):
             return 200, {"errcode": 40008, "errmsg": "invalid message type"}, {}
         with self.lock:
             if self.errcode:
                 return 200, {"errcode": self.errcode, "errmsg": "refused"}, {}
-            self.posts.append(body)
-        return 200, {"errcode": 0, "errmsg": "ok"}, {}
+            if body["touser"] not in self.users:
+                return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]}, {}
+            self.messages.append(body)
+        return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"msg-{len(self.messages)}"}, {}
 
-    def mentioning(self, user_id: str) -> list[dict[str, Any]]:
+    def to(self, user_id: str) -> list[dict[str, Any]]:
         with self.lock:
-            return [p for p in self.posts if user_id in p["text"].get("mentioned_list", [])]
+            return [m for m in self.messages if m["touser"] == user_id]
 
 
 @dataclass
@@ -281,7 +311,7 @@ class Notify:
         log_dir: Path,
         *,
         sms: SmsProviderServer | None = None,
-        wechat: WeChatRobotServer | None = None,
+        wechat: WeChatWorkServer | None = None,
         smtp: SmtpServer | None = None,
         driver_id: str = "drv_nobody",
         drivers: tuple[str, ...] = (),
@@ -310,7 +340,10 @@ class Notify:
             env["ROADBRANCH_NOTIFY_SMS_API_KEY"] = SMS_API_KEY
             env["ROADBRANCH_NOTIFY_SMS_IDEMPOTENCY_KEYS"] = str(sms.honour_keys).lower()
         if wechat is not None:
-            env["ROADBRANCH_NOTIFY_WECHAT_WEBHOOK_URL"] = wechat.webhook_url
+            env["ROADBRANCH_NOTIFY_WECHAT_API_URL"] = wechat.url
+            env["ROADBRANCH_NOTIFY_WECHAT_CORP_ID"] = wechat.CORP_ID
+            env["ROADBRANCH_NOTIFY_WECHAT_AGENT_ID"] = str(wechat.AGENT_ID)
+            env["ROADBRANCH_NOTIFY_WECHAT_SECRET"] = wechat.SECRET
         if smtp is not None:
             env["ROADBRANCH_NOTIFY_SMTP_HOST"] = "127.0.0.1"
             env["ROADBRANCH_NOTIFY_SMTP_PORT"] = str(smtp.port)

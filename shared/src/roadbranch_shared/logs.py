@@ -68,11 +68,16 @@ def configure_logging(service: str, level: str = "INFO", *, stream: TextIO | Non
         handler.setStream(stream)
     handler.setFormatter(JsonFormatter(service))
     route_library_logs()
+    # httpx logs every request's URL at INFO; some providers' URLs carry secrets as query
+    # parameters (WeChat Work's corpsecret and access_token), so only its warnings are kept.
+    for name in QUIET_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return handler
 
 
 # Libraries that install their own plain-text handlers; their records go through ours instead.
 LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream", "faststream.access")
+QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore")
 
 
 def route_library_logs() -> None:

@@ -1,6 +1,6 @@
 """Settings of the notify service, from `ROADBRANCH_NOTIFY_*` environment variables.
 
-Provider credentials (the SMS API key, the WeChat Work robot's webhook key, the SMTP password) come
+Provider credentials (the SMS API key, the WeChat Work application's secret, the SMTP password) come
 from the environment only; lists are JSON, e.g. `ROADBRANCH_NOTIFY_REMINDER_OFFSETS_MINUTES=[1440,60]`.
 """
 
@@ -46,9 +46,12 @@ class Settings(settings_for("notify")):  # type: ignore[misc]
         default=True,
         description="the provider honours Idempotency-Key (a resend after a crash is no duplicate)",
     )
-    wechat_webhook_url: SecretStr | None = Field(
-        default=None, description="WeChat Work group robot webhook (…/cgi-bin/webhook/send?key=…)"
+    wechat_api_url: str = Field(
+        default="https://qyapi.weixin.qq.com", description="WeChat Work API (application messages)"
     )
+    wechat_corp_id: str | None = Field(default=None, description="the county's WeChat Work corp id (企业ID)")
+    wechat_agent_id: int | None = Field(default=None, description="the notify application's AgentId")
+    wechat_secret: SecretStr | None = Field(default=None, description="the application's Secret")
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_username: str | None = None

@@ -8,7 +8,7 @@ import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.pii import PiiKeys
 
-from notify.adapters.channels import Inbox, Sender, SmsProvider, SmtpMail, WeChatWorkRobot
+from notify.adapters.channels import Inbox, Sender, SmsProvider, SmtpMail, WeChatWorkApp
 from notify.app.clock import Clock
 from notify.app.dispatch import DeliveryPolicy, Dispatcher
 from notify.app.meetings import Meetings
@@ -79,8 +79,16 @@ class Notifier:
                     honours_keys=s.sms_idempotency_keys,
                 )
             )
-        if s.wechat_webhook_url:
-            senders.append(WeChatWorkRobot(self.http, s.wechat_webhook_url.get_secret_value()))
+        if s.wechat_corp_id and s.wechat_secret and s.wechat_agent_id is not None:
+            senders.append(
+                WeChatWorkApp(
+                    self.http,
+                    s.wechat_api_url,
+                    s.wechat_corp_id,
+                    s.wechat_secret.get_secret_value(),
+                    s.wechat_agent_id,
+                )
+            )
         if s.smtp_host:
             senders.append(
                 SmtpMail(
