@@ -18,11 +18,15 @@ from typing import Any
 import httpx
 import pytest
 from openpyxl import Workbook
+from pymongo import AsyncMongoClient
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
-from roadbranch_shared.pii import generate_key, make_synthetic_id_number
+from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index, generate_key, make_synthetic_id_number
 from roadbranch_shared.testing import eventually, read_topic
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER
+from roster.app import imports as imports_module
+from roster.app.imports import CheckedTable, DriverImports, ImportRequest
+from roster.domain.drivers import DriverRow
 
 pytestmark = pytest.mark.integration
 
@@ -228,3 +232,131 @@ async def _all_records(stack_info: StackInfo) -> list[tuple[str, str]]:
             parts = [r.key or b"", r.value or b"", *(v for _, v in r.headers)]
             out.append((topic, b" ".join(parts).decode(errors="replace")))
     return out
+
+
+# ---- the two writes of a new driver (key, then driver) with a crash or another import in between
+
+
+class Crash(BaseException):
+    """The process dying at this point: nothing after it runs, no handler records it."""
+
+
+def _in_process_importer(roster: ServiceProcess, stack_info: StackInfo) -> tuple[DriverImports, Any, PiiKeys]:
+    """A second writer on the module roster's own database, with its keys (as a second process)."""
+    keys = PiiKeys.from_env(environ=roster.env)
+    db = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)[roster.env["ROADBRANCH_ROSTER_MONGO_DB"]]
+    return DriverImports(db, keys), db, keys
+
+
+def _one_row(person: tuple[str, str, str]) -> CheckedTable:
+    name, idn, phone = person
+    return CheckedTable(
+        rows=[DriverRow(row=2, name=name, id_number=idn, phone=phone)],
+        problems=[],
+        total_rows=1,
+        blank_rows=0,
+    )
+
+
+def _request(source_name: str) -> ImportRequest:
+    return ImportRequest(
+        source="freight_company",
+        legal_basis=LEGAL_BASIS,
+        county="meigu",
+        filename="list.csv",
+        started_by="staff-2",
+        source_name=source_name,
+    )
+
+
+async def _driver_of(db: Any, keys: PiiKeys, id_number: str) -> str:
+    key = await eventually(
+        lambda: db.driver_keys.find_one(
+            {"_id": blind_index(keys, id_number, purpose=IndexPurpose.ID_NUMBER)}
+        ),
+        message="the driver's key",
+    )
+    return str(key["driver_id"])
+
+
+async def test_a_key_left_by_a_crash_between_the_two_writes_is_repaired_by_the_next_import(
+    roster: ServiceProcess, stack_info: StackInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = ("崩溃司机", make_synthetic_id_number("513436", date(1971, 3, 4), 951), "13900005951")
+    importer, db, keys = _in_process_importer(roster, stack_info)
+
+    async def crash(*_: Any, **__: Any) -> None:
+        raise Crash
+
+    monkeypatch.setattr(imports_module, "insert_aggregates", crash)
+    crashed = await importer.start(_request("崩溃的名单"), _one_row(person))
+    [writer] = [t for t in asyncio.all_tasks() if t.get_name() == f"import-{crashed['_id']}"]
+    with pytest.raises(Crash):
+        await writer
+    driver_id = await _driver_of(db, keys, person[1])
+    assert await db.drivers.find_one({"_id": driver_id}) is None, "the crash left a key and no driver"
+
+    batch = finished(roster, upload(roster, "again.csv", csv_file([person])).json()["batch_id"])
+    assert (batch["registered"], batch["unchanged"]) == (1, 0)
+    async with httpx.AsyncClient() as client:
+        driver = await client.get(
+            f"{roster.url}/v1/drivers/{driver_id}", headers={"Authorization": f"Bearer {STAFF}"}
+        )
+    assert driver.status_code == 200
+    assert [s["batch_id"] for s in driver.json()["sources"]] == [batch["batch_id"]]
+
+    async def registered() -> list[dict[str, Any]]:
+        records = await read_topic(stack_info.kafka_bootstrap, ROSTER_DRIVER.name)
+        return [json.loads(r.value) for r in records if r.key == driver_id.encode()]
+
+    [event] = await eventually(registered, message="driver.registered of the repaired driver")
+    assert event["type"] == "roadbranch.roster.driver.registered.v1"
+
+
+async def test_two_overlapping_imports_of_a_new_driver_keep_both_lists(
+    roster: ServiceProcess, stack_info: StackInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = ("重叠司机", make_synthetic_id_number("513436", date(1971, 5, 6), 952), "13900005952")
+    importer, db, keys = _in_process_importer(roster, stack_info)
+    between = asyncio.Event()
+    real_insert = imports_module.insert_aggregates
+
+    async def slow_insert(*args: Any, **kwargs: Any) -> None:
+        await between.wait()  # the first import has claimed the key and not yet written the driver
+        await real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(imports_module, "insert_aggregates", slow_insert)
+    first = await importer.start(_request("货运公司名单"), _one_row(person))
+    driver_id = await _driver_of(db, keys, person[1])
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        answer = await client.post(
+            f"{roster.url}/v1/driver-imports",
+            headers={"Authorization": f"Bearer {STAFF}"},
+            files={"file": ("platform.csv", csv_file([person]))},
+            data={"source": "freight_platform", "legal_basis": LEGAL_BASIS, "source_name": "平台名单"},
+        )
+        second_id = answer.json()["batch_id"]
+
+        async def second_done() -> dict[str, Any] | None:
+            batch = (
+                await client.get(
+                    f"{roster.url}/v1/driver-imports/{second_id}",
+                    headers={"Authorization": f"Bearer {STAFF}"},
+                )
+            ).json()
+            return batch if batch["status"] != "running" else None
+
+        second = await eventually(second_done, message="the second import")
+        between.set()
+        await importer.wait()
+        driver = await client.get(
+            f"{roster.url}/v1/drivers/{driver_id}", headers={"Authorization": f"Bearer {STAFF}"}
+        )
+
+    first_after = await db.driver_imports.find_one({"_id": first["_id"]})
+    assert (second["status"], second["registered"]) == ("completed", 1)
+    assert (first_after["status"], first_after["updated"]) == ("completed", 1)
+    assert {s["batch_id"] for s in driver.json()["sources"]} == {first["_id"], second_id}
+    index = blind_index(keys, person[1], purpose=IndexPurpose.ID_NUMBER)
+    assert await db.drivers.count_documents({"identity.id_number_index": index}) == 1

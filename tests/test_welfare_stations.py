@@ -173,10 +173,14 @@ def test_hours_with_a_utc_offset_are_stored_as_local_time_and_nearest_still_answ
     found = welfare.ok("GET", "/v1/stations/nearest", params={"latitude": 26.5, "longitude": 101.5})
     assert found["stations"][0]["station_id"] == offset["station_id"]
     patched = welfare.ok(
-        "PATCH", f"/v1/stations/{offset['station_id']}", json={"hours": {"opens": "00:00Z", "closes": "23:00"}}
+        "PATCH",
+        f"/v1/stations/{offset['station_id']}",
+        json={"hours": {"opens": "00:00Z", "closes": "23:00"}},
     )
     assert (patched["hours"]["opens"], patched["hours"]["closes"]) == ("08:00:00", "23:00:00")
-    assert welfare.call("GET", "/v1/stations/nearest", params={"latitude": 1, "longitude": 1}).status_code == 200
+    assert (
+        welfare.call("GET", "/v1/stations/nearest", params={"latitude": 1, "longitude": 1}).status_code == 200
+    )
 
 
 def test_usage_figures_per_station_and_month(welfare: Welfare) -> None:

@@ -224,7 +224,11 @@ class WeChatWorkServer(_JsonServer):
             if body["touser"] not in self.users:
                 return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]}, {}
             self.messages.append(body)
-        return 200, {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"msg-{len(self.messages)}"}, {}
+        return (
+            200,
+            {"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": f"msg-{len(self.messages)}"},
+            {},
+        )
 
     def to(self, user_id: str) -> list[dict[str, Any]]:
         with self.lock:

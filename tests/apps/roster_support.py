@@ -142,7 +142,9 @@ def synthetic_people(prefix: str, count: int, year: int) -> list[tuple[str, str,
         made.append(
             (
                 f"{prefix}{i:03d}",
-                make_synthetic_id_number("513436", date(year, 1 + serial % 12, 1 + serial % 28), 100 + serial),
+                make_synthetic_id_number(
+                    "513436", date(year, 1 + serial % 12, 1 + serial % 28), 100 + serial
+                ),
                 f"139{year % 100:02d}{serial:06d}",
             )
         )

@@ -148,13 +148,26 @@ async def insert_aggregates(
     """Create many new aggregates with their first events in one bulk write (e.g. an import).
 
     The ids must be new (no other writer can know them yet), so no per-document lock is needed.
+    If one exists already, BulkWriteError is raised once the aggregates before it are marked.
     """
     if not created:
         return
     docs = [
         dict(doc, version=len(events), outbox=[outbox_entry(e) for e in events]) for doc, events in created
     ]
-    await collection.insert_many(docs, ordered=True)
+    try:
+        await collection.insert_many(docs, ordered=True)
+    except BulkWriteError as e:
+        # Ordered: the first nInserted were written and need their markers; the caller decides
+        # what to do with the rest (an id another writer created first).
+        await _mark_inserted(collection, created[: int(e.details.get("nInserted", 0))])
+        raise
+    await _mark_inserted(collection, created)
+
+
+async def _mark_inserted(
+    collection: AsyncCollection[Document], created: Sequence[tuple[Document, Sequence[Envelope]]]
+) -> None:
     now = datetime.now(UTC)
     markers = [{"_id": doc["_id"], "since": now} for doc, events in created if events]
     if markers:

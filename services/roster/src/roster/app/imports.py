@@ -16,9 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, ConnectionFailure
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 from roadbranch_shared.contracts.roster import ContactPointChanged, DriverRegistered, DriverUpdated
-from roadbranch_shared.outbox import insert_aggregates, retry_on_conflict, stage_events, update_aggregate
+from roadbranch_shared.outbox import (
+    ConcurrencyConflict,
+    insert_aggregate,
+    insert_aggregates,
+    retry_on_conflict,
+    stage_events,
+    update_aggregate,
+)
 from roadbranch_shared.pii import (
     IndexPurpose,
     PiiKeys,
@@ -187,15 +194,23 @@ class DriverImports:
             if bi not in claimed:
                 known[bi] = (await self.db.driver_keys.find_one({"_id": bi}) or {}).get("driver_id", "")
         now = datetime.now(UTC)
-        created = [
-            self._new_driver(row, claimed[bi], batch_id, request, now) for row, bi in fresh if bi in claimed
-        ]
-        await insert_aggregates(self.db.drivers, created)
-        counts = {"registered": len(created), "updated": 0, "unchanged": 0}
+        mine = [(row, claimed[bi]) for row, bi in fresh if bi in claimed]
+        counts = {"registered": 0, "updated": 0, "unchanged": 0}
+        try:
+            await insert_aggregates(
+                self.db.drivers, [self._new_driver(r, d, batch_id, request, now) for r, d in mine]
+            )
+            counts["registered"] = len(mine)
+        except BulkWriteError as e:
+            # An overlapping import saw our keys and created some of these drivers first: our rows
+            # join them (or are created) one by one, so no list's provenance is lost.
+            inserted = int(e.details.get("nInserted", 0))
+            counts["registered"] = inserted
+            for row, driver_id in mine[inserted:]:
+                counts[await self._join(driver_id, row, batch_id, request, now)] += 1
         for row, bi in zip(chunk, indexes, strict=True):
             if known.get(bi):
-                result = await self._add_provenance(known[bi], row, batch_id, request, now)
-                counts[result] += 1
+                counts[await self._join(known[bi], row, batch_id, request, now)] += 1
         if self.on_row is not None:
             for result, n in counts.items():
                 self.on_row(result, request.source, n)
@@ -271,12 +286,26 @@ class DriverImports:
             "phone_masked": mask_phone(row.phone),
         }
 
-    async def _add_provenance(
+    async def _join(
         self, driver_id: str, row: DriverRow, batch_id: str, request: ImportRequest, now: datetime
     ) -> str:
+        """Add this list's row to the driver its blind index names. A key whose driver does not
+        exist (its import crashed between the two writes, or is still writing) gets him created
+        here, from this row: the next import repairs what a crash left."""
+
         async def add() -> str:
             doc = await self.db.drivers.find_one({"_id": driver_id})
-            if doc is None or doc.get("status") == "erased":
+            if doc is None:
+                try:
+                    await insert_aggregate(
+                        self.db.drivers, *self._new_driver(row, driver_id, batch_id, request, now)
+                    )
+                except DuplicateKeyError:
+                    raise ConcurrencyConflict(
+                        "drivers", driver_id, 0
+                    ) from None  # created meanwhile: join him
+                return "registered"
+            if doc.get("status") == "erased":
                 return "unchanged"
             if any(s["batch_id"] == batch_id for s in doc.get("sources", [])):
                 return "unchanged"
