@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.testing import eventually, read_topic
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER
+from roster.app import privacy as privacy_module
+from roster.app.privacy import Privacy
 from roster_support import Roster, synthetic_people
 
 pytestmark = pytest.mark.integration
@@ -169,3 +172,50 @@ async def test_a_driver_sets_his_own_contact_preferences_for_the_notifier(
 
     [event] = await eventually(published, message="the new contact point on roster.contact.v1")
     assert event["data"]["preferred_channel"] == "wechat"
+
+
+class Crash(BaseException):
+    """The process dying at this point: nothing after it runs."""
+
+
+async def test_an_erasure_retried_after_a_crash_leaves_nothing_to_recognise_him_by(
+    roster: Roster, driver_ids: list[str], db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = synthetic_people("抹除中断", 1, 1974)
+    before = set(driver_ids) | {d["driver_id"] for d in roster.call("GET", "/v1/drivers").json()["drivers"]}
+    assert roster.import_drivers(person)["registered"] == 1
+    [target] = [
+        d["driver_id"]
+        for d in roster.call("GET", "/v1/drivers").json()["drivers"]
+        if d["driver_id"] not in before
+    ]
+    body = {"preferred_channel": "wechat", "wechat_id": "wx_erase_me"}
+    assert roster.call("PUT", f"/v1/drivers/{target}/contact-preferences", json=body).status_code == 200
+
+    real_update = privacy_module.update_aggregate
+
+    async def update_then_crash(*args: Any, **kwargs: Any) -> int:
+        await real_update(*args, **kwargs)
+        raise Crash
+
+    monkeypatch.setattr(privacy_module, "update_aggregate", update_then_crash)
+    privacy = Privacy(db, PiiKeys.from_env(environ=roster.pii))
+    with pytest.raises(Crash):
+        await privacy.erase(target, by="staff-2", reason="本人申请删除", request_reference="PIPL-2026-009")
+    monkeypatch.undo()
+
+    retried = roster.call(
+        "POST",
+        f"/v1/drivers/{target}/erasure",
+        json={"reason": "本人申请删除", "request_reference": "PIPL-2026-009"},
+    )
+    assert retried.status_code == 200, retried.text
+    doc = await db.drivers.find_one({"_id": target})
+    assert doc["status"] == "erased"
+    assert not {"identity", "contact", "plate", "household_registration"} & doc.keys()
+    assert "wx_erase_me" not in json.dumps(doc, default=str)
+    assert await db.driver_keys.count_documents({"driver_id": target}) == 0
+    check = roster.cross_check(person)
+    assert (check["candidates_found"], check["unmatched_records"]) == (0, 1), (
+        "the cross-check cannot find him"
+    )

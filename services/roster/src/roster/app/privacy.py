@@ -20,7 +20,8 @@ from roster.app.imports import SOURCE
 from roster.app.members import member_id_of
 
 Document = dict[str, Any]
-PERSONAL_FIELDS = ("identity", "household_registration", "location", "plate", "employer")
+# `contact` holds the WeChat id and the preferred channel he gave (contact preferences).
+PERSONAL_FIELDS = ("identity", "contact", "household_registration", "location", "plate", "employer")
 
 
 class NoSuchDriver(LookupError):
@@ -41,6 +42,11 @@ class Privacy:
                 raise NoSuchDriver(driver_id)
             if doc.get("status") == "erased":
                 return doc
+            # The blind index would let the erased person be recognised again. It goes first, while
+            # the identity still names it, so a crash after this point leaves nothing to find him by.
+            index = doc.get("identity", {}).get("id_number_index")
+            if index:
+                await self.db.driver_keys.delete_one({"_id": index})
             now = datetime.now(UTC)
             events = stage_events(
                 [DriverErased(driver_id=driver_id, erased_at=now)],
@@ -64,10 +70,10 @@ class Privacy:
             return doc
 
         doc = await retry_on_conflict(erase_once)
-        # The blind index would let the erased person be recognised again: it goes too.
-        identity = doc.get("identity", {})
-        if "id_number_index" in identity:
-            await self.db.driver_keys.delete_one({"_id": identity["id_number_index"]})
+        if doc.get("status") == "erased":
+            # A repeated request, perhaps after a crash: the identity is gone, so any key still
+            # naming him is found by his id (a scan, but erasures are rare).
+            await self.db.driver_keys.delete_many({"driver_id": driver_id})
         await self._forget_member_record(member_id_of(driver_id))
         erased = await self.db.drivers.find_one({"_id": driver_id})
         assert erased is not None
