@@ -7,10 +7,14 @@ import asyncio
 import contextlib
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
+
+DAY_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -22,10 +26,76 @@ class Topic:
     key: str
     compacted: bool = False
     personal: bool = False  # carries personal data (contact points): dead letters keep no copy
+    dead_letter: bool = False
 
     @property
     def dead_letters(self) -> Topic:
-        return Topic(f"{self.name}.dlq", 1, key=self.key)
+        return Topic(f"{self.name}.dlq", 1, key=self.key, dead_letter=True)
+
+
+@dataclass(frozen=True)
+class TopicPolicy:
+    """How long topics keep what they hold, and how many copies; from the environment
+    (`ROADBRANCH_KAFKA_…`), so a cluster of three brokers sets `REPLICATION_FACTOR=3` and
+    `MIN_INSYNC_REPLICAS=2` without a code change.
+
+    - Event topics keep every event (`retention.ms=-1`): every view (activities', welfare's,
+      notify's, the briefing's) is rebuilt by reading its topics from the start, so an event that
+      expired would be a fact lost from every rebuilt figure. A county's events are a few MB a year.
+    - Dead-letter topics keep a record `dead_letter_retention_days` (90): long enough to notice,
+      fix and replay, and not forever, since a dead letter may hold a malformed copy of an event.
+    - The compacted contact topic keeps the newest record per driver only, and an erased driver's
+      phone for at most `contact_compaction_lag_ms` (1 day) after the next write to its partition:
+      the log rolls its segment then (`max.compaction.lag.ms`; Kafka decides a roll when it appends)
+      and the cleaner removes what the tombstone replaced. The tombstone stays
+      `contact_tombstone_retention_ms` (7 days), so a notify that was down less than that still
+      forgets him (the erasure is also on `roster.driver.v1`, kept forever).
+    """
+
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+    dead_letter_retention_days: int = 90
+    contact_compaction_lag_ms: int = DAY_MS
+    contact_tombstone_retention_ms: int = 7 * DAY_MS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TopicPolicy:
+        env = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for f in fields(cls):
+            raw = env.get(f"ROADBRANCH_KAFKA_{f.name.upper()}")
+            if raw is None:
+                continue
+            try:
+                values[f.name] = int(raw)
+            except ValueError:
+                raise ValueError(
+                    f"ROADBRANCH_KAFKA_{f.name.upper()} must be a whole number, not {raw!r}"
+                ) from None
+            if values[f.name] < 1:
+                raise ValueError(f"ROADBRANCH_KAFKA_{f.name.upper()} must be at least 1")
+        return cls(**values)
+
+    def configs(self, topic: Topic) -> dict[str, str]:
+        """The topic-level configs `topic` is created with and kept at."""
+        configs = {"min.insync.replicas": str(self.min_insync_replicas)}
+        if topic.compacted:
+            lag = str(self.contact_compaction_lag_ms)
+            configs |= {
+                "cleanup.policy": "compact",
+                "max.compaction.lag.ms": lag,
+                "segment.ms": lag,
+                "min.cleanable.dirty.ratio": "0.01",
+                "delete.retention.ms": str(self.contact_tombstone_retention_ms),
+            }
+        elif topic.dead_letter:
+            configs |= {
+                "cleanup.policy": "delete",
+                "retention.ms": str(self.dead_letter_retention_days * DAY_MS),
+            }
+        else:
+            configs |= {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+        return configs
 
 
 ROSTER_DRIVER = Topic("roster.driver.v1", 6, key="driver id")
@@ -66,8 +136,12 @@ class TopicMismatch(RuntimeError):
     """An existing topic has another partition count than the code expects."""
 
 
-async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] | None = None) -> list[str]:
-    """Create missing topics (and their dead-letter topics); return the names created."""
+async def ensure_topics(
+    bootstrap: str, topics: tuple[Topic, ...] | None = None, *, policy: TopicPolicy | None = None
+) -> list[str]:
+    """Create missing topics (and their dead-letter topics) and bring every one's configs to the
+    policy (an existing topic keeps its data; only its configs change); return the names created."""
+    policy = policy or TopicPolicy.from_env()
     wanted = with_dead_letters(topics if topics is not None else PROJECT_TOPICS)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -76,12 +150,7 @@ async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] | None = None)
         missing = [t for t in wanted if t.name not in existing]
         if missing:
             new = [
-                NewTopic(
-                    t.name,
-                    t.partitions,
-                    1,
-                    topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
-                )
+                NewTopic(t.name, t.partitions, policy.replication_factor, topic_configs=policy.configs(t))
                 for t in missing
             ]
             # Another process may create one between our list and our create.
@@ -98,11 +167,28 @@ async def ensure_topics(bootstrap: str, topics: tuple[Topic, ...] | None = None)
                 if counts.get(t.name) != t.partitions
             ]
             if not wrong:
+                # Every topic, new or not: one created by another process between our list and
+                # our create, or by an older version of this code, is brought to the policy too.
+                await _apply_configs(admin, wanted, policy)
                 return [t.name for t in missing]
             await asyncio.sleep(0.2)
         raise TopicMismatch("topics with the wrong partition count: " + "; ".join(wrong))
     finally:
         await admin.close()
+
+
+async def _apply_configs(admin: AIOKafkaAdminClient, topics: tuple[Topic, ...], policy: TopicPolicy) -> None:
+    answers = await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, t.name, configs=policy.configs(t)) for t in topics]
+    )
+    refused = [
+        f"{name}: {message or code}"
+        for answer in answers
+        for code, message, _, name in answer.resources
+        if code
+    ]
+    if refused:
+        raise TopicMismatch("topic configs refused: " + "; ".join(refused))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,8 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", default=os.environ.get("ROADBRANCH_KAFKA_BOOTSTRAP", "localhost:9092"))
     args = parser.parse_args(argv)
     if args.command == "list":
+        policy = TopicPolicy.from_env()
         for t in with_dead_letters(PROJECT_TOPICS):
-            print(f"{t.name}\t{t.partitions}\t{'compacted' if t.compacted else 'delete'}\tkey: {t.key}")
+            configs = policy.configs(t)
+            kept = "compacted" if t.compacted else f"retention.ms={configs['retention.ms']}"
+            print(f"{t.name}\t{t.partitions}\t{kept}\tkey: {t.key}")
         return 0
     created = asyncio.run(ensure_topics(args.bootstrap))
     print(f"created {len(created)} topics: {', '.join(created) or '-'}")
