@@ -76,7 +76,7 @@ APP_SERVICES = ("roster", "activities", "welfare", "notify", "briefing")
 # Services that run once and exit: they have no health check.
 ONE_SHOT_SERVICES = frozenset({"topics"})
 APP_PORT = 8000
-PII_KEYS = ("ROADBRANCH_PII_BLIND_INDEX_KEY", "ROADBRANCH_PII_ENCRYPTION_KEY")
+PII_KEYS = ("ROADBRANCH_PII_BLIND_INDEX_KEY", "ROADBRANCH_PII_ENCRYPTION_KEY", "ROADBRANCH_PII_CONTACT_KEY")
 # Files the operator creates before `docker compose up` and never commits
 # (repo-relative path -> the committed file that tells how to make it).
 OPERATOR_PROVIDED = {

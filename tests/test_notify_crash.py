@@ -38,6 +38,7 @@ async def test_a_crash_between_send_and_mark_sends_no_duplicate_or_one_counted(
         notify.set_clock(datetime(2026, 12, 2, 11, 0, tzinfo=CST))
         driver_id, phone = f"drv_crash_{secrets.token_hex(3)}", f"1385{secrets.randbelow(10**7):07d}"
         async with EventPublisher(stack_info.kafka_bootstrap, source="/tests") as events:
+            # A record as roster wrote it before contact points were sealed: notify still reads it.
             await events.publish(
                 ContactPointChanged(driver_id=driver_id, phone=phone, changed_at=datetime.now(CST)), driver_id
             )

@@ -19,7 +19,6 @@ from roadbranch_shared.contracts.activities import (
     MeetingScheduled,
 )
 from roadbranch_shared.contracts.roster import (
-    ContactPointChanged,
     DriverErased,
     MemberAssignedToBranch,
     MemberVerified,
@@ -28,8 +27,10 @@ from roadbranch_shared.contracts.roster import (
 )
 from roadbranch_shared.contracts.welfare import NeedEscalated, NeedFiled
 from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.testing import eventually
 from roadbranch_shared.topics import ROSTER_CONTACT
+from roster.app.contact_points import contact_point_changed
 
 pytestmark = pytest.mark.integration
 
@@ -70,13 +71,13 @@ async def events(stack_info: StackInfo) -> AsyncIterator[EventPublisher]:
 
 @pytest.fixture(scope="module")
 async def contacts(stack_info: StackInfo, notify: Notify) -> list[str]:
-    """Drivers 0-5 with a phone, published as the roster does, and known to notify."""
+    """Drivers 0-5 with a phone, published as the roster does (sealed), and known to notify."""
     ids = [driver(n) for n in range(6)]
+    keys = PiiKeys.from_env(environ=notify.process.env)  # the stack's shared contact key
     async with EventPublisher(stack_info.kafka_bootstrap, source="/tests/roster") as publisher:
         for n, driver_id in enumerate(ids):
             await publisher.publish(
-                ContactPointChanged(driver_id=driver_id, phone=phone(n), changed_at=datetime.now(CST)),
-                driver_id,
+                contact_point_changed(keys, driver_id, phone=phone(n), at=datetime.now(CST)), driver_id
             )
     for driver_id in ids:
         await eventually(lambda d=driver_id: _known(notify, d), message=f"contact point of {driver_id}")

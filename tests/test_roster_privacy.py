@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 from roadbranch_shared.devstack import StackInfo
-from roadbranch_shared.pii import PiiKeys
+from roadbranch_shared.pii import PiiDecryptError, PiiKeys, open_contact_point
 from roadbranch_shared.testing import eventually, read_topic
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER
 from roster.app import privacy as privacy_module
@@ -168,10 +168,15 @@ async def test_a_driver_sets_his_own_contact_preferences_for_the_notifier(
             for r in await read_topic(stack_info.kafka_bootstrap, ROSTER_CONTACT.name)
             if r.key == own.encode() and r.value is not None
         ]
-        return [e for e in found if e["data"].get("wechat_id") == "lazhe_trucker"]
+        return [e for e in found if e["data"].get("wechat_id_sealed")]
 
     [event] = await eventually(published, message="the new contact point on roster.contact.v1")
     assert event["data"]["preferred_channel"] == "wechat"
+    assert event["data"]["wechat_id"] is None, "the WeChat id travels sealed only"
+    keys = PiiKeys.from_env(environ=roster.process.env)
+    assert open_contact_point(keys, own, "wechat_id", event["data"]["wechat_id_sealed"]) == "lazhe_trucker"
+    with pytest.raises(PiiDecryptError):  # bound to its driver and field: not movable to another
+        open_contact_point(keys, own, "phone", event["data"]["wechat_id_sealed"])
 
 
 class Crash(BaseException):

@@ -12,6 +12,8 @@ from roadbranch_shared.pii import (
     decrypt,
     encrypt,
     generate_key,
+    open_contact_point,
+    seal_contact_point,
 )
 
 ID_NUMBER = "11010519491231002X"
@@ -177,3 +179,19 @@ def test_generated_keys_are_random_32_bytes() -> None:
     first, second = generate_key(), generate_key()
     assert first != second
     assert len(base64.b64decode(first)) == 32
+
+
+def test_a_contact_point_opens_only_for_its_driver_and_field_with_the_shared_key() -> None:
+    keys = PiiKeys(b"\x01" * 32, b"\x02" * 32, contact_key=b"\x03" * 32)
+    token = seal_contact_point(keys, "drv_1", "phone", "13900001111")
+    assert "13900001111" not in token
+    assert open_contact_point(keys, "drv_1", "phone", token) == "13900001111"
+    for driver_id, field in (("drv_2", "phone"), ("drv_1", "wechat_id")):
+        with pytest.raises(PiiDecryptError):
+            open_contact_point(keys, driver_id, field, token)
+    reader = PiiKeys(b"\x04" * 32, b"\x05" * 32, contact_key=b"\x03" * 32)  # notify's own keys
+    assert open_contact_point(reader, "drv_1", "phone", token) == "13900001111"
+    with pytest.raises(PiiKeyError, match="ROADBRANCH_PII_CONTACT_KEY is not set"):
+        seal_contact_point(PiiKeys(b"\x01" * 32, b"\x02" * 32), "drv_1", "phone", "13900001111")
+    with pytest.raises(PiiKeyError, match="different keys"):
+        PiiKeys(b"\x01" * 32, b"\x02" * 32, contact_key=b"\x01" * 32)

@@ -34,7 +34,9 @@ def notifier() -> Notifier:
 async def prepare(db: AsyncDatabase[dict[str, Any]]) -> None:
     # Contact points are stored encrypted. The keys are read at start-up, not import: a missing key
     # stops the service naming the variable.
-    parts = Notifier(db, settings, metrics, PiiKeys.from_env())
+    keys = PiiKeys.from_env()
+    keys.require_contact_key()  # the contact points on roster.contact.v1 are sealed with it
+    parts = Notifier(db, settings, metrics, keys)
     await parts.clock.load()
     service.app.state.notifier = parts
     # Kept on the app so they are not garbage-collected; they end with the process.

@@ -42,9 +42,11 @@ verification_attempts = Counter(
 
 async def prepare(db: AsyncDatabase[dict]) -> None:
     # PII keys are read at start-up, not import: a missing key stops the service naming the variable.
+    keys = PiiKeys.from_env()
+    keys.require_contact_key()  # roster.contact.v1 carries contact points only sealed
     imports = DriverImports(
         db,
-        PiiKeys.from_env(),
+        keys,
         batch_size=settings.import_batch_size,
         on_row=lambda result, source, n: import_rows.labels(result, source).inc(n),
     )

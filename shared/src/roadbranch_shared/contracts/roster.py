@@ -31,12 +31,19 @@ class DriverUpdated(EventPayload):
 
 @event_type("roadbranch.roster.contact.changed.v1", topic=ROSTER_CONTACT)
 class ContactPointChanged(EventPayload):
-    """How to reach a driver. Only on the compacted `roster.contact.v1`, read by notify alone:
-    the one topic that carries a phone number. Erasing a driver publishes a tombstone instead."""
+    """How to reach a driver. Only on the compacted `roster.contact.v1`, read by notify (and the
+    sign-in service): the one topic that carries contact points, and those only sealed with the
+    readers' shared key (`roadbranch_shared.pii.seal_contact_point`, bound to the driver and the
+    field). Erasing a driver publishes a tombstone instead.
+
+    `phone` and `wechat_id` in clear are what records written before sealing carried; roster no
+    longer fills them, and readers take `phone_sealed` / `wechat_id_sealed` first."""
 
     driver_id: str
     phone: str | None = None
     wechat_id: str | None = None
+    phone_sealed: str | None = None
+    wechat_id_sealed: str | None = None
     preferred_channel: str = "sms"
     changed_at: datetime
 

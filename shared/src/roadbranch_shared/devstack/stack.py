@@ -12,6 +12,7 @@ from typing import Any
 from roadbranch_shared.devstack.ferretdb import FerretDBServer, ferretdb_binary, mongo_answers
 from roadbranch_shared.devstack.kafka import KafkaServer, broker_answers, kafka_lib
 from roadbranch_shared.devstack.process import DevstackError, cache_dir, pid_alive, terminate
+from roadbranch_shared.pii.crypto import generate_key
 
 
 @dataclass(frozen=True)
@@ -21,14 +22,20 @@ class StackInfo:
     mongo_uri: str
     kafka_pid: int | None = None
     ferretdb_pid: int | None = None
+    # The key roster and the readers of roster.contact.v1 share (ROADBRANCH_PII_CONTACT_KEY): one
+    # per local stack, like a deployment's; each service's own PII keys stay its own.
+    contact_key: str = ""
 
     def service_env(self, service: str) -> dict[str, str]:
         """The environment a service process needs to reach this stack."""
         prefix = f"ROADBRANCH_{service.upper()}_"
-        return {
+        env = {
             f"{prefix}KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             f"{prefix}MONGO_URI": self.mongo_uri,
         }
+        if self.contact_key:
+            env["ROADBRANCH_PII_CONTACT_KEY"] = self.contact_key
+        return env
 
 
 def prepare() -> None:
@@ -45,6 +52,7 @@ class Stack:
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix="roadbranch-run-"))
         self.kafka = KafkaServer(self.run_dir / "kafka")
         self.ferretdb = FerretDBServer(self.run_dir / "ferretdb")
+        self.contact_key = generate_key()
 
     def up(self) -> StackInfo:
         prepare()
@@ -65,6 +73,7 @@ class Stack:
             mongo_uri=self.ferretdb.uri,
             kafka_pid=self.kafka.pid,
             ferretdb_pid=self.ferretdb.pid,
+            contact_key=self.contact_key,
         )
 
     def down(self) -> None:

@@ -11,6 +11,8 @@ from roadbranch_shared.pii.crypto import (
     decrypt,
     encrypt,
     generate_key,
+    open_contact_point,
+    seal_contact_point,
 )
 from roadbranch_shared.pii.idnumber import (
     IdNumberCheck,
@@ -51,7 +53,9 @@ __all__ = [
     "mask_id_number",
     "mask_name",
     "mask_phone",
+    "open_contact_point",
     "redact_pii",
+    "seal_contact_point",
     "validate_id_number",
     "validate_phone",
 ]

@@ -43,30 +43,53 @@ class IndexPurpose:
 
 @dataclass(frozen=True, repr=False)
 class PiiKeys:
-    """The two 32-byte secret keys; construct directly from bytes in tests."""
+    """The secret keys; construct directly from bytes in tests.
+
+    `contact_key` is the one key shared between services: roster seals the contact points it
+    publishes on `roster.contact.v1` with it, and their readers (notify, the sign-in service) open
+    them. The other two never leave the service that holds them.
+    """
 
     blind_index_key: bytes
     encryption_key: bytes
+    contact_key: bytes | None = None
 
     def __post_init__(self) -> None:
         for name in ("blind_index_key", "encryption_key"):
             if len(getattr(self, name)) != KEY_BYTES:
                 raise PiiKeyError(f"{name} must be {KEY_BYTES} bytes")
-        # One leaked key must not also give away the other use.
-        if hmac.compare_digest(self.blind_index_key, self.encryption_key):
-            raise PiiKeyError("blind_index_key and encryption_key must be different keys")
+        if self.contact_key is not None and len(self.contact_key) != KEY_BYTES:
+            raise PiiKeyError(f"contact_key must be {KEY_BYTES} bytes")
+        # One leaked key must not also give away another use.
+        keys = [self.blind_index_key, self.encryption_key, self.contact_key]
+        present = [k for k in keys if k is not None]
+        if len({bytes(k) for k in present}) != len(present):
+            raise PiiKeyError("blind_index_key, encryption_key and contact_key must be different keys")
 
     def __repr__(self) -> str:
         return "PiiKeys(<secret>)"
 
     @classmethod
     def from_env(cls, prefix: str = "ROADBRANCH_PII_", environ: Mapping[str, str] | None = None) -> PiiKeys:
-        """Read `<prefix>BLIND_INDEX_KEY` and `<prefix>ENCRYPTION_KEY` (base64, 32 bytes)."""
+        """Read `<prefix>BLIND_INDEX_KEY`, `<prefix>ENCRYPTION_KEY` and, if set, `<prefix>CONTACT_KEY`
+        (base64, 32 bytes)."""
         env = os.environ if environ is None else environ
+        contact = env.get(f"{prefix}CONTACT_KEY", "").strip()
         return cls(
             blind_index_key=_decode_key(env, f"{prefix}BLIND_INDEX_KEY"),
             encryption_key=_decode_key(env, f"{prefix}ENCRYPTION_KEY"),
+            contact_key=_decode_key(env, f"{prefix}CONTACT_KEY") if contact else None,
         )
+
+    def require_contact_key(self, prefix: str = "ROADBRANCH_PII_") -> bytes:
+        """The shared contact-point key; a service that publishes or reads contact points stops
+        at start without it, naming the setting."""
+        if self.contact_key is None:
+            raise PiiKeyError(
+                f"{prefix}CONTACT_KEY is not set; roster and the readers of roster.contact.v1 share it "
+                "(create one with roadbranch_shared.pii.generate_key())"
+            )
+        return self.contact_key
 
 
 def generate_key() -> str:
@@ -96,13 +119,36 @@ def encrypt(keys: PiiKeys, plaintext: str, *, aad: str) -> str:
     `aad` names the record the value belongs to (e.g. the driver id); decrypting with any
     other `aad` fails, so tokens cannot be swapped between records.
     """
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    sealed = AESGCM(keys.encryption_key).encrypt(nonce, plaintext.encode(), _aad_bytes(aad))
-    return f"{_TOKEN_VERSION}.{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+    return _seal(keys.encryption_key, plaintext, aad)
 
 
 def decrypt(keys: PiiKeys, token: str, *, aad: str) -> str:
     """Reverse `encrypt`; raises PiiDecryptError unless key, token and `aad` all match."""
+    return _open(keys.encryption_key, token, aad)
+
+
+def seal_contact_point(keys: PiiKeys, driver_id: str, field: str, value: str) -> str:
+    """A contact point (phone, WeChat id) as it travels on `roster.contact.v1`: sealed with the
+    shared contact key and bound to the topic, the driver and the field."""
+    return _seal(keys.require_contact_key(), value, _contact_aad(driver_id, field))
+
+
+def open_contact_point(keys: PiiKeys, driver_id: str, field: str, token: str) -> str:
+    """Reverse `seal_contact_point`; PiiDecryptError if it was sealed for another driver or field."""
+    return _open(keys.require_contact_key(), token, _contact_aad(driver_id, field))
+
+
+def _contact_aad(driver_id: str, field: str) -> str:
+    return f"roster.contact.v1/{driver_id}/{field}"
+
+
+def _seal(key: bytes, plaintext: str, aad: str) -> str:
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), _aad_bytes(aad))
+    return f"{_TOKEN_VERSION}.{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
+
+
+def _open(key: bytes, token: str, aad: str) -> str:
     version, _, body = token.partition(".")
     if version != _TOKEN_VERSION:
         raise PiiDecryptError(f"unsupported token version, expected {_TOKEN_VERSION}")
@@ -114,7 +160,7 @@ def decrypt(keys: PiiKeys, token: str, *, aad: str) -> str:
         raise PiiDecryptError("token is too short")
     nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
     try:
-        plaintext = AESGCM(keys.encryption_key).decrypt(nonce, sealed, _aad_bytes(aad))
+        plaintext = AESGCM(key).decrypt(nonce, sealed, _aad_bytes(aad))
     except InvalidTag as exc:
         raise PiiDecryptError("token does not decrypt with this key and aad") from exc
     return plaintext.decode()

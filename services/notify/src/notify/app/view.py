@@ -17,7 +17,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import update_if
 from roadbranch_shared.events import Envelope
-from roadbranch_shared.pii import PiiDecryptError, PiiKeys, decrypt, encrypt
+from roadbranch_shared.pii import PiiDecryptError, PiiKeys, decrypt, encrypt, open_contact_point
 
 from notify.domain.channels import Channel, Recipient
 from notify.domain.rules import Audience, AudienceKind
@@ -53,6 +53,14 @@ class RecipientView:
                 "a stored contact point does not decrypt", extra={"collection": collection, "field": field}
             )
             return None
+
+    def opened(self, driver_id: str, field: str, sealed: str | None, plain: str | None) -> str | None:
+        """A contact point as roster sent it: sealed with the shared contact key, or in clear in
+        records written before sealing. One that does not open (another key) raises, so the record
+        is retried and dead-lettered with the reason rather than stored as no address at all."""
+        if sealed:
+            return open_contact_point(self.keys, driver_id, field, sealed)
+        return plain
 
     # ---- projections of roster events
 

@@ -40,8 +40,13 @@ def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSub
 
     @contact.on(roster.ContactPointChanged)
     async def contact_changed(e: roster.ContactPointChanged, envelope: Envelope) -> None:
-        await notifier().view.contact_changed(
-            e.driver_id, envelope, phone=e.phone, wechat_id=e.wechat_id, preferred=e.preferred_channel
+        view = notifier().view
+        await view.contact_changed(
+            e.driver_id,
+            envelope,
+            phone=view.opened(e.driver_id, "phone", e.phone_sealed, e.phone),
+            wechat_id=view.opened(e.driver_id, "wechat_id", e.wechat_id_sealed, e.wechat_id),
+            preferred=e.preferred_channel,
         )
 
     @contact.on_tombstone

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.contracts.roster import ContactPointChanged
 from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
 
+from roster.app.contact_points import contact_point_changed
 from roster.app.imports import SOURCE
 from roster.app.privacy import NoSuchDriver
 
@@ -30,12 +30,8 @@ class ContactPreferences:
                 raise NoSuchDriver(driver_id)
             now = datetime.now(UTC)
             phone = decrypt(self.keys, doc["identity"]["phone"], aad=driver_id)
-            event = ContactPointChanged(
-                driver_id=driver_id,
-                phone=phone,
-                wechat_id=wechat_id,
-                preferred_channel=preferred_channel,
-                changed_at=now,
+            event = contact_point_changed(
+                self.keys, driver_id, phone=phone, wechat_id=wechat_id, preferred=preferred_channel, at=now
             )
             contact = {
                 "preferred_channel": preferred_channel,

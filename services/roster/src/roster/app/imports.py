@@ -17,7 +17,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
-from roadbranch_shared.contracts.roster import ContactPointChanged, DriverRegistered, DriverUpdated
+from roadbranch_shared.contracts.roster import DriverRegistered, DriverUpdated
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
     insert_aggregate,
@@ -37,6 +37,7 @@ from roadbranch_shared.pii import (
 )
 
 from roster.adapters.tables import Table
+from roster.app.contact_points import contact_point_changed
 from roster.domain.drivers import DriverRow, RowProblem, RowReason, check_row, header_map, missing_columns
 
 log = logging.getLogger(__name__)
@@ -265,7 +266,7 @@ class DriverImports:
                     batch_id=batch_id,
                     registered_at=now,
                 ),
-                ContactPointChanged(driver_id=driver_id, phone=row.phone, changed_at=now),
+                contact_point_changed(self.keys, driver_id, phone=row.phone, at=now),
             ],
             source=SOURCE,
             subject=driver_id,
@@ -330,7 +331,7 @@ class DriverImports:
                 update["$set"].update(
                     {f"identity.{k}": identity[k] for k in ("phone", "phone_index", "phone_masked")}
                 )
-                payloads.append(ContactPointChanged(driver_id=driver_id, phone=row.phone, changed_at=now))
+                payloads.append(contact_point_changed(self.keys, driver_id, phone=row.phone, at=now))
             events = stage_events(
                 payloads,
                 source=SOURCE,
