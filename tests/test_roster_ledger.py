@@ -21,7 +21,9 @@ SCAN_AS_OF = (NOW + timedelta(days=200)).isoformat()
 
 @pytest.fixture(scope="module")
 def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
-    running = Roster(stack_info, tmp_path_factory.mktemp("ledger"), secretary_scope="org_b1").start()
+    running = Roster(
+        stack_info, tmp_path_factory.mktemp("ledger"), secretary_scope="org_b1", clock_control="true"
+    ).start()
     yield running
     running.stop()
 

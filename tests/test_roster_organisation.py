@@ -22,7 +22,7 @@ TERM = {"term_start": "2025-01-01", "term_end": "2029-12-31"}
 
 @pytest.fixture(scope="module")
 def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
-    running = Roster(stack_info, tmp_path_factory.mktemp("organisation")).start()
+    running = Roster(stack_info, tmp_path_factory.mktemp("organisation"), clock_control="true").start()
     yield running
     running.stop()
 
@@ -344,4 +344,5 @@ def test_roles_and_bad_input(roster: Roster, tree: dict[str, str]) -> None:
             json={"role": "chair", "person_id": "drv_x", **TERM},
         )
     ) == (422, "role")
-    assert field_of(roster.call("POST", "/v1/ops/scans/pairing-overdue")) == (422, "query.as_of")
+    numeric = roster.call("POST", "/v1/ops/scans/pairing-overdue", params={"as_of": "-152"})
+    assert field_of(numeric) == (422, "query.as_of"), "a number is no date (it was read as 1969)"

@@ -224,3 +224,32 @@ async def test_an_erasure_retried_after_a_crash_leaves_nothing_to_recognise_him_
     assert (check["candidates_found"], check["unmatched_records"]) == (0, 1), (
         "the cross-check cannot find him"
     )
+
+
+def test_scans_run_as_of_now_only_unless_the_clock_may_be_moved(roster: Roster) -> None:
+    """This roster runs without clock control, as in production: a scan dated 2596 is refused."""
+    for scan in ("/v1/ops/scans/lost-contact", "/v1/ops/scans/pairing-overdue"):
+        future = roster.call("POST", scan, params={"as_of": "2596-01-01T00:00:00Z"})
+        assert future.status_code == 403, future.text
+        assert future.json()["error"]["field"] == "as_of"
+        assert "clock_control" in future.json()["error"]["message"]
+        now = roster.call("POST", scan)
+        assert now.status_code == 200, now.text
+    numeric = roster.call("POST", "/v1/ops/scans/lost-contact", params={"as_of": "-152"})
+    assert (numeric.status_code, numeric.json()["error"]["fields"][0]["field"]) == (422, "query.as_of")
+
+
+def test_a_control_character_in_a_name_is_refused_naming_the_field(roster: Roster) -> None:
+    bell = roster.call(
+        "POST", "/v1/organisations", json={"kind": "industry_committee", "name": "县交通\x07行业党委"}
+    )
+    assert bell.status_code == 422
+    assert bell.json()["error"]["fields"][0] == {
+        "field": "body.name",
+        "reason": "control_characters",
+        "message": "名称中不能有换行、制表符或其他控制字符。",
+    }
+    plain = roster.call(
+        "POST", "/v1/organisations", json={"kind": "industry_committee", "name": "县交通运输行业党委"}
+    )
+    assert plain.status_code == 201, plain.text

@@ -157,3 +157,25 @@ def test_api_error_headers_and_details() -> None:
     assert response.headers["retry-after"] == "5"
     assert error.body() == {"error": {"code": "too_many", "message": "请稍后再试。", "retry_after": 5}}
     assert str(error) == "请稍后再试。"
+
+
+async def test_a_body_that_cannot_be_parsed_is_refused_in_chinese_naming_the_body() -> None:
+    """FastAPI's own 400 ("There was an error parsing the body") for a broken upload."""
+    from fastapi import File, UploadFile
+
+    api = FastAPI()
+    install_error_handlers(api)
+
+    @api.post("/upload")
+    async def upload(file: Annotated[UploadFile, File()]) -> dict[str, str]:
+        return {"name": file.filename or ""}
+
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        broken = await client.post(
+            "/upload", content=b"abc", headers={"content-type": "multipart/form-data; boundary="}
+        )
+    assert broken.status_code == 400
+    error = broken.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid", "body")
+    assert "无法解析" in error["message"]

@@ -39,6 +39,9 @@ def test_a_good_row_is_normalised() -> None:
         ({"phone": "12345"}, "phone", "format"),
         ({"plate": "ABC"}, "plate", "plate_format"),
         ({"employer": "某" * 101}, "employer", "too_long"),
+        ({"name": "吉\x07拉哈"}, "name", "control_characters"),
+        ({"employer": "美姑\n货运"}, "employer", "control_characters"),
+        ({"name": "阿地\u0085惹口"}, "name", "control_characters"),
     ],
 )
 def test_a_bad_row_names_the_field_and_reason(values: dict[str, str], field: str, reason: str) -> None:

@@ -5,10 +5,10 @@ Every error body is `{"error": {"code": <machine-readable>, "message": <Chinese>
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -95,7 +95,8 @@ def validation_field_errors(errors: Sequence[Mapping[str, Any]]) -> list[FieldEr
     """Pydantic errors as FieldErrors; the rejected input is never echoed back."""
     return [
         FieldError(
-            field=".".join(str(part) for part in error["loc"]),
+            # A body that is no JSON at all is located at a character offset: name the body.
+            field="body" if error["type"] == "json_invalid" else ".".join(str(part) for part in error["loc"]),
             reason="required" if error["type"] == "missing" else str(error["type"]),
             message=redact_pii(_field_message(error)),
         )
@@ -152,6 +153,7 @@ def _field_message(error: Mapping[str, Any]) -> str:
 
 
 _HTTP_ERRORS = {
+    400: (ErrorCode.INVALID, "请求内容无法解析，请检查提交的文件或数据格式。"),
     401: (ErrorCode.UNAUTHENTICATED, "需要登录后再访问。"),
     403: (ErrorCode.FORBIDDEN, "没有权限执行此操作。"),
     404: (ErrorCode.NOT_FOUND, "找不到请求的内容。"),
@@ -172,18 +174,15 @@ async def _render_validation_error(request: Request, exc: Exception) -> JSONResp
 async def _render_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code, message = _HTTP_ERRORS.get(exc.status_code, (f"http_{exc.status_code}", "请求无法处理。"))
-    # Starlette fills in the English reason phrase ("Not Found") when no detail was
-    # given; a detail a route chose itself is kept.
-    if isinstance(exc.detail, str) and exc.detail != _reason_phrase(exc.status_code):
+    # Starlette's and FastAPI's own details are English ("Not Found", "There was an error
+    # parsing the body"); a detail a route chose itself is Chinese and kept.
+    if isinstance(exc.detail, str) and _CHINESE.search(exc.detail):
         message = exc.detail
-    return ApiError(exc.status_code, code, message, headers=exc.headers).response()
+    field = "body" if exc.status_code == 400 else None
+    return ApiError(exc.status_code, code, message, field=field, headers=exc.headers).response()
 
 
-def _reason_phrase(status: int) -> str | None:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return None
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 async def _render_unexpected(request: Request, exc: Exception) -> JSONResponse:

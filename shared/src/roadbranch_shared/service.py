@@ -31,6 +31,7 @@ from roadbranch_shared.events import Envelope, registered_events
 from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
 from roadbranch_shared.outbox import OutboxEntry, OutboxRelay, pending_markers
+from roadbranch_shared.plain_text import RefuseControlCharacters
 from roadbranch_shared.settings import ServiceSettings
 from roadbranch_shared.topics import PROJECT_TOPICS, Topic
 
@@ -133,6 +134,7 @@ class Service:
         self.app.state.service = self
         self.app.state.token_table = self._token_table()
         install_error_handlers(self.app)
+        self.app.add_middleware(RefuseControlCharacters)
         self.app.include_router(self._operations_router())
         self._mongo: AsyncMongoClient[Document] | None = None
         self.relay: OutboxRelay | None = None

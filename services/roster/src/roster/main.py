@@ -52,6 +52,7 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
     )
     service.app.state.driver_imports = imports
     service.app.state.default_county = settings.default_county
+    service.app.state.clock_control = settings.clock_control
     service.app.state.privacy = Privacy(db, imports.keys)
     service.app.state.contacts = ContactPreferences(db, imports.keys)
     figures = RosterFigures(db, service.metrics.registry)

@@ -10,6 +10,10 @@ from roadbranch_shared.settings import ServiceSettings, settings_for
 class Settings(settings_for("roster")):  # type: ignore[misc]
     import_batch_size: int = Field(default=500, ge=1, le=5000, description="rows written per batch")
     default_county: str = "meigu"
+    clock_control: bool = Field(
+        default=False,
+        description="let on-demand scans run as of another time (`as_of`; tests and demos only)",
+    )
     lost_contact_after_days: int = Field(default=183, ge=1, description="no contact this long raises a case")
     pairing_overdue_after_days: int = Field(
         default=30, ge=1, description="N+1 pair with no contact this long"

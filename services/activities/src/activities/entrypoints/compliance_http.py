@@ -3,14 +3,13 @@ demand, and the clock where the setting allows it)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode
+from roadbranch_shared.instants import IsoAwareDateTime, IsoDate
 
 from activities.app.access import BROAD, check_manages
 from activities.entrypoints.meetings_http import Staff, activities
@@ -23,7 +22,7 @@ Readers = Depends(require_roles(Role.OPERATOR, *BROAD, Role.BRANCH_SECRETARY, Ro
 
 @router.get("/v1/compliance/{organisation_id}")
 async def report(
-    organisation_id: str, request: Request, principal: Principal = Staff, on: date | None = None
+    organisation_id: str, request: Request, principal: Principal = Staff, on: IsoDate | None = None
 ) -> dict[str, Any]:
     """Each requirement's standing in the period containing `on` (default today)."""
     a = activities(request)
@@ -52,7 +51,7 @@ async def set_policy(
 
 @router.get("/v1/figures", dependencies=[Readers])
 async def figures(
-    request: Request, start: AwareDatetime | None = None, end: AwareDatetime | None = None
+    request: Request, start: IsoAwareDateTime | None = None, end: IsoAwareDateTime | None = None
 ) -> dict[str, Any]:
     """Meetings held by kind with attendance and make-up, lessons by lecturer, read rates, pass rate."""
     return await activities(request).figures.summary(start, end)

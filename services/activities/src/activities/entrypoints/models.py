@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+from roadbranch_shared.instants import IsoAwareDateTime
 
 
 class Body(BaseModel):
@@ -18,8 +19,8 @@ class ScheduleMeeting(Body):
     organisation_id: str = Field(min_length=1)
     kind: str
     topic: str = Field(min_length=1, max_length=200)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = None
+    starts_at: IsoAwareDateTime
+    ends_at: IsoAwareDateTime | None = None
     venue_kind: str | None = Field(default=None, description="may be left out for a venue of the directory")
     venue_name: str | None = Field(default=None, max_length=100)
     venue_id: str | None = Field(
@@ -35,8 +36,8 @@ class ScheduleMeeting(Body):
 
 
 class RescheduleMeeting(Body):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = None
+    starts_at: IsoAwareDateTime
+    ends_at: IsoAwareDateTime | None = None
     venue_kind: str | None = None
     venue_name: str | None = Field(default=None, max_length=100)
     mode: str | None = None
@@ -49,7 +50,7 @@ class CancelMeeting(Body):
 
 class HoldMeeting(Body):
     summary: str = Field(min_length=1, max_length=20000)
-    held_at: AwareDatetime | None = Field(default=None, description="defaults to the meeting's start")
+    held_at: IsoAwareDateTime | None = Field(default=None, description="defaults to the meeting's start")
     material: str | None = Field(default=None, max_length=20000)
 
 
@@ -74,7 +75,7 @@ class Quote(Body):
     speaker_id: str = Field(min_length=1)
     text: str = Field(min_length=1, max_length=500)
     consent: bool
-    consent_at: AwareDatetime | None = None
+    consent_at: IsoAwareDateTime | None = None
 
 
 class PublishContent(Body):
@@ -139,4 +140,4 @@ class RenameVenue(Body):
 
 
 class SetClock(Body):
-    now: AwareDatetime | None
+    now: IsoAwareDateTime | None

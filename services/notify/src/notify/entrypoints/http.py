@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.pii import validate_phone
 
 from notify.app.notifier import Notifier
@@ -223,7 +224,7 @@ async def staff_contact(
 
 
 class ClockIn(BaseModel):
-    now: datetime = Field(description="the service's new 'now' (ISO 8601 with an offset)")
+    now: IsoDateTime = Field(description="the service's new 'now' (ISO 8601 with an offset)")
 
 
 @router.get("/ops/clock")

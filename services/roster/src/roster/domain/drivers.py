@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from roadbranch_shared.pii import validate_id_number, validate_phone
+from roadbranch_shared.plain_text import CONTROL_OR_BREAK
 
 
 class DriverSource:
@@ -49,10 +50,12 @@ class RowReason:
     TOO_LONG = "too_long"
     PLATE_FORMAT = "plate_format"
     DUPLICATE_IN_FILE = "duplicate_in_file"
+    CONTROL_CHARACTERS = "control_characters"
 
 
 MESSAGES = {
     "required": "必填项为空",
+    "control_characters": "含有换行、制表符或其他不可见的控制字符",
     "length": "身份证号位数不对（应为18位）",
     "characters": "身份证号含有非法字符",
     "birth_date": "身份证号中的出生日期无效",
@@ -131,6 +134,12 @@ def check_row(row: int, values: Mapping[str, str]) -> DriverRow | list[RowProble
         RowProblem(row, field, RowReason.TOO_LONG)
         for field, value in cleaned.items()
         if field not in ("id_number", "phone") and len(value) > MAX_TEXT
+    ]
+    # A cell is one line of text: a control character would print as nothing in the briefing.
+    problems += [
+        RowProblem(row, field, RowReason.CONTROL_CHARACTERS)
+        for field, value in cleaned.items()
+        if CONTROL_OR_BREAK.search(value)
     ]
     id_number = phone = None
     if cleaned["id_number"]:

@@ -4,7 +4,7 @@ and the periodic lost-contact scan."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
@@ -54,16 +55,16 @@ def ledger_of(request: Request) -> Ledger:
 class TransferRequestIn(BaseModel):
     letter_number: str = Field(min_length=1, max_length=50, description="介绍信编号")
     from_organisation: str = Field(min_length=1, max_length=100, description="转出党组织")
-    requested_on: date
+    requested_on: IsoDate
 
 
 class TransferAcceptIn(BaseModel):
-    accepted_on: date
+    accepted_on: IsoDate
     branch_id: str = Field(min_length=1, max_length=64, description="接收的流动党支部")
 
 
 class TransferReturnIn(BaseModel):
-    returned_on: date
+    returned_on: IsoDate
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -175,13 +176,12 @@ async def resolve_lost_contact(
 
 
 @router.post("/ops/scans/lost-contact")
-async def scan_lost_contact(request: Request, _: Scanners, as_of: datetime | None = None) -> dict[str, Any]:
-    """Run the lost-contact scan now, as of `as_of` (ISO datetime with a time zone; default now)."""
-    if as_of is not None and as_of.tzinfo is None:
-        raise ApiError.invalid(
-            [FieldError("as_of", "timezone_required", "as_of 须带时区，例如 2025-01-01T00:00:00+08:00")]
-        )
-    when = as_of or datetime.now(UTC)
+async def scan_lost_contact(
+    request: Request, _: Scanners, as_of: IsoDateTime | None = None
+) -> dict[str, Any]:
+    """Run the lost-contact scan now; `as_of` (ISO datetime with a time zone) only where
+    ROADBRANCH_ROSTER_CLOCK_CONTROL is on (403 naming `as_of` elsewhere)."""
+    when = scan_moment(as_of, clock_control=request.app.state.clock_control)
     return {"as_of": when, "raised": await ledger_of(request).find_lost_contact(when)}
 
 

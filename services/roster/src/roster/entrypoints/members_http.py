@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.instants import IsoDateTime
 
 from roster.app.members import Members, check_records
 from roster.domain.members import RECORD_COLUMNS, CaseStatus, Method, Outcome
@@ -80,7 +80,7 @@ class AttemptIn(BaseModel):
     method: str = Field(description="field_visit | phone_call | group_meeting | data_comparison")
     outcome: str = Field(description="confirmed | not_a_member | unreachable")
     notes: str = Field(default="", max_length=1000)
-    at: datetime | None = None
+    at: IsoDateTime | None = None
 
 
 @router.post("/members/{member_id}/attempts")

@@ -4,7 +4,7 @@ assigning members to branches, N+1 pairings (结对帮带) and the pairing-overd
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, FieldError
+from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
@@ -98,8 +99,8 @@ async def organisation(request: Request, org_id: str, _: Readers) -> dict[str, A
 class SeatIn(BaseModel):
     role: str = Field(description="secretary | deputy_secretary | member | co_leader (work group)")
     person_id: str = Field(min_length=1, max_length=100, description="a driver id or a staff subject")
-    term_start: date
-    term_end: date | None = None
+    term_start: IsoDate
+    term_end: IsoDate | None = None
 
 
 @router.post("/organisations/{org_id}/seats", status_code=201)
@@ -174,7 +175,7 @@ async def pairing(request: Request, pairing_id: str, principal: Readers) -> dict
 class ContactIn(BaseModel):
     member_id: str
     channel: str = Field(description="phone | wechat | visit")
-    at: datetime | None = None
+    at: IsoDateTime | None = None
     notes: str = Field(default="", max_length=1000)
 
 
@@ -205,10 +206,14 @@ async def log_contact(
 
 
 @router.post("/ops/scans/pairing-overdue")
-async def scan_pairing_overdue(request: Request, as_of: datetime, _: Scanners) -> dict[str, Any]:
-    """Run the pairing-overdue scan now, as of `as_of` (the periodic scan uses the clock)."""
-    raised = await organisations_of(request).find_overdue_pairings(_utc(as_of))
-    return {"as_of": _utc(as_of), "raised": raised}
+async def scan_pairing_overdue(
+    request: Request, _: Scanners, as_of: IsoDateTime | None = None
+) -> dict[str, Any]:
+    """Run the pairing-overdue scan now; `as_of` only where ROADBRANCH_ROSTER_CLOCK_CONTROL is on
+    (the periodic scan uses the real clock)."""
+    when = scan_moment(as_of, clock_control=request.app.state.clock_control)
+    raised = await organisations_of(request).find_overdue_pairings(when)
+    return {"as_of": when, "raised": raised}
 
 
 def _utc(at: datetime) -> datetime:

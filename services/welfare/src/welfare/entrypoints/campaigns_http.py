@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+from roadbranch_shared.instants import IsoAwareDateTime, IsoDate
 
 from welfare.app.campaigns import Campaigns, campaign_totals
 from welfare.domain.campaigns import KINDS
@@ -34,8 +34,8 @@ class CampaignIn(BaseModel):
     kind: str = Field(description=" | ".join(KINDS))
     title: str = Field(min_length=2, max_length=100)
     organiser_id: str = Field(min_length=1, max_length=64, description="the organising body's id")
-    starts_on: date
-    ends_on: date
+    starts_on: IsoDate
+    ends_on: IsoDate
 
 
 class StockIn(BaseModel):
@@ -49,7 +49,7 @@ class StockIn(BaseModel):
 class WordsIn(BaseModel):
     text: str = Field(min_length=2, max_length=300, description="the driver's own words, as he said them")
     consent: bool = Field(description="he agreed to his words being kept for the county's briefing")
-    consent_at: AwareDatetime | None = Field(
+    consent_at: IsoAwareDateTime | None = Field(
         default=None, description="when he agreed (with its time zone); the visit's time if absent"
     )
 

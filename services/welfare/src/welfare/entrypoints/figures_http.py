@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode
+from roadbranch_shared.instants import IsoDateTime
 
 from welfare.app.clock import Clock
 from welfare.app.figures import WelfareFigures
@@ -25,7 +26,7 @@ def figures_of(request: Request) -> WelfareFigures:
 
 @router.get("/figures/needs")
 async def need_figures(
-    request: Request, _: Readers, since: datetime | None = None, until: datetime | None = None
+    request: Request, _: Readers, since: IsoDateTime | None = None, until: IsoDateTime | None = None
 ) -> dict[str, Any]:
     """Needs filed in [since, until): filed, resolved, median hours to resolve by category, share
     resolved within target, ratings."""
@@ -47,7 +48,7 @@ async def campaign_figures(request: Request, _: Readers) -> dict[str, Any]:
 
 
 class ClockIn(BaseModel):
-    now: datetime | None = None
+    now: IsoDateTime | None = None
     advance_seconds: float | None = Field(default=None, ge=0)
 
 
