@@ -315,8 +315,7 @@ class Pilot:
                 f"/v1/members/{member_id}/transfers/{transfer['transfer_id']}/accept",
                 "staff",
                 json={"accepted_on": today, "branch_id": branch},
-            )
-            roster.call("POST", f"/v1/members/{member_id}/assignment", "staff", json={"branch_id": branch})
+            )  # accepting the transfer places him in the branch
         # N+1: the branch committee members share the member drivers out.
         for i, person in enumerate(branch_people):
             paired = self.state["member_ids"][i :: len(branch_people)]

@@ -21,11 +21,21 @@ SCAN_AS_OF = (NOW + timedelta(days=200)).isoformat()
 
 @pytest.fixture(scope="module")
 def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Roster]:
-    running = Roster(
-        stack_info, tmp_path_factory.mktemp("ledger"), secretary_scope="org_b1", clock_control="true"
-    ).start()
+    running = Roster(stack_info, tmp_path_factory.mktemp("ledger"), clock_control="true").start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def branch(roster: Roster) -> str:
+    """The mobile branch members come home to; the `branch_secretary` token is its secretary's."""
+    committee = roster.call(
+        "POST", "/v1/organisations", json={"kind": "industry_committee", "name": "行业党委"}
+    )
+    body = {"kind": "branch", "name": "流动党员党支部", "parent_id": committee.json()["organisation_id"]}
+    branch_id = str(roster.call("POST", "/v1/organisations", json=body).json()["organisation_id"])
+    roster.restart_as_secretary_of(branch_id)
+    return branch_id
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +73,7 @@ async def events_of(stack_info: StackInfo, event_type: str) -> list[dict[str, An
 
 
 async def test_a_member_comes_home_after_a_returned_transfer(
-    roster: Roster, members: dict[str, str], stack_info: StackInfo
+    roster: Roster, members: dict[str, str], stack_info: StackInfo, branch: str
 ) -> None:
     home = members["home"]
     transfers = f"/v1/members/{home}/transfers"
@@ -104,7 +114,7 @@ async def test_a_member_comes_home_after_a_returned_transfer(
     )
     assert returned.json()["status"] == "returned"
     answered = roster.call(
-        "POST", f"{transfers}/{trf_1}/accept", json={"accepted_on": "2025-03-06", "branch_id": "org_b1"}
+        "POST", f"{transfers}/{trf_1}/accept", json={"accepted_on": "2025-03-06", "branch_id": branch}
     )
     assert (answered.status_code, answered.json()["error"]["reason"]) == (409, "transfer_closed")
 
@@ -119,9 +129,9 @@ async def test_a_member_comes_home_after_a_returned_transfer(
         "POST",
         f"{transfers}/{trf_2}/accept",
         "branch_secretary",
-        json={"accepted_on": "2025-03-12", "branch_id": "org_b1"},
+        json={"accepted_on": "2025-03-12", "branch_id": branch},
     )
-    assert (accepted.json()["status"], accepted.json()["branch_id"]) == ("accepted", "org_b1")
+    assert (accepted.json()["status"], accepted.json()["branch_id"]) == ("accepted", branch)
     again = roster.call("POST", transfers, json={**letter, "requested_on": "2025-04-01"})
     assert (again.status_code, again.json()["error"]["reason"]) == (409, "already_transferred")
 
@@ -130,7 +140,7 @@ async def test_a_member_comes_home_after_a_returned_transfer(
         return [e for e in found if e["subject"] == home]
 
     (event,) = await eventually(transferred_in, message="member.transferred_in on roster.member.v1")
-    assert event["data"]["branch_id"] == "org_b1"
+    assert event["data"]["branch_id"] == branch
     assert event["data"]["accepted_on"] == "2025-03-12"
     assert event["data"]["from_organisation"] == letter["from_organisation"]
 
@@ -141,9 +151,19 @@ async def test_a_member_comes_home_after_a_returned_transfer(
     ]
     assert file["transfers"][0]["reason"] == "介绍信信息不全"
 
+    # Accepting placed him in the receiving branch: no second call is needed.
+    assert file["branch_id"] == branch
+    assert home in roster.call("GET", f"/v1/organisations/{branch}").json()["member_ids"]
+
+    async def assigned() -> list[dict[str, Any]]:
+        found = await events_of(stack_info, "roadbranch.roster.member.assigned.v1")
+        return [e for e in found if e["subject"] == home and e["data"]["branch_id"] == branch]
+
+    assert await eventually(assigned, message="member.assigned with the acceptance")
+
 
 async def test_the_ledger_shows_a_verified_member_masked_with_his_history(
-    roster: Roster, members: dict[str, str]
+    roster: Roster, members: dict[str, str], branch: str
 ) -> None:
     for member_id in (members["home"], members["reached"], members["missed"]):
         response = roster.call("GET", f"/v1/members/{member_id}/ledger", "operator")
@@ -153,7 +173,7 @@ async def test_the_ledger_shows_a_verified_member_masked_with_his_history(
             assert name not in text
             assert id_number not in text
             assert phone not in text
-    # The secretary of org_b1 reads the files of his branch's members only (his own members' files
+    # The secretary of the branch reads the files of his branch's members only (his own members' files
     # in tests/test_roster_organisation.py); `missed` is in no branch.
     others = roster.call("GET", f"/v1/members/{members['missed']}/ledger", "branch_secretary")
     assert (others.status_code, others.json()["error"]["reason"]) == (403, "out_of_scope")

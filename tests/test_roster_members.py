@@ -139,6 +139,22 @@ async def test_cross_check_opens_cases_for_matches_only_and_keeps_no_unmatched_r
     ).json()
     assert (again["candidates_found"], again["new_cases"]) == (3, 0), "a second check joins the open cases"
 
+    # Another county's organisation department checks against its own county's drivers only.
+    elsewhere = call(
+        roster,
+        "POST",
+        "/v1/member-checks",
+        "org",
+        files={"file": ("m.csv", member_file(rows))},
+        data={"county": "zhaojue"},
+    ).json()
+    assert (elsewhere["drivers_checked"], elsewhere["candidates_found"], elsewhere["unmatched_records"]) == (
+        0,
+        0,
+        5,
+    )
+    assert elsewhere["county"] == "zhaojue"
+
 
 async def test_verification_ends_by_decision_and_another_process_sees_it(
     roster: ServiceProcess, roster_db: Any, watcher: ServiceProcess, stack_info: StackInfo

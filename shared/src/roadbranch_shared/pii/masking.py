@@ -20,14 +20,14 @@ def mask_phone(number: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """Keep the first character and at most the last two, masking at least one.
+    """Keep the first character and, from three characters on, the last: never more than two.
 
-    "张*" (2 characters), "张*丰" (3), "阿*惹口" (4), "买***艾力" (6). The surname or
-    the first syllable of a Yi name stays readable; long transliterated names still
-    lose their middle.
+    "张*" (2 characters), "张*丰" (3, as Chinese forms mask), "吉**哈" (4, a Yi name), "买****力"
+    (6). The surname or the first syllable of a Yi name stays readable; a long name loses all its
+    middle ("吉*拉哈" showed three of four characters).
     """
     name = name.strip()
-    return _mask_middle(name, keep_start=1, keep_end=min(2, max(len(name) - 2, 0)))
+    return _mask_middle(name, keep_start=1, keep_end=1 if len(name) >= 3 else 0)
 
 
 def _mask_middle(text: str, *, keep_start: int, keep_end: int) -> str:

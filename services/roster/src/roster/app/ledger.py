@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.contracts.roster import MemberContactLost, MemberTransferredIn
+from roadbranch_shared.contracts.roster import MemberAssignedToBranch, MemberContactLost, MemberTransferredIn
 from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
@@ -123,8 +123,12 @@ class Ledger:
 
     async def accept_transfer(
         self, member_id: str, transfer_id: str, *, accepted_on: date, branch_id: str, by: str
-    ) -> Document:
-        async def attempt() -> Document:
+    ) -> tuple[Document, str | None]:
+        """Accept the transfer and place the member in the receiving branch, in one write:
+        `member.transferred_in` and `member.assigned` together. Returns the answered transfer and
+        the branch he was in before (for the organisations' bookkeeping)."""
+
+        async def attempt() -> tuple[Document, str | None]:
             member = await self.member(member_id)
             transfer = transfer_to_answer(member, transfer_id, accepted_on, "accepted_on")
             answered = {
@@ -134,15 +138,25 @@ class Ledger:
                 "branch_id": branch_id,
                 "answered_by": by,
             }
-            event = MemberTransferredIn(
-                member_id=member_id,
-                driver_id=member["driver_id"],
-                branch_id=branch_id,
-                from_organisation=transfer["from_organisation"],
-                accepted_on=accepted_on,
-            )
-            await self._answer(member, answered, [event])
-            return answered
+            events = [
+                MemberTransferredIn(
+                    member_id=member_id,
+                    driver_id=member["driver_id"],
+                    branch_id=branch_id,
+                    from_organisation=transfer["from_organisation"],
+                    accepted_on=accepted_on,
+                ),
+                MemberAssignedToBranch(
+                    member_id=member_id,
+                    driver_id=member["driver_id"],
+                    branch_id=branch_id,
+                    group_id=None,
+                    assigned_at=datetime.now(UTC),
+                ),
+            ]
+            placement = {"branch_id": branch_id, "group_id": None}
+            await self._answer(member, answered, events, placement)
+            return answered, member.get("branch_id")
 
         return await retry_on_conflict(attempt)
 
@@ -229,11 +243,13 @@ class Ledger:
 
         return await retry_on_conflict(attempt)
 
-    async def _answer(self, member: Document, answered: Document, events: list[Any]) -> None:
+    async def _answer(
+        self, member: Document, answered: Document, events: list[Any], also: Mapping[str, Any] | None = None
+    ) -> None:
         transfers = [
             answered if t["transfer_id"] == answered["transfer_id"] else t for t in member["transfers"]
         ]
-        await self._write(member, {"$set": {"transfers": transfers}}, events)
+        await self._write(member, {"$set": {"transfers": transfers, **(also or {})}}, events)
 
     async def _write(self, member: Document, update: Document, payloads: list[Any] | None = None) -> None:
         """One write through the outbox; ConcurrencyConflict when another command got there first."""

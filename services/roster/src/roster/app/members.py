@@ -83,7 +83,11 @@ class Members:
             bi = blind_index(self.keys, record.id_number, purpose=IndexPurpose.ID_NUMBER)
             async with gate:
                 key = await self.db.driver_keys.find_one({"_id": bi})
-            return record, (key or {}).get("driver_id")
+                if key is None:
+                    return record, None
+                # A driver of another county is not this check's to find.
+                driver = await self.db.drivers.find_one({"_id": key["driver_id"]}, {"county": 1})
+            return record, key["driver_id"] if driver is not None and driver.get("county") == county else None
 
         matches = await asyncio.gather(*(match(r) for r in checked.records))
         opened = joined = 0
@@ -106,7 +110,7 @@ class Members:
             "checked_at": now,
             "records": checked.total_rows,
             "invalid_records": len({p.row for p in checked.problems}),
-            "drivers_checked": await self.db.drivers.count_documents({"status": "active"}),
+            "drivers_checked": await self.db.drivers.count_documents({"status": "active", "county": county}),
             "candidates_found": opened + joined,
             "new_cases": opened,
             "unmatched_records": len(checked.records) - opened - joined,

@@ -151,11 +151,22 @@ class Organisations:
         await _retrying(lambda: self.organisation(org_id), write)
         return await self.view(org_id)
 
-    async def assign_member(self, member_id: str, *, branch_id: str, group_id: str | None) -> Document:
-        """Assign a verified member to a branch (and a party group of it); the old branch lets go."""
+    async def branch(self, branch_id: str) -> Document:
+        """The branch a member is placed in: 404 or 422 naming `branch_id` if it is none."""
         branch = await self.organisation(branch_id, field="branch_id")
         if branch["kind"] != Kind.BRANCH:
             raise OrgError("branch_id", "not_a_branch", "须分配到党支部")
+        return branch
+
+    async def placed(self, member_id: str, branch_id: str, previous: str | None) -> None:
+        """Bookkeeping after a member was placed in `branch_id`: the branch lists him, the old one lets go."""
+        await self._touch(self.db.organisations, branch_id, {"$addToSet": {"member_ids": member_id}})
+        if previous and previous != branch_id:
+            await self._touch(self.db.organisations, previous, {"$pull": {"member_ids": member_id}})
+
+    async def assign_member(self, member_id: str, *, branch_id: str, group_id: str | None) -> Document:
+        """Assign a verified member to a branch (and a party group of it); the old branch lets go."""
+        await self.branch(branch_id)
         if group_id:
             group = await self.organisation(group_id, field="group_id")
             if group["kind"] != Kind.PARTY_GROUP or group["parent_id"] != branch_id:
@@ -185,9 +196,7 @@ class Organisations:
             )
 
         await _retrying(lambda: self._member(member_id), write)
-        await self._touch(self.db.organisations, branch_id, {"$addToSet": {"member_ids": member_id}})
-        if previous and previous != branch_id:
-            await self._touch(self.db.organisations, previous, {"$pull": {"member_ids": member_id}})
+        await self.placed(member_id, branch_id, previous)
         return await self._member(member_id)
 
     async def create_pairing(self, org_id: str, *, person_id: str, member_ids: list[str]) -> Document:

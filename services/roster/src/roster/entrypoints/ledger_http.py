@@ -20,7 +20,7 @@ from roadbranch_shared.service import Service
 from roster.app.ledger import Ledger, last_contact
 from roster.domain.members import CaseStatus
 from roster.entrypoints.http import driver_view
-from roster.entrypoints.organisation_http import scope_of
+from roster.entrypoints.organisation_http import organisations_of, scope_of
 
 log = logging.getLogger(__name__)
 
@@ -94,20 +94,21 @@ async def request_transfer(
 async def accept_transfer(
     request: Request, member_id: str, transfer_id: str, body: TransferAcceptIn, principal: Keepers
 ) -> dict[str, Any]:
-    """The mobile branch received the member (回家): `member.transferred_in` is published. A branch
-    secretary accepts into his own branch."""
+    """The mobile branch received the member (回家) and he is placed in it: `member.transferred_in`
+    and `member.assigned` are published together. A branch secretary accepts into his own branch."""
     _require_text(branch_id=body.branch_id)
-    await run_command(scope_of(request).organisation(principal, body.branch_id.strip(), field="branch_id"))
+    branch_id = body.branch_id.strip()
+    await run_command(scope_of(request).organisation(principal, branch_id, field="branch_id"))
     await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
-    return await run_command(
+    organisations = organisations_of(request)
+    await run_command(organisations.branch(branch_id))
+    answered, previous = await run_command(
         ledger_of(request).accept_transfer(
-            member_id,
-            transfer_id,
-            accepted_on=body.accepted_on,
-            branch_id=body.branch_id.strip(),
-            by=principal.subject,
+            member_id, transfer_id, accepted_on=body.accepted_on, branch_id=branch_id, by=principal.subject
         )
     )
+    await organisations.placed(member_id, branch_id, previous)
+    return answered
 
 
 @router.post("/members/{member_id}/transfers/{transfer_id}/return")

@@ -36,13 +36,24 @@ async def cross_check(
     file: Annotated[
         UploadFile, File(description="党员信息：" + "、".join(a[0] for a in RECORD_COLUMNS.values()))
     ],
-    county: Annotated[str, Form(max_length=50)] = "meigu",
+    county: Annotated[
+        str | None,
+        Form(
+            min_length=1,
+            max_length=50,
+            description="the county whose drivers the records are checked against (default: the roster's "
+            "ROADBRANCH_ROSTER_DEFAULT_COUNTY); drivers of other counties are neither matched nor counted",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """Cross-check (信息比对) the organisation department's member records against the drivers.
+    """Cross-check (信息比对) the organisation department's member records against the drivers of
+    one county.
 
     A match opens a verification case; unmatched records are counted and not kept."""
     checked = await checked_upload(file, check_records, RECORD_COLUMNS)
-    summary = await members_of(request).cross_check(checked, started_by=principal.subject, county=county)
+    summary = await members_of(request).cross_check(
+        checked, started_by=principal.subject, county=county or request.app.state.default_county
+    )
     return _without_id(summary, "check_id")
 
 
