@@ -25,12 +25,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
+from roadbranch_shared.contracts.roster import DriverRegistered
 from roadbranch_shared.devstack import Stack, StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.events import encode_envelope, kafka_headers, new_event
 from roadbranch_shared.topics import ensure_topics
 from stats import latency_summary, progress, rate
 
@@ -69,7 +73,40 @@ async def burst(client: httpx.AsyncClient, path: str, bodies: list[dict[str, Any
     }
 
 
-async def measure(url: str, requests: int, beds: int) -> dict[str, Any]:
+async def register_drivers(bootstrap: str, url: str, driver_ids: list[str]) -> None:
+    """Welfare serves only drivers the roster registered: publish their `driver.registered` as the
+    roster does, and wait until welfare knows the last of them."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        now = datetime.now(UTC)
+        for driver_id in driver_ids:
+            payload = DriverRegistered(
+                driver_id=driver_id, county="bench", source="individual", registered_at=now
+            )
+            envelope = new_event(payload, source="/bench", subject=driver_id, seq=1)
+            await producer.send(
+                payload.topic.name,
+                encode_envelope(envelope),
+                key=driver_id.encode(),
+                headers=[(k, v.encode()) for k, v in kafka_headers(envelope).items()],
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers) as client:
+        deadline = time.monotonic() + 300
+        while (await client.get(f"/v1/drivers/{driver_ids[-1]}")).status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError("welfare did not learn the bench's drivers in 5 minutes")
+            await asyncio.sleep(0.2)
+
+
+async def measure(bootstrap: str, url: str, requests: int, beds: int) -> dict[str, Any]:
+    await register_drivers(
+        bootstrap, url, [f"drv_b{i}" for i in range(requests)] + [f"drv_v{i}" for i in range(requests)]
+    )
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as client:
         station = (
@@ -131,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         report = {
             "requests": args.requests,
             "beds": args.beds,
-            **asyncio.run(measure(welfare.url, args.requests, args.beds)),
+            **asyncio.run(measure(info.kafka_bootstrap, welfare.url, args.requests, args.beds)),
         }
         ok = True
     finally:

@@ -28,6 +28,7 @@ async def test_stock_never_goes_negative_under_concurrent_issues(
 ) -> None:
     campaign_id = welfare.start_campaign("warmth", "冬季送温暖")["campaign_id"]
     welfare.receive(campaign_id, "gloves", 20, "手套")
+    welfare.register(*(f"drv_cold_{i:02d}" for i in range(12)))
     headers = {"Authorization": f"Bearer {welfare.tokens['welfare_officer']}"}
     async with httpx.AsyncClient(base_url=welfare.process.url, headers=headers, timeout=120) as client:
         answers = await asyncio.gather(

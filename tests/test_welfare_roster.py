@@ -168,3 +168,41 @@ async def test_a_driver_erased_in_the_roster_is_anonymised_here_and_the_figures_
 
 async def _empty(check: Any) -> bool:
     return not await check()
+
+
+def test_a_driver_the_roster_never_registered_is_refused_and_counts_nowhere(
+    welfare: Welfare, drivers: dict[str, list[str]]
+) -> None:
+    """Phantom people: welfare's figures would disagree with the briefing's."""
+    before = welfare.ok("GET", "/v1/figures/needs")["filed"]
+    station = welfare.open_station(amenities={"beds": 2})["station_id"]
+    campaign = welfare.start_campaign("warmth", "送温暖")["campaign_id"]
+    phantom = "drv_never_registered"
+    attempts = [
+        welfare.call("POST", f"/v1/stations/{station}/check-ins", json={"driver_id": phantom}),
+        welfare.call(
+            "POST",
+            f"/v1/campaigns/{campaign}/visits",
+            json={
+                "driver_id": phantom,
+                "visitor_ids": ["welfare_officer-1"],
+                "items": {},
+                "solved_need_ids": [],
+            },
+        ),
+        welfare.call(
+            "POST",
+            "/v1/needs",
+            json={"driver_id": phantom, "category": "medical", "urgency": "normal", "description": "看病"},
+        ),
+    ]
+    for answer in attempts:
+        assert answer.status_code == 404, answer.text
+        error = answer.json()["error"]
+        assert (error["field"], error["reason"]) == ("driver_id", "unknown_driver")
+        assert "花名册" in error["message"]
+    assert welfare.ok("GET", "/v1/figures/needs")["filed"] == before
+    assert welfare.ok("GET", f"/v1/stations/{station}")["occupied"] == 0
+    real = drivers["others"][0]
+    checked_in = welfare.call("POST", f"/v1/stations/{station}/check-ins", json={"driver_id": real})
+    assert checked_in.status_code == 201, "a driver the roster registered is served"

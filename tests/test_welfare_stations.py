@@ -34,6 +34,7 @@ async def test_occupancy_never_exceeds_the_beds_under_concurrent_check_ins(
     station = welfare.open_station(amenities={"beds": 3, "parking_spaces": 8, "rest_room": True})
     station_id = station["station_id"]
     drivers = [f"drv_rush_{i:02d}" for i in range(12)]
+    welfare.register(*drivers)
     headers = {"Authorization": f"Bearer {welfare.tokens['welfare_officer']}"}
     async with httpx.AsyncClient(base_url=welfare.process.url, headers=headers, timeout=120) as client:
         answers = await asyncio.gather(

@@ -3,13 +3,17 @@ stations and campaigns through its HTTP API (for the welfare tests, notify and t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from roadbranch_shared.contracts.roster import DriverRegistered
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.polling import wait_until
@@ -32,7 +36,10 @@ class Welfare:
         **settings: str,
     ) -> None:
         self.tokens = {role: secrets.token_urlsafe(24) for role in ROLES}
-        self.tokens.update({f"driver:{d}": secrets.token_urlsafe(24) for d in drivers})
+        self.drivers = list(drivers)
+        self.tokens.update({f"driver:{d}": secrets.token_urlsafe(24) for d in self.drivers})
+        self.kafka_bootstrap = stack_info.kafka_bootstrap
+        self.registered: set[str] = set()
         self.station_scope = station_scope
         self.database = f"welfare_{secrets.token_hex(4)}"
         env = {
@@ -62,7 +69,37 @@ class Welfare:
 
     def start(self) -> Welfare:
         self.process.start()
+        self.register(*self.drivers)
         return self
+
+    def register(self, *driver_ids: str, county: str = "county-welfare-tests") -> None:
+        """Tell welfare about drivers as the roster does (`driver.registered` on roster.driver.v1) and
+        wait until it knows them: welfare serves only drivers the roster registered. The helpers
+        below register the drivers they act for, so a test's drivers are always real ones."""
+        unseen = [d for d in dict.fromkeys(driver_ids) if d not in self.registered]
+        self.registered.update(d for d in unseen if self.knows(d))  # e.g. from a real roster
+        new = [d for d in unseen if d not in self.registered]
+        if not new:
+            return
+        from notify_support import EventPublisher
+
+        async def publish() -> None:
+            async with EventPublisher(self.kafka_bootstrap, source="/roster") as publisher:
+                now = datetime.now(UTC)
+                for d in new:
+                    event = DriverRegistered(
+                        driver_id=d,
+                        county=county,
+                        source="individual",
+                        batch_id="imp_tests",
+                        registered_at=now,
+                    )
+                    await publisher.publish(event, d)
+
+        _run(publish())
+        for d in new:
+            self.wait_for(lambda d=d: self.knows(d), message=f"welfare to know {d}")
+        self.registered.update(new)
 
     def stop(self) -> None:
         self.process.stop()
@@ -108,6 +145,7 @@ class Welfare:
         **extra: Any,
     ) -> dict[str, Any]:
         """Staff file a need on the driver's behalf (from a call or a visit)."""
+        self.register(driver_id)
         body = {"driver_id": driver_id, "category": category, "urgency": urgency, "description": description}
         return self.ok("POST", "/v1/needs", json={**body, **extra})
 
@@ -149,6 +187,7 @@ class Welfare:
         return self.ok("POST", "/v1/stations", json=body)
 
     def check_in(self, station_id: str, driver_id: str, role: str = "welfare_officer") -> httpx.Response:
+        self.register(driver_id)
         return self.call("POST", f"/v1/stations/{station_id}/check-ins", role, json={"driver_id": driver_id})
 
     # --- campaigns ---------------------------------------------------------------------------------
@@ -177,6 +216,7 @@ class Welfare:
         words: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """Record a visit; `words` is the driver's own words ({"text", "consent"}), if any."""
+        self.register(driver_id)
         body: dict[str, Any] = {
             "driver_id": driver_id,
             "visitor_ids": ["welfare_officer-1"],
@@ -228,3 +268,20 @@ class Welfare:
     def wait_for(self, check: Callable[[], Any], *, timeout: float = 60, message: str = "condition") -> Any:
         """Poll `check` (a blocking call) until it is truthy; for scripts without an event loop."""
         return wait_until(check, message, timeout=timeout)
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to its end from blocking code, also when the caller's loop is running."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as e:  # re-raised in the caller's thread
+            failure.append(e)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

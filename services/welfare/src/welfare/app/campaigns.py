@@ -24,7 +24,7 @@ from roadbranch_shared.domain import check_consented_words
 
 from welfare.adapters.aggregates import Decision, change, create
 from welfare.app.clock import Clock
-from welfare.app.drivers import DriverView, refuse_if_erased
+from welfare.app.drivers import DriverView, refuse_unless_known
 from welfare.domain import campaigns as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.needs import check_choice
@@ -131,7 +131,7 @@ class Campaigns:
         if he agreed to them being kept for the briefing."""
         if words is not None:
             check_consented_words(words["text"], words.get("consent"), prefix="words.")
-        await refuse_if_erased(self.db, driver_id)
+        await refuse_unless_known(self.db, driver_id)
         for need_id in solved_need_ids:
             need = await self.db.needs.find_one({"_id": need_id}, {"driver_id": 1})
             if need is None or need["driver_id"] != driver_id:

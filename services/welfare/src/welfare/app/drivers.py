@@ -30,10 +30,22 @@ def anonymous_marker(envelope: Envelope) -> str:
     return "anon_" + envelope.id.replace("-", "")[:16]
 
 
-async def refuse_if_erased(db: AsyncDatabase[Document], driver_id: str) -> None:
-    """Nothing new is recorded for a driver erased, or being erased (from the erasure's first step)."""
+UNKNOWN_DRIVER = WelfareError(
+    "driver_id",
+    "unknown_driver",
+    "暖心服务还不认识这名司机：请先在花名册（roster）登记他；刚登记的司机请稍等片刻再试。",
+    WelfareError.NOT_FOUND,
+)
+
+
+async def refuse_unless_known(db: AsyncDatabase[Document], driver_id: str) -> None:
+    """Only drivers the roster told welfare about are recorded (a stay, a visit, a need): a made-up
+    id would count in welfare's figures and in no one else's. Nothing new is recorded for a driver
+    erased, or being erased (from the erasure's first step)."""
     view = await db.drivers.find_one({"_id": driver_id}, {"erased": 1, "erasing": 1})
-    if view is not None and (view.get("erased") or view.get("erasing")):
+    if view is None:
+        raise UNKNOWN_DRIVER
+    if view.get("erased") or view.get("erasing"):
         raise WelfareError("driver_id", "erased", "这名司机的信息已按申请删除", WelfareError.INVALID)
 
 

@@ -24,7 +24,7 @@ from roadbranch_shared.contracts.welfare import (
 
 from welfare.adapters.aggregates import Changed, Decision, change, create
 from welfare.app.clock import Clock
-from welfare.app.drivers import refuse_if_erased
+from welfare.app.drivers import refuse_unless_known
 from welfare.domain import needs as rules
 from welfare.domain.errors import WelfareError
 
@@ -63,7 +63,7 @@ class Needs:
     ) -> Document:
         rules.check_choice("category", category, rules.CATEGORIES, "category")
         rules.check_choice("urgency", urgency, rules.URGENCIES, "urgency")
-        await refuse_if_erased(self.db, driver_id)
+        await refuse_unless_known(self.db, driver_id)
         now = self.clock.now()
         need_id = f"need_{uuid.uuid4().hex[:16]}"
         need = {

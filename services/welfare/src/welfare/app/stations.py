@@ -24,7 +24,7 @@ from roadbranch_shared.contracts.welfare import (
 
 from welfare.adapters.aggregates import Decision, change, create
 from welfare.app.clock import Clock
-from welfare.app.drivers import refuse_if_erased
+from welfare.app.drivers import refuse_unless_known
 from welfare.domain import stations as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.stations import Amenities, Hours
@@ -118,7 +118,7 @@ class Stations:
     async def check_in(self, station_id: str, driver_id: str, *, by: str) -> Document:
         """Check a driver in if a bed is free; returns the stay. Many concurrent check-ins retry on
         the station's version until each either got a bed or learnt there is none."""
-        await refuse_if_erased(self.db, driver_id)
+        await refuse_unless_known(self.db, driver_id)
         now = self.clock.now()
 
         def decide(station: Document) -> Decision:
