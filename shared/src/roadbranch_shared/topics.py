@@ -111,6 +111,9 @@ WELFARE_NEED = Topic("welfare.need.v1", 6, key="need id")
 WELFARE_STATION = Topic("welfare.station.v1", 3, key="station id")
 WELFARE_CAMPAIGN = Topic("welfare.campaign.v1", 3, key="campaign id")
 NOTIFY_DELIVERY = Topic("notify.delivery.v1", 6, key="delivery id")
+# The staff directory's entries without their addresses (which channels a staff member has, whether
+# a personal notice can reach him): compacted, the latest entry per staff subject is the state.
+NOTIFY_STAFF = Topic("notify.staff.v1", 3, key="staff subject", compacted=True)
 
 PROJECT_TOPICS: tuple[Topic, ...] = (
     ROSTER_DRIVER,
@@ -125,6 +128,7 @@ PROJECT_TOPICS: tuple[Topic, ...] = (
     WELFARE_STATION,
     WELFARE_CAMPAIGN,
     NOTIFY_DELIVERY,
+    NOTIFY_STAFF,
 )
 
 

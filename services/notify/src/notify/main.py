@@ -7,7 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
-from roadbranch_shared.topics import NOTIFY_DELIVERY
+from roadbranch_shared.topics import NOTIFY_DELIVERY, NOTIFY_STAFF
 
 from notify.app.metrics import NotifyMetrics
 from notify.app.notifier import Notifier
@@ -19,8 +19,8 @@ settings = Settings()
 service = Service(
     name="notify",
     settings=settings,
-    outbox_collections=("deliveries",),
-    publishes=(NOTIFY_DELIVERY,),
+    outbox_collections=("deliveries", "staff"),
+    publishes=(NOTIFY_DELIVERY, NOTIFY_STAFF),
     description="Notify: reminders to drivers on the road, never lost, never doubled.",
 )
 metrics = NotifyMetrics(service.metrics.registry)
@@ -38,6 +38,7 @@ async def prepare(db: AsyncDatabase[dict[str, Any]]) -> None:
     keys.require_contact_key()  # the contact points on roster.contact.v1 are sealed with it
     parts = Notifier(db, settings, metrics, keys)
     await parts.clock.load()
+    await parts.staff.publish_unpublished(parts.clock.now())
     service.app.state.notifier = parts
     # Kept on the app so they are not garbage-collected; they end with the process.
     service.app.state.tasks = [

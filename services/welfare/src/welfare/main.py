@@ -11,6 +11,7 @@ from welfare.app.drivers import DriverView
 from welfare.app.figures import WelfareFigures, WelfareMetrics
 from welfare.app.needs import Needs
 from welfare.app.resources import Resources
+from welfare.app.staff import ReachableStaff
 from welfare.app.stations import Stations
 from welfare.entrypoints import campaigns_http, figures_http, needs_http, stations_http
 from welfare.settings import Settings
@@ -29,12 +30,16 @@ clock = Clock(controllable=settings.clock_control)
 drivers = DriverView(lambda: service.db)
 for subscription in drivers.subscriptions(settings.consumer_group):
     service.subscribe(subscription)
+reachable_staff = ReachableStaff(lambda: service.db)
+for subscription in reachable_staff.subscriptions(settings.consumer_group):
+    service.subscribe(subscription)
 
 
 async def prepare(db: AsyncDatabase[dict]) -> None:
     state = service.app.state
     state.clock = clock
     state.drivers = drivers
+    state.reachable_staff = reachable_staff
     state.needs = Needs(
         db,
         clock,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from roadbranch_shared.events import EventPayload, event_type
-from roadbranch_shared.topics import NOTIFY_DELIVERY
+from roadbranch_shared.topics import NOTIFY_DELIVERY, NOTIFY_STAFF
 
 
 @event_type("roadbranch.notify.delivery.sent.v1", topic=NOTIFY_DELIVERY)
@@ -41,3 +41,18 @@ class DeliveryFailed(EventPayload):
     permanent: bool
     failed_at: datetime
     recipient_kind: str = "driver"
+
+
+@event_type("roadbranch.notify.staff.contact_set.v1", topic=NOTIFY_STAFF)
+class StaffContactSet(EventPayload):
+    """A staff member's entry in notify's staff directory was set (keyed by his principal's subject).
+
+    Carries no address: only which channels he has one for (`sms`, `email`, `wechat`) and whether
+    notify can reach him with a personal notice (`reachable`: a configured personal channel among
+    them; the WeChat group robot never carries one), so other services can warn before they assign
+    him work he would never hear of."""
+
+    subject: str
+    channels: list[str]
+    reachable: bool
+    set_at: datetime

@@ -20,14 +20,15 @@ from roadbranch_shared.contracts import notify as nt
 from roadbranch_shared.contracts import roster as rs
 from roadbranch_shared.contracts import welfare as wf
 from roadbranch_shared.events import Envelope
-from roadbranch_shared.topics import PROJECT_TOPICS, ROSTER_CONTACT, Topic
+from roadbranch_shared.topics import NOTIFY_STAFF, PROJECT_TOPICS, ROSTER_CONTACT, Topic
 
 from briefing.domain.periods import LOCAL
 
 Document = dict[str, Any]
 GROUP = "briefing"
-# Every topic but the personal one (contact points): the briefing has no use for a phone number.
-TOPICS: tuple[Topic, ...] = tuple(t for t in PROJECT_TOPICS if t is not ROSTER_CONTACT)
+# Every topic but the personal one (contact points): the briefing has no use for a phone number;
+# nor for notify's staff directory, which no figure counts.
+TOPICS: tuple[Topic, ...] = tuple(t for t in PROJECT_TOPICS if t not in (ROSTER_CONTACT, NOTIFY_STAFF))
 
 
 class Projection:

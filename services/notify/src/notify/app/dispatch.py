@@ -48,6 +48,10 @@ Document = dict[str, Any]
 SOURCE = "/notify"
 DIGEST = "digest"
 NO_CHANNEL = "none"
+ALL_CHANNELS_FAILED = "all_channels_failed"
+# Messages that should have reached someone and could not (an erasure or a moved meeting withdraws
+# a message on purpose: not counted).
+UNDELIVERABLE = frozenset({"no_contact_point", "no_channel_left"})
 
 
 @dataclass(frozen=True)
@@ -291,7 +295,9 @@ class Dispatcher:
     async def _fall_back(self, notice: Document, channel: str, now: datetime, plan: list[str]) -> None:
         remaining = [c for c in plan if c != channel]
         if not remaining:
-            return await self._dequeue(notice)  # every channel failed; each failure is in the ledger
+            # Every channel failed; each failure is in the ledger.
+            self.metrics.undeliverable.labels(ALL_CHANNELS_FAILED, notice["kind"]).inc()
+            return await self._dequeue(notice)
         self.metrics.deliveries.labels(channel, "fell_back").inc()
         await update_if(
             self.db.queue, notice["_id"], {}, {"$push": {"tried": channel}, "$set": {"due_at": now}}
@@ -345,6 +351,8 @@ class Dispatcher:
         """No send: cancelled (erased recipient, moved meeting) or failed (no channel at all)."""
         await self._ledger_only(notice, now, status, reason)
         self.metrics.deliveries.labels(NO_CHANNEL, status).inc()
+        if reason in UNDELIVERABLE:
+            self.metrics.undeliverable.labels(reason, notice["kind"]).inc()
         await self._dequeue(notice)
 
     async def _ledger_only(self, notice: Document, now: datetime, status: str, reason: str) -> None:

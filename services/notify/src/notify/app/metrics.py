@@ -12,6 +12,7 @@ class NotifyMetrics:
     registry: CollectorRegistry
     deliveries: Counter = field(init=False)
     duplicates_after_crash: Counter = field(init=False)
+    undeliverable: Counter = field(init=False)
     queue_depth: Gauge = field(init=False)
     reminders_pending: Gauge = field(init=False)
     oldest_pending_age: Gauge = field(init=False)
@@ -29,6 +30,14 @@ class NotifyMetrics:
             "Messages sent again after a crash left them in flight, on channels that cannot drop a "
             "repeat (at most one duplicate each)",
             ["channel"],
+            registry=self.registry,
+        )
+        self.undeliverable = Counter(
+            "roadbranch_notify_undeliverable",
+            "Messages that reached nobody, by reason (no_contact_point: notify knows no way to reach "
+            "the recipient; no_channel_left: no configured personal channel; all_channels_failed) and "
+            "recipient kind (driver, staff, person: an id known neither as driver nor as staff)",
+            ["reason", "recipient_kind"],
             registry=self.registry,
         )
         self.queue_depth = Gauge(

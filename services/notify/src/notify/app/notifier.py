@@ -14,6 +14,7 @@ from notify.app.dispatch import DeliveryPolicy, Dispatcher
 from notify.app.meetings import Meetings
 from notify.app.metrics import NotifyMetrics
 from notify.app.queue import NoticeQueue
+from notify.app.staff import StaffDirectory
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
 from notify.domain.timing import QuietHours
@@ -63,6 +64,9 @@ class Notifier:
                 concurrency=settings.send_concurrency,
             ),
             metrics=metrics,
+        )
+        self.staff = StaffDirectory(
+            db, keys, self.view, fallback_order=settings.fallback_order, usable=set(self.dispatcher.senders)
         )
 
     def _senders(self) -> dict[str, Sender]:

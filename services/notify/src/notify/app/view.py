@@ -128,23 +128,7 @@ class RecipientView:
         doc = await self.db.organisations.find_one({"_id": organisation_id})
         return doc.get("name") if doc else None
 
-    # ---- the staff directory (set through the staff API)
-
-    async def set_staff_contact(
-        self,
-        subject: str,
-        *,
-        phone: str | None,
-        email: str | None,
-        wechat_id: str | None,
-        preferred: str | None,
-    ) -> Document:
-        plain = {"phone": phone, "email": email, "wechat_id": wechat_id}
-        sealed = {field: self._seal("staff", subject, field, value) for field, value in plain.items()}
-        await self.db.staff.update_one(
-            {"_id": subject}, {"$set": {**sealed, "preferred_channel": preferred}}, upsert=True
-        )
-        return {"_id": subject, **plain, "preferred_channel": preferred}
+    # ---- the staff directory is written by notify.app.staff (an aggregate with an outbox)
 
     # ---- lookups
 

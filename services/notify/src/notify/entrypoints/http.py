@@ -211,11 +211,16 @@ async def staff_contact(
         problems.append(FieldError("phone", "required", "手机号、邮箱、企业微信号至少填写一项"))
     if problems:
         raise ApiError.invalid(problems)
-    view = notifier_of(request).view
-    await view.set_staff_contact(
-        subject, phone=phone, email=body.email, wechat_id=body.wechat_id, preferred=body.preferred_channel
+    notifier = notifier_of(request)
+    await notifier.staff.set_contact(
+        subject,
+        phone=phone,
+        email=body.email,
+        wechat_id=body.wechat_id,
+        preferred=body.preferred_channel,
+        at=notifier.clock.now(),
     )
-    found = await view.recipient(subject, RecipientKind.STAFF)
+    found = await notifier.view.recipient(subject, RecipientKind.STAFF)
     assert found is not None
     return masked_recipient(found)
 

@@ -11,6 +11,7 @@ from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 
 from welfare.app.needs import Needs
 from welfare.app.resources import Resources
+from welfare.app.staff import ReachableStaff
 from welfare.domain.needs import CATEGORIES, URGENCIES
 from welfare.entrypoints.errors import Officers, actor, public, run_command
 
@@ -130,9 +131,11 @@ class AssignIn(BaseModel):
 
 @router.post("/needs/{need_id}/assign")
 async def assign(request: Request, need_id: str, body: AssignIn, principal: Officers) -> dict[str, Any]:
-    """Hand the need to a handler of the rights-protection group (again, to reassign)."""
+    """Hand the need to a handler of the rights-protection group (again, to reassign). `warnings`
+    says when notify cannot remind him (no entry in its staff directory, or no personal channel)."""
     need = await run_command(needs_of(request).assign(need_id, body.handler_id, by=principal.subject))
-    return public(need, "need_id")
+    staff: ReachableStaff = request.app.state.reachable_staff
+    return {**public(need, "need_id"), "warnings": await staff.handler_warnings(body.handler_id)}
 
 
 class ResolveIn(BaseModel):

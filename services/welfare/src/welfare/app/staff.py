@@ -1,0 +1,64 @@
+"""Which staff notify can reach (可接收提醒的工作人员), kept from notify's staff-directory events
+(`notify.staff.v1`): a subject, the channels he has and whether a personal notice reaches him, never
+an address. Assigning a need to someone notify cannot reach is allowed, with a warning in the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.consumers import EventSubscription, apply_in_order
+from roadbranch_shared.contracts.notify import StaffContactSet
+from roadbranch_shared.events import Envelope
+from roadbranch_shared.topics import NOTIFY_STAFF
+
+Document = dict[str, Any]
+
+NO_CONTACT_POINT = "no_contact_point"
+NO_PERSONAL_CHANNEL = "no_personal_channel"
+
+
+class ReachableStaff:
+    """Subscribed when the service is built; `database` gives the database once it is open."""
+
+    def __init__(self, database: Callable[[], AsyncDatabase[Document]]) -> None:
+        self.database = database
+
+    def subscriptions(self, group_id: str) -> list[EventSubscription]:
+        directory = EventSubscription(
+            NOTIFY_STAFF, group_id=group_id, description="which staff notify can reach"
+        )
+
+        @directory.on(StaffContactSet)
+        async def contact_set(event: StaffContactSet, envelope: Envelope) -> None:
+            await apply_in_order(
+                self.database().staff_reach,
+                event.subject,
+                envelope,
+                {"$set": {"channels": event.channels, "reachable": event.reachable, "set_at": event.set_at}},
+            )
+
+        return [directory]
+
+    async def handler_warnings(self, handler_id: str) -> list[Document]:
+        """Warnings for assigning work to `handler_id`: none if notify can remind him."""
+        entry = await self.database().staff_reach.find_one({"_id": handler_id})
+        if entry is None:
+            return [
+                {
+                    "field": "handler_id",
+                    "reason": NO_CONTACT_POINT,
+                    "message": "该处理人尚未登记联系方式，将收不到提醒",
+                }
+            ]
+        if not entry.get("reachable"):
+            return [
+                {
+                    "field": "handler_id",
+                    "reason": NO_PERSONAL_CHANNEL,
+                    "message": "该处理人登记的联系方式收不到个人提醒（群机器人不发个人消息），将收不到提醒",
+                }
+            ]
+        return []
