@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from notify_support import EventPublisher, Notify, SmsProviderServer, SmtpServer, WeChatRobotServer, running
+from notify_support import EventPublisher, Notify, SmsProviderServer, SmtpServer, running
 from roadbranch_shared.contracts.roster import DriverRegistered
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.testing import eventually, read_topic
@@ -29,16 +29,16 @@ NOT_REGISTERED = {
 
 
 @pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[SmsProviderServer, WeChatRobotServer, SmtpServer]]:
-    sms, wechat, smtp = SmsProviderServer(), WeChatRobotServer(), SmtpServer()
-    with running(sms, wechat, smtp):
-        yield sms, wechat, smtp
+def servers() -> Iterator[tuple[SmsProviderServer, SmtpServer]]:
+    sms, smtp = SmsProviderServer(), SmtpServer()
+    with running(sms, smtp):
+        yield sms, smtp
 
 
 @pytest.fixture(scope="module")
 def notify(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory, servers: Any) -> Iterator[Notify]:
-    sms, wechat, smtp = servers
-    process = Notify(stack_info, tmp_path_factory.mktemp("notify"), sms=sms, wechat=wechat, smtp=smtp)
+    sms, smtp = servers  # this county has no WeChat Work application configured
+    process = Notify(stack_info, tmp_path_factory.mktemp("notify"), sms=sms, smtp=smtp)
     process.start()
     yield process
     process.stop()
@@ -103,7 +103,7 @@ async def test_assigning_to_a_handler_without_a_directory_entry_warns_and_the_lo
 async def test_once_the_handler_is_in_the_directory_the_assign_answer_has_no_warning(
     notify: Notify, welfare: Welfare, need_id: str, stack_info: StackInfo, servers: Any
 ) -> None:
-    _, _, smtp = servers
+    _, smtp = servers
     handler = f"handler-{secrets.token_hex(3)}"
     assert assign(welfare, need_id, handler)["warnings"] == [NOT_REGISTERED]
     address = f"{handler}@rights.example"
@@ -127,7 +127,7 @@ async def test_once_the_handler_is_in_the_directory_the_assign_answer_has_no_war
     assert address not in json.dumps(event), "the topic carries no address"
 
 
-async def test_a_handler_reachable_only_through_the_group_robot_is_warned_about_too(
+async def test_a_handler_reachable_only_on_a_channel_this_county_has_not_set_up_is_warned_about_too(
     notify: Notify, welfare: Welfare, need_id: str
 ) -> None:
     handler = f"handler-{secrets.token_hex(3)}"
@@ -139,7 +139,7 @@ async def test_a_handler_reachable_only_through_the_group_robot_is_warned_about_
         return warnings if warnings and warnings[0]["reason"] != "no_contact_point" else None
 
     [warning] = await eventually(warned, message="welfare to learn the handler's directory entry")
-    assert (warning["field"], warning["reason"]) == ("handler_id", "no_personal_channel")
+    assert (warning["field"], warning["reason"]) == ("handler_id", "no_usable_channel")
     assert "收不到提醒" in warning["message"]
 
 

@@ -48,9 +48,8 @@ class StaffContactSet(EventPayload):
     """A staff member's entry in notify's staff directory was set (keyed by his principal's subject).
 
     Carries no address: only which channels he has one for (`sms`, `email`, `wechat`) and whether
-    notify can reach him with a personal notice (`reachable`: a configured personal channel among
-    them; the WeChat group robot never carries one), so other services can warn before they assign
-    him work he would never hear of."""
+    notify can reach him (`reachable`: a channel this notify has configured among them), so other
+    services can warn before they assign him work he would never hear of."""
 
     subject: str
     channels: list[str]

@@ -1,5 +1,5 @@
 """Which staff notify can reach (可接收提醒的工作人员), kept from notify's staff-directory events
-(`notify.staff.v1`): a subject, the channels he has and whether a personal notice reaches him, never
+(`notify.staff.v1`): a subject, the channels he has and whether any of them is set up in notify, never
 an address. Assigning a need to someone notify cannot reach is allowed, with a warning in the answer.
 """
 
@@ -17,7 +17,7 @@ from roadbranch_shared.topics import NOTIFY_STAFF
 Document = dict[str, Any]
 
 NO_CONTACT_POINT = "no_contact_point"
-NO_PERSONAL_CHANNEL = "no_personal_channel"
+NO_USABLE_CHANNEL = "no_usable_channel"
 
 
 class ReachableStaff:
@@ -57,8 +57,8 @@ class ReachableStaff:
             return [
                 {
                     "field": "handler_id",
-                    "reason": NO_PERSONAL_CHANNEL,
-                    "message": "该处理人登记的联系方式收不到个人提醒（群机器人不发个人消息），将收不到提醒",
+                    "reason": NO_USABLE_CHANNEL,
+                    "message": "该处理人登记的联系方式本县通知服务未开通（例如未配置企业微信），将收不到提醒",
                 }
             ]
         return []
