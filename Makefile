@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 RUN := $(UV) run --frozen
 
-.PHONY: all deps demo test test-fast lint bench bench-roster bench-notify contracts devstack-up devstack-down clean
+.PHONY: all deps demo test test-fast lint bench bench-roster bench-notify fuzz contracts devstack-up devstack-down clean
 
 all: test
 
@@ -59,6 +59,10 @@ bench-roster: deps
 
 bench-notify: deps
 	$(RUN) python bench/notify_bench.py $(ARGS)
+
+# Schemathesis against every service's OpenAPI (its own stack); ARGS="--examples 20 --only roster".
+fuzz: deps
+	$(RUN) python tests/fuzz/openapi_fuzz.py $(ARGS)
 
 contracts: .venv/synced
 	$(RUN) python -m roadbranch_shared.contract_snapshots write

@@ -30,6 +30,7 @@ from roadbranch_shared.errors import install_error_handlers
 from roadbranch_shared.events import Envelope, registered_events
 from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
+from roadbranch_shared.openapi_errors import declare_error_responses
 from roadbranch_shared.outbox import OutboxEntry, OutboxRelay, pending_markers
 from roadbranch_shared.plain_text import RefuseControlCharacters
 from roadbranch_shared.settings import ServiceSettings
@@ -135,6 +136,7 @@ class Service:
         self.app.state.token_table = self._token_table()
         install_error_handlers(self.app)
         self.app.add_middleware(RefuseControlCharacters)
+        declare_error_responses(self.app)
         self.app.include_router(self._operations_router())
         self._mongo: AsyncMongoClient[Document] | None = None
         self.relay: OutboxRelay | None = None

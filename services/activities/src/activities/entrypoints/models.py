@@ -28,7 +28,11 @@ class ScheduleMeeting(Body):
     )
     mode: str
     host_id: str | None = Field(default=None, description="host or lecturer: a driver id or staff subject")
-    audience: str | None = Field(default=None, description="members | committee | committees")
+    audience: str | None = Field(
+        default=None,
+        description="members | committee | committees",
+        json_schema_extra={"enum": ["members", "committee", "committees", None]},
+    )
     invitee_ids: list[str] = Field(default_factory=list, description="people invited besides the audience")
     non_voting_ids: list[str] = Field(default_factory=list, description="invitees without a vote (预备党员)")
     oath_renewal: bool = False
@@ -56,7 +60,10 @@ class HoldMeeting(Body):
 
 class AttendanceLine(Body):
     person_id: str
-    status: str = Field(description="on_site | online | leave | absent")
+    status: str = Field(
+        description="on_site | online | leave | absent",
+        json_schema_extra={"enum": ["on_site", "online", "leave", "absent"]},
+    )
     reason: str | None = Field(default=None, max_length=500)
     proxy: bool = Field(
         default=False, description="recorded on the person's behalf (代为登记): needs a reason"
@@ -127,7 +134,10 @@ class Policy(Body):
 class RegisterVenue(Body):
     venue_id: str | None = Field(default=None, max_length=64, description='default: a new "ven_…"')
     name: str = Field(min_length=1, max_length=100, description="the place's name, never a person's")
-    venue_kind: str = Field(description="activity_room | repair_shop | rest_station | online | other")
+    venue_kind: str = Field(
+        description="activity_room | repair_shop | rest_station | online | other",
+        json_schema_extra={"enum": ["activity_room", "repair_shop", "rest_station", "online", "other"]},
+    )
     instructor_ids: list[str] = Field(default_factory=list, max_length=100, description="staff subjects")
 
 

@@ -69,18 +69,18 @@ def parse_period(text: str) -> Period:
     if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
         month = int(m[2])
         if not 1 <= month <= 12:
-            raise PeriodError(f"{text}: no such month")
+            raise PeriodError(f"{text}：没有这个月份")
         start = date(int(m[1]), month, 1)
         return Period(text, start, _add_months(start, 1))
     if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", text):
         try:
             first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
         except ValueError as exc:
-            raise PeriodError(f"{text}: {exc}") from exc
+            raise PeriodError(f"{text}：日期无效") from exc
         if last < first:
-            raise PeriodError(f"{text}: the last day is before the first")
+            raise PeriodError(f"{text}：结束日期早于开始日期")
         return Period(text, first, last + timedelta(days=1))
-    raise PeriodError(f"{text!r}: use all, YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD")
+    raise PeriodError("期间应为 all、YYYY、YYYY-Qn、YYYY-MM 或 YYYY-MM-DD..YYYY-MM-DD")
 
 
 def _add_months(day: date, months: int) -> date:

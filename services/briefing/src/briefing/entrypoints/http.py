@@ -18,6 +18,8 @@ READERS = Depends(
     require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT, Role.BRANCH_SECRETARY, Role.OPERATOR)
 )
 PERIOD_HELP = "all, YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD"
+# The shapes parse_period takes (a month or a date it cannot be is still refused there, in Chinese).
+PERIOD_PATTERN = r"^(all|\d{4}|\d{4}-Q[1-4]|\d{4}-(0[1-9]|1[0-2])|\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2})$"
 
 
 def _period(text: str) -> Period:
@@ -34,7 +36,7 @@ def _book(request: Request) -> FigureBook:
 
 @router.get("/figures", dependencies=[READERS])
 async def figures(
-    request: Request, period: Annotated[str, Query(description=PERIOD_HELP)] = "all"
+    request: Request, period: Annotated[str, Query(description=PERIOD_HELP, pattern=PERIOD_PATTERN)] = "all"
 ) -> dict[str, Any]:
     """The figures of the work in the period, computed from the events the services published."""
     return (await _book(request).figures(_period(period))).as_dict()
@@ -43,7 +45,7 @@ async def figures(
 @router.get("/briefing", dependencies=[READERS], response_class=Response)
 async def briefing(
     request: Request,
-    period: Annotated[str, Query(description=PERIOD_HELP)] = "all",
+    period: Annotated[str, Query(description=PERIOD_HELP, pattern=PERIOD_PATTERN)] = "all",
     format: Annotated[str, Query(pattern="^(markdown|html)$")] = "markdown",
 ) -> Response:
     """The briefing (工作简报) for the period, in the structure of the county's published briefing."""

@@ -185,7 +185,11 @@ class StaffContactIn(BaseModel):
     phone: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=200)
     wechat_id: str | None = Field(default=None, min_length=1, max_length=64)
-    preferred_channel: str | None = Field(default=None, description="sms | email | wechat")
+    preferred_channel: str | None = Field(
+        default=None,
+        description="sms | email | wechat",
+        json_schema_extra={"enum": ["sms", "email", "wechat", None]},
+    )
 
 
 @router.put("/staff/{subject}/contact")

@@ -77,10 +77,13 @@ async def driver_import(request: Request, batch_id: str, _: Readers) -> dict[str
 
 
 @router.get("/drivers")
-async def drivers(request: Request, _: Readers, limit: int = 100, after: str = "") -> dict[str, Any]:
+async def drivers(
+    request: Request,
+    _: Readers,
+    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    after: Annotated[str, Query(max_length=64, description="the last driver id of the previous page")] = "",
+) -> dict[str, Any]:
     """Drivers with masked personal data, a page at a time (`after`: the last driver_id seen)."""
-    if not 1 <= limit <= 1000:
-        raise ApiError.invalid([FieldError("limit", "out_of_range", "limit 须在 1 到 1000 之间")])
     found = imports_of(request).db.drivers.find(
         {"_id": {"$gt": after}, "status": "active"}, sort=[("_id", 1)], limit=limit
     )
@@ -132,7 +135,10 @@ async def identity(
 
 
 class ContactIn(BaseModel):
-    preferred_channel: str = Field(description="sms | wechat | email | inbox")
+    preferred_channel: str = Field(
+        description="sms | wechat | email | inbox",
+        json_schema_extra={"enum": ["sms", "wechat", "email", "inbox"]},
+    )
     wechat_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
@@ -73,11 +73,19 @@ async def declare(request: Request, principal: Driver) -> dict[str, Any]:
 
 @router.get("/members")
 async def cases(
-    request: Request, _: Readers, status: str | None = None, limit: int = 100, after: str = ""
+    request: Request,
+    _: Readers,
+    status: Annotated[
+        str | None,
+        Query(
+            description="candidate | verified | rejected",
+            json_schema_extra={"enum": ["candidate", "verified", "rejected", None]},
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    after: Annotated[str, Query(max_length=64, description="the last member id of the previous page")] = "",
 ) -> dict[str, Any]:
     """Verification cases and members, a page at a time (`after`: the last member_id seen)."""
-    if not 1 <= limit <= 1000:
-        raise ApiError.invalid([FieldError("limit", "out_of_range", "limit 须在 1 到 1000 之间")])
     found = await members_of(request).cases(status=status, limit=limit, after=after)
     return {"members": [_case_view(c) for c in found]}
 
@@ -88,8 +96,14 @@ async def case(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
 
 
 class AttemptIn(BaseModel):
-    method: str = Field(description="field_visit | phone_call | group_meeting | data_comparison")
-    outcome: str = Field(description="confirmed | not_a_member | unreachable")
+    method: str = Field(
+        description="field_visit | phone_call | group_meeting | data_comparison",
+        json_schema_extra={"enum": ["field_visit", "phone_call", "group_meeting", "data_comparison"]},
+    )
+    outcome: str = Field(
+        description="confirmed | not_a_member | unreachable",
+        json_schema_extra={"enum": ["confirmed", "not_a_member", "unreachable"]},
+    )
     notes: str = Field(default="", max_length=1000)
     at: IsoDateTime | None = None
 
@@ -120,7 +134,9 @@ async def record_attempt(
 
 
 class DecisionIn(BaseModel):
-    decision: str = Field(description="verified | rejected")
+    decision: str = Field(
+        description="verified | rejected", json_schema_extra={"enum": ["verified", "rejected"]}
+    )
     reason: str = Field(default="", max_length=500)
 
 

@@ -62,7 +62,12 @@ def scope_of(request: Request) -> Scope:
 
 
 class OrganisationIn(BaseModel):
-    kind: str = Field(description="industry_committee | branch | party_group | work_group | work_subgroup")
+    kind: str = Field(
+        description="industry_committee | branch | party_group | work_group | work_subgroup",
+        json_schema_extra={
+            "enum": ["industry_committee", "branch", "party_group", "work_group", "work_subgroup"]
+        },
+    )
     name: str = Field(min_length=1, max_length=100)
     parent_id: str | None = None
     county: str | None = Field(
@@ -97,7 +102,10 @@ async def organisation(request: Request, org_id: str, _: Readers) -> dict[str, A
 
 
 class SeatIn(BaseModel):
-    role: str = Field(description="secretary | deputy_secretary | member | co_leader (work group)")
+    role: str = Field(
+        description="secretary | deputy_secretary | member | co_leader (work group)",
+        json_schema_extra={"enum": ["secretary", "deputy_secretary", "member", "co_leader"]},
+    )
     person_id: str = Field(min_length=1, max_length=100, description="a driver id or a staff subject")
     term_start: IsoDate
     term_end: IsoDate | None = None
@@ -174,7 +182,9 @@ async def pairing(request: Request, pairing_id: str, principal: Readers) -> dict
 
 class ContactIn(BaseModel):
     member_id: str
-    channel: str = Field(description="phone | wechat | visit")
+    channel: str = Field(
+        description="phone | wechat | visit", json_schema_extra={"enum": ["phone", "wechat", "visit"]}
+    )
     at: IsoDateTime | None = None
     notes: str = Field(default="", max_length=1000)
 
