@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from notify_support import EventPublisher, Notify, SmsProviderServer, SmtpServer, WeChatWorkServer, running
+from notify_support import (
+    DAYTIME,
+    EventPublisher,
+    Notify,
+    SmsProviderServer,
+    SmtpServer,
+    WeChatWorkServer,
+    running,
+)
 from pymongo import AsyncMongoClient
 from roadbranch_shared.contracts.welfare import NeedAssigned, NeedFiled, NeedResolved
 from roadbranch_shared.devstack import StackInfo
@@ -22,7 +30,6 @@ pytestmark = pytest.mark.integration
 
 PEOPLE = synthetic_people("通知司机", 6, 1969)
 WECHAT_USER = "wx_trucker_01"
-DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=UTC) + timedelta(hours=-8)  # 10:00 in Asia/Shanghai
 
 
 @pytest.fixture(scope="module")

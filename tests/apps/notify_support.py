@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,9 @@ from roadbranch_shared.pii import generate_key
 
 ROLES = ("work_group_staff", "org_department", "operator", "driver")
 SMS_API_KEY = "local-sms-provider-key"
+# A moment in the county's day (10:00 in Asia/Shanghai): a test that waits for a non-urgent message
+# sets notify's clock to it, or the message is held till morning when the suite runs at night there.
+DAYTIME = datetime(2026, 12, 1, 10, 0, tzinfo=UTC) + timedelta(hours=-8)
 
 
 # ------------------------------------------------------------------ local servers
