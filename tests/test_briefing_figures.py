@@ -362,9 +362,15 @@ async def test_the_figures_are_gauges_and_the_api_refuses_bad_periods_and_driver
         return line in briefing.call("GET", "/metrics", role="").text
 
     await eventually(exported, timeout=60, message="the gauge shows the figure")
-    bad = briefing.call("GET", "/v1/figures", params={"period": "2026-13"})
-    assert bad.status_code == 422
-    assert bad.json()["error"]["fields"][0]["field"] == "query.period"
+    for period in ("2026-13", "0000", "9999", "9999-12-31..9999-12-31"):  # years no date can hold
+        bad = briefing.call("GET", "/v1/figures", params={"period": period})
+        assert bad.status_code == 422, (period, bad.text)
+        assert bad.json()["error"]["fields"][0]["field"] == "query.period"
+    impossible = briefing.call("GET", "/v1/figures", params={"period": "2026-02-30..2026-03-01"})
+    assert impossible.status_code == 422, impossible.text
+    [field] = impossible.json()["error"]["fields"]
+    assert (field["field"], field["reason"]) == ("query.period", "invalid_period")
+    assert "日期无效" in field["message"]
     assert briefing.call("GET", "/v1/figures", role="driver").status_code == 403
     assert briefing.call("GET", "/v1/briefing", role="").status_code == 401
 

@@ -37,7 +37,19 @@ def test_periods_are_half_open_ranges_of_local_days(text: str, start: date, end:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-13", "2026-Q5", "last year", "2026-03-05..2026-03-01", "2026-02-30..2026-03-01"]
+    "text",
+    [
+        "2026-13",
+        "2026-Q5",
+        "last year",
+        "2026-03-05..2026-03-01",
+        "2026-02-30..2026-03-01",
+        "0000",
+        "9999",
+        "9999-Q4",
+        "1999-12",
+        "2026-01-01..9999-12-31",
+    ],
 )
 def test_an_unreadable_period_is_refused_with_the_accepted_forms(text: str) -> None:
     with pytest.raises(PeriodError):

@@ -19,7 +19,9 @@ READERS = Depends(
 )
 PERIOD_HELP = "all, YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD..YYYY-MM-DD"
 # The shapes parse_period takes (a month or a date it cannot be is still refused there, in Chinese).
-PERIOD_PATTERN = r"^(all|\d{4}|\d{4}-Q[1-4]|\d{4}-(0[1-9]|1[0-2])|\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2})$"
+_YEAR = r"20\d{2}"  # the years the figures cover (periods.py refuses any other)
+_DAY = rf"{_YEAR}-\d{{2}}-\d{{2}}"
+PERIOD_PATTERN = rf"^(all|{_YEAR}|{_YEAR}-Q[1-4]|{_YEAR}-(0[1-9]|1[0-2])|{_DAY}\.\.{_DAY})$"
 
 
 def _period(text: str) -> Period:
