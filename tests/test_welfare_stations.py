@@ -107,6 +107,19 @@ def test_bad_station_details_are_refused_naming_the_field(welfare: Welfare) -> N
     assert (no_hours.status_code, no_hours.json()["error"]["fields"][0]["field"]) == (422, "body.hours")
     far = welfare.call("POST", "/v1/stations", json={**body, "latitude": 123})
     assert far.json()["error"]["fields"][0]["field"] == "body.latitude"
+    # Loose types and unknown fields: false is no count, 0 no time, a misspelt field is named.
+    for changed, field, reason in [
+        ({"amenities": {"parking_spaces": False}}, "body.amenities.parking_spaces", "int_type"),
+        ({"amenities": {"shower": 1}}, "body.amenities.shower", "bool_type"),
+        ({"hours": {"opens": 0, "closes": "20:00"}}, "body.hours.opens", "value_error"),
+        ({"amenitys": {"beds": 2}}, "body.amenitys", "extra_forbidden"),
+    ]:
+        refused = welfare.call("POST", "/v1/stations", json={**body, **changed})
+        assert refused.status_code == 422, (changed, refused.text)
+        [error] = refused.json()["error"]["fields"]
+        assert (error["field"], error["reason"]) == (field, reason), changed
+    whole = welfare.ok("POST", "/v1/stations", json={**body, "amenities": {"beds": 3.0}})
+    assert whole["amenities"]["beds"] == 3  # 3.0 is the integer 3
     station = welfare.open_station(amenities={"beds": 2, "parking_spaces": 1})
     welfare.check_in(station["station_id"], "drv_fewer_1")
     welfare.check_in(station["station_id"], "drv_fewer_2")

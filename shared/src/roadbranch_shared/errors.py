@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from roadbranch_shared.pii.logfilter import redact_pii
 
@@ -179,7 +180,21 @@ async def _render_http_exception(request: Request, exc: Exception) -> JSONRespon
     if isinstance(exc.detail, str) and _CHINESE.search(exc.detail):
         message = exc.detail
     field = "body" if exc.status_code == 400 else None
-    return ApiError(exc.status_code, code, message, field=field, headers=exc.headers).response()
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return ApiError(exc.status_code, code, message, field=field, headers=headers).response()
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers. Starlette names only the first route whose
+    path matched, and FastAPI makes one route per method, so its `Allow` would miss the others."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -7,7 +7,7 @@ date or time an API takes is one of these types, so a number is refused naming t
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BeforeValidator
@@ -28,6 +28,7 @@ def _refuse_numbers(value: Any) -> Any:
 IsoDateTime = Annotated[datetime, BeforeValidator(_refuse_numbers)]
 IsoAwareDateTime = Annotated[AwareDatetime, BeforeValidator(_refuse_numbers)]
 IsoDate = Annotated[date, BeforeValidator(_refuse_numbers)]
+IsoTime = Annotated[time, BeforeValidator(_refuse_numbers)]
 
 
 def scan_moment(as_of: datetime | None, *, clock_control: bool, field: str = "as_of") -> datetime:

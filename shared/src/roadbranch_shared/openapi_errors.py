@@ -2,9 +2,10 @@
 error body (`roadbranch_shared.errors`), so a generated client and a fuzzer see what really comes.
 
 Derived from the route rather than written 200 times: every `/v1/` route needs a token (401) and
-may refuse the caller's role or scope (403); one with a path parameter may find nothing (404); a
-write may meet the state (409); every route validates its input (422, also for control characters
-in a query); one that takes an upload may get a body it cannot parse (400).
+may refuse the caller's role or scope (403); one with a path parameter, or a write whose body names
+another object (a driver, a venue, a meeting), may find nothing (404); a write may meet the state
+(409); every route validates its input (422, also for control characters in a query); one that
+takes an upload may get a body it cannot parse (400).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def error_answers(path: str, method: str, operation: dict[str, Any]) -> list[str
     statuses = ["422"]
     if path.startswith("/v1/"):
         statuses += ["401", "403"]
-    if "{" in path:
+    if "{" in path or (method in WRITES and operation.get("requestBody")):
         statuses.append("404")
     if method in WRITES:
         statuses.append("409")

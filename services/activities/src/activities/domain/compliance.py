@@ -39,6 +39,9 @@ def check_policy(requirements: Mapping[str, Mapping[str, Any]]) -> dict[str, dic
             raise DomainError(
                 f"{field}.period", "unknown_period", "周期应为 month、quarter 或 year", "invalid"
             )
+        unknown = sorted(set(rule) - {"period", "count"})
+        if unknown:
+            raise DomainError(f"{field}.{unknown[0]}", "unknown_field", "只接受 period 和 count", "invalid")
         count = rule.get("count")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise DomainError(f"{field}.count", "not_a_count", "次数应为不小于 0 的整数", "invalid")

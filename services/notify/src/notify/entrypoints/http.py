@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.pii import validate_phone
+from roadbranch_shared.request_body import RequestBody
 
 from notify.app.notifier import Notifier
 from notify.app.view import RecipientKind, masked_recipient
@@ -181,7 +182,7 @@ async def meeting_reminders(request: Request, meeting_id: str, _: LedgerReaders)
 # ---- the staff directory (工作人员通讯录)
 
 
-class StaffContactIn(BaseModel):
+class StaffContactIn(RequestBody):
     phone: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=200)
     wechat_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -232,7 +233,7 @@ async def staff_contact(
 # ---- the controllable clock (operators; off unless ROADBRANCH_NOTIFY_CONTROLLABLE_CLOCK=true)
 
 
-class ClockIn(BaseModel):
+class ClockIn(RequestBody):
     now: IsoDateTime = Field(description="the service's new 'now' (ISO 8601 with an offset)")
 
 

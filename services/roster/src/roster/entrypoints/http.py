@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.request_body import RequestBody, one_of
 
 from roster.app.contacts import CHANNELS
 from roster.app.imports import DriverImports, ImportRequest, check_table
@@ -38,7 +39,13 @@ async def import_drivers(
     file: Annotated[
         UploadFile, File(description="CSV 或 XLSX；列：" + "、".join(a[0] for a in COLUMNS.values()))
     ],
-    source: Annotated[str, Form(description="freight_company | freight_platform | individual")],
+    source: Annotated[
+        str,
+        Form(
+            description="freight_company | freight_platform | individual",
+            json_schema_extra=one_of(DriverSource.ALL),
+        ),
+    ],
     legal_basis: Annotated[str, Form(min_length=4, max_length=500, description="处理个人信息的法律依据")],
     source_name: Annotated[str, Form(max_length=100, description="企业或平台名称")] = "",
     county: Annotated[
@@ -99,7 +106,7 @@ async def driver(request: Request, driver_id: str, _: Readers) -> dict[str, Any]
     return driver_view(doc)
 
 
-class ErasureIn(BaseModel):
+class ErasureIn(RequestBody):
     reason: str = Field(min_length=2, max_length=500, description="why (e.g. the driver's deletion request)")
     request_reference: str = Field(min_length=1, max_length=100, description="the request's reference number")
 
@@ -134,7 +141,7 @@ async def identity(
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None
 
 
-class ContactIn(BaseModel):
+class ContactIn(RequestBody):
     preferred_channel: str = Field(
         description="sms | wechat | email | inbox",
         json_schema_extra={"enum": ["sms", "wechat", "email", "inbox"]},

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
 from roadbranch_shared.periodic import start_periodically
+from roadbranch_shared.request_body import RequestBody
 from roadbranch_shared.service import Service
 
 from roster.app.ledger import Ledger, last_contact
@@ -52,23 +53,23 @@ def ledger_of(request: Request) -> Ledger:
     return ledger
 
 
-class TransferRequestIn(BaseModel):
+class TransferRequestIn(RequestBody):
     letter_number: str = Field(min_length=1, max_length=50, description="介绍信编号")
     from_organisation: str = Field(min_length=1, max_length=100, description="转出党组织")
     requested_on: IsoDate
 
 
-class TransferAcceptIn(BaseModel):
+class TransferAcceptIn(RequestBody):
     accepted_on: IsoDate
     branch_id: str = Field(min_length=1, max_length=64, description="接收的流动党支部")
 
 
-class TransferReturnIn(BaseModel):
+class TransferReturnIn(RequestBody):
     returned_on: IsoDate
     reason: str = Field(min_length=1, max_length=500)
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(RequestBody):
     note: str = Field(min_length=1, max_length=1000, description="处理情况")
 
 

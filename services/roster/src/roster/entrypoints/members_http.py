@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.instants import IsoDateTime
+from roadbranch_shared.request_body import RequestBody
 
 from roster.app.members import Members, check_records
 from roster.domain.members import RECORD_COLUMNS, CaseStatus, Method, Outcome
@@ -76,11 +77,8 @@ async def cases(
     request: Request,
     _: Readers,
     status: Annotated[
-        str | None,
-        Query(
-            description="candidate | verified | rejected",
-            json_schema_extra={"enum": ["candidate", "verified", "rejected", None]},
-        ),
+        Literal["candidate", "verified", "rejected"] | None,
+        Query(description="candidate | verified | rejected"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
     after: Annotated[str, Query(max_length=64, description="the last member id of the previous page")] = "",
@@ -95,7 +93,7 @@ async def case(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
     return _case_view(await run_command(members_of(request).case(member_id)))
 
 
-class AttemptIn(BaseModel):
+class AttemptIn(RequestBody):
     method: str = Field(
         description="field_visit | phone_call | group_meeting | data_comparison",
         json_schema_extra={"enum": ["field_visit", "phone_call", "group_meeting", "data_comparison"]},
@@ -133,7 +131,7 @@ async def record_attempt(
     return _case_view(updated)
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestBody):
     decision: str = Field(
         description="verified | rejected", json_schema_extra={"enum": ["verified", "rejected"]}
     )

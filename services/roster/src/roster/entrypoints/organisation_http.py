@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, FieldError
 from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
 from roadbranch_shared.periodic import start_periodically
+from roadbranch_shared.request_body import RequestBody
 from roadbranch_shared.service import Service
 
 from roster.app.organisation import Organisations
@@ -61,7 +62,7 @@ def scope_of(request: Request) -> Scope:
     return scope
 
 
-class OrganisationIn(BaseModel):
+class OrganisationIn(RequestBody):
     kind: str = Field(
         description="industry_committee | branch | party_group | work_group | work_subgroup",
         json_schema_extra={
@@ -101,7 +102,7 @@ async def organisation(request: Request, org_id: str, _: Readers) -> dict[str, A
     return _org_view(await run_command(organisations_of(request).view(org_id)))
 
 
-class SeatIn(BaseModel):
+class SeatIn(RequestBody):
     role: str = Field(
         description="secretary | deputy_secretary | member | co_leader (work group)",
         json_schema_extra={"enum": ["secretary", "deputy_secretary", "member", "co_leader"]},
@@ -128,7 +129,7 @@ async def assign_seat(request: Request, org_id: str, body: SeatIn, principal: Wr
     return _org_view(org)
 
 
-class AssignmentIn(BaseModel):
+class AssignmentIn(RequestBody):
     branch_id: str
     group_id: str | None = None
 
@@ -147,7 +148,7 @@ async def assign_member(
     return {k: member.get(k) for k in ("status", "branch_id", "group_id")} | {"member_id": member["_id"]}
 
 
-class PairingIn(BaseModel):
+class PairingIn(RequestBody):
     committee_person_id: str = Field(min_length=1, max_length=100)
     member_ids: list[str] = Field(min_length=1, max_length=50)
 
@@ -180,7 +181,7 @@ async def pairing(request: Request, pairing_id: str, principal: Readers) -> dict
     return _pairing_view(found)
 
 
-class ContactIn(BaseModel):
+class ContactIn(RequestBody):
     member_id: str
     channel: str = Field(
         description="phone | wechat | visit", json_schema_extra={"enum": ["phone", "wechat", "visit"]}

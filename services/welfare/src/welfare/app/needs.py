@@ -120,13 +120,13 @@ class Needs:
         known = {
             r["_id"] async for r in self.db.resources.find({"_id": {"$in": resource_ids}, "active": True})
         }
-        unknown = [r for r in resource_ids if r not in known]
-        if unknown:
+        unknown = list(dict.fromkeys(r for r in resource_ids if r not in known))
+        if unknown:  # like an unknown need: 404, naming the field and the ids
             raise WelfareError(
                 "resource_ids",
                 "unknown_resource",
                 "资源清单中没有：" + "、".join(unknown),
-                WelfareError.INVALID,
+                WelfareError.NOT_FOUND,
             )
 
         def decide(need: Document) -> Decision:

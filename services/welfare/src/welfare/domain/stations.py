@@ -11,7 +11,9 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator, model_validator
+from roadbranch_shared.instants import IsoTime
+from roadbranch_shared.request_body import JsonInt, RequestBody
 
 from welfare.domain.errors import WelfareError
 
@@ -19,33 +21,45 @@ EARTH_RADIUS_KM = 6371.0088
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
-class Amenities(BaseModel):
+class Amenities(RequestBody):
     """What a station offers: yes/no facilities and the two counted ones (beds, parking spaces)."""
 
-    rest_room: bool = False
-    drinking_water: bool = False
-    hot_water: bool = False
-    food_heating: bool = False
-    shower: bool = False
-    laundry: bool = False
-    beds: int = Field(default=0, ge=0, le=500)
-    parking_spaces: int = Field(default=0, ge=0, le=2000)
+    rest_room: StrictBool = False
+    drinking_water: StrictBool = False
+    hot_water: StrictBool = False
+    food_heating: StrictBool = False
+    shower: StrictBool = False
+    laundry: StrictBool = False
+    beds: JsonInt = Field(default=0, ge=0, le=500)
+    parking_spaces: JsonInt = Field(default=0, ge=0, le=2000)
 
     def offered(self) -> list[str]:
         """The facilities on offer, by name (counted ones when their count is above zero)."""
         return [name for name, value in self.model_dump().items() if value]
 
 
-class Hours(BaseModel):
+class Hours(RequestBody):
     """Opening hours in local time (Asia/Shanghai); `closes` before `opens` runs past midnight.
 
     A time given with a UTC offset (`08:00:00+08:00`, `00:00Z`) is turned into the local time it
     names and stored without offset, so hours always compare with the local clock.
     """
 
-    open_all_day: bool = False
-    opens: time | None = None
-    closes: time | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"open_all_day": {"const": True}}, "required": ["open_all_day"]},
+                {
+                    "properties": {"opens": {"type": "string"}, "closes": {"type": "string"}},
+                    "required": ["opens", "closes"],
+                },
+            ]
+        }
+    )
+
+    open_all_day: StrictBool = False
+    opens: IsoTime | None = None
+    closes: IsoTime | None = None
 
     @field_validator("opens", "closes")
     @classmethod

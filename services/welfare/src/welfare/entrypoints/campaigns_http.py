@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictBool
 from roadbranch_shared.instants import IsoAwareDateTime, IsoDate
+from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
 
 from welfare.app.campaigns import Campaigns, campaign_totals
-from welfare.domain.campaigns import KINDS
+from welfare.domain.campaigns import ITEM_KEY, KINDS
 from welfare.entrypoints.errors import Officers, public, run_command
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
@@ -30,34 +31,44 @@ def campaign_view(campaign: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-class CampaignIn(BaseModel):
-    kind: str = Field(description=" | ".join(KINDS))
+class CampaignIn(RequestBody):
+    kind: str = Field(description=" | ".join(KINDS), json_schema_extra=one_of(KINDS))
     title: str = Field(min_length=2, max_length=100)
     organiser_id: str = Field(min_length=1, max_length=64, description="the organising body's id")
     starts_on: IsoDate
     ends_on: IsoDate
 
 
-class StockIn(BaseModel):
+class StockIn(RequestBody):
     item: str = Field(
-        min_length=1, max_length=40, description="e.g. gloves, heatstroke_relief, epidemic_supplies"
+        min_length=1,
+        max_length=40,
+        description="e.g. gloves, heatstroke_relief, epidemic_supplies",
+        json_schema_extra={"pattern": ITEM_KEY.pattern},
     )
-    quantity: int = Field(gt=0, le=100000)
+    quantity: JsonInt = Field(gt=0, le=100000)
     label: str = Field(default="", max_length=50, description="the item's Chinese name")
 
 
-class WordsIn(BaseModel):
+class WordsIn(RequestBody):
     text: str = Field(min_length=2, max_length=300, description="the driver's own words, as he said them")
-    consent: bool = Field(description="he agreed to his words being kept for the county's briefing")
+    consent: StrictBool = Field(
+        description="he agreed to his words being kept for the county's briefing: must be true",
+        json_schema_extra={"const": True},
+    )
     consent_at: IsoAwareDateTime | None = Field(
         default=None, description="when he agreed (with its time zone); the visit's time if absent"
     )
 
 
-class VisitIn(BaseModel):
+class VisitIn(RequestBody):
     driver_id: str = Field(min_length=1, max_length=64)
     visitor_ids: list[str] = Field(min_length=1, max_length=20)
-    items: dict[str, int] = Field(default_factory=dict, description="item -> quantity handed out")
+    items: dict[str, JsonInt] = Field(
+        default_factory=dict,
+        description="item -> quantity handed out",
+        json_schema_extra={"propertyNames": {"pattern": ITEM_KEY.pattern}},
+    )
     solved_need_ids: list[str] = Field(default_factory=list, max_length=20)
     note: str = Field(default="", max_length=1000)
     words: WordsIn | None = Field(default=None, description="his own words, kept only with his consent")

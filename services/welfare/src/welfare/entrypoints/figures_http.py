@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictFloat
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode
 from roadbranch_shared.instants import IsoDateTime
+from roadbranch_shared.request_body import RequestBody
 
 from welfare.app.clock import Clock
 from welfare.app.figures import WelfareFigures
@@ -47,9 +48,9 @@ async def campaign_figures(request: Request, _: Readers) -> dict[str, Any]:
     return await figures_of(request).campaigns()
 
 
-class ClockIn(BaseModel):
+class ClockIn(RequestBody):
     now: IsoDateTime | None = None
-    advance_seconds: float | None = Field(default=None, ge=0)
+    advance_seconds: StrictFloat | None = Field(default=None, ge=0)
 
 
 @router.put("/ops/clock", tags=["operations"])

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictBool, StrictFloat
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
 
 from welfare.app.needs import Needs
-from welfare.app.resources import Resources
+from welfare.app.resources import RESOURCE_ID, Resources
 from welfare.app.staff import ReachableStaff
 from welfare.domain.needs import CATEGORIES, URGENCIES
 from welfare.entrypoints.errors import Officers, actor, public, run_command
@@ -32,17 +33,19 @@ def resources_of(request: Request) -> Resources:
     return resources
 
 
-class Location(BaseModel):
+class Location(RequestBody):
     text: str = Field(
         default="", max_length=200, description="where he is, in his words (e.g. G348 K120 附近)"
     )
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(default=None, ge=-180, le=180)
 
 
-class NeedIn(BaseModel):
-    category: str = Field(description=" | ".join(CATEGORIES))
-    urgency: str = Field(default="normal", description=" | ".join(URGENCIES))
+class NeedIn(RequestBody):
+    category: str = Field(description=" | ".join(CATEGORIES), json_schema_extra=one_of(CATEGORIES))
+    urgency: str = Field(
+        default="normal", description=" | ".join(URGENCIES), json_schema_extra=one_of(URGENCIES)
+    )
     description: str = Field(min_length=2, max_length=2000)
     location: Location | None = None
     driver_id: str | None = Field(
@@ -114,8 +117,10 @@ async def suggestions(request: Request, need_id: str, _: Officers) -> dict[str, 
     return {"resources": [public(r, "resource_id") for r in found]}
 
 
-class MatchIn(BaseModel):
-    resource_ids: list[str] = Field(min_length=1, max_length=20)
+class MatchIn(RequestBody):
+    resource_ids: list[Annotated[str, Field(json_schema_extra={"pattern": RESOURCE_ID.pattern})]] = Field(
+        min_length=1, max_length=20
+    )
 
 
 @router.post("/needs/{need_id}/match")
@@ -125,7 +130,7 @@ async def match(request: Request, need_id: str, body: MatchIn, principal: Office
     return public(need, "need_id")
 
 
-class AssignIn(BaseModel):
+class AssignIn(RequestBody):
     handler_id: str = Field(min_length=1, max_length=64, description="the handler's subject id")
 
 
@@ -138,7 +143,7 @@ async def assign(request: Request, need_id: str, body: AssignIn, principal: Offi
     return {**public(need, "need_id"), "warnings": await staff.handler_warnings(body.handler_id)}
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(RequestBody):
     summary: str = Field(min_length=2, max_length=2000, description="what was done")
 
 
@@ -149,8 +154,8 @@ async def resolve(request: Request, need_id: str, body: ResolveIn, principal: Of
     return public(need, "need_id")
 
 
-class RatingIn(BaseModel):
-    rating: int = Field(ge=1, le=5)
+class RatingIn(RequestBody):
+    rating: JsonInt = Field(ge=1, le=5)
     comment: str = Field(default="", max_length=1000)
 
 
@@ -165,7 +170,7 @@ async def rate(request: Request, need_id: str, body: RatingIn, principal: Driver
     return public(need, "need_id")
 
 
-class ReopenIn(BaseModel):
+class ReopenIn(RequestBody):
     reason: str = Field(min_length=2, max_length=1000)
 
 
@@ -179,23 +184,23 @@ async def reopen(request: Request, need_id: str, body: ReopenIn, principal: File
     return public(need, "need_id")
 
 
-class ResourceIn(BaseModel):
+class ResourceIn(RequestBody):
     name: str = Field(min_length=2, max_length=100)
-    category: str = Field(description=" | ".join(CATEGORIES))
+    category: str = Field(description=" | ".join(CATEGORIES), json_schema_extra=one_of(CATEGORIES))
     area: str = Field(default="", max_length=100)
     contact: str = Field(default="", max_length=200, description="an office's contact, not a person's")
     eligibility: str = Field(default="", max_length=500)
     services: list[str] = Field(default_factory=list, max_length=20)
 
 
-class ResourcePatch(BaseModel):
+class ResourcePatch(RequestBody):
     name: str | None = Field(default=None, min_length=2, max_length=100)
-    category: str | None = None
+    category: str | None = Field(default=None, json_schema_extra=one_of(CATEGORIES, optional=True))
     area: str | None = Field(default=None, max_length=100)
     contact: str | None = Field(default=None, max_length=200)
     eligibility: str | None = Field(default=None, max_length=500)
     services: list[str] | None = Field(default=None, max_length=20)
-    active: bool | None = None
+    active: StrictBool | None = None
 
 
 @router.get("/resources", tags=["resources"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field, StrictFloat
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode
+from roadbranch_shared.request_body import RequestBody
 
 from welfare.app.stations import Stations
 from welfare.domain.stations import Amenities, Hours
@@ -25,15 +26,15 @@ def stations_of(request: Request) -> Stations:
     return stations
 
 
-class StationIn(BaseModel):
+class StationIn(RequestBody):
     station_id: str | None = Field(
         default=None, pattern=r"^stn_[a-z0-9_]{1,40}$", description="chosen id (station staff tokens name it)"
     )
     name: str = Field(min_length=2, max_length=100, description="e.g. 峨曲古乡公路养护站暖心之家")
     road: str = Field(default="", max_length=50)
-    km_marker: float | None = Field(default=None, ge=0, le=10000)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
+    km_marker: StrictFloat | None = Field(default=None, ge=0, le=10000)
+    latitude: StrictFloat = Field(ge=-90, le=90)
+    longitude: StrictFloat = Field(ge=-180, le=180)
     operator_contact: str = Field(
         default="", max_length=100, description="the station's duty phone or office"
     )
@@ -41,18 +42,18 @@ class StationIn(BaseModel):
     amenities: Amenities
 
 
-class StationPatch(BaseModel):
+class StationPatch(RequestBody):
     name: str | None = Field(default=None, min_length=2, max_length=100)
     road: str | None = Field(default=None, max_length=50)
-    km_marker: float | None = Field(default=None, ge=0, le=10000)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    km_marker: StrictFloat | None = Field(default=None, ge=0, le=10000)
+    latitude: StrictFloat | None = Field(default=None, ge=-90, le=90)
+    longitude: StrictFloat | None = Field(default=None, ge=-180, le=180)
     operator_contact: str | None = Field(default=None, max_length=100)
     hours: Hours | None = None
     amenities: Amenities | None = None
 
 
-class StayIn(BaseModel):
+class StayIn(RequestBody):
     driver_id: str | None = Field(default=None, min_length=1, max_length=64, description="staff: the driver")
 
 
