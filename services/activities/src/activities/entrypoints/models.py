@@ -14,7 +14,10 @@ from activities.domain.meetings import MODES, VENUE_KINDS, Kind
 
 # A person id is a key of the attendance map: never empty, no ".", no leading "$" (check_person_id
 # refuses them with its own message; the schema says so too).
-PersonId = Annotated[str, Field(json_schema_extra={"minLength": 1, "pattern": r"^[^.$][^.]*$"})]
+_NOT_IN_ID = ".\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"  # nor control characters
+PersonId = Annotated[
+    str, Field(json_schema_extra={"minLength": 1, "pattern": f"^[^${_NOT_IN_ID}][^{_NOT_IN_ID}]*$"})
+]
 
 
 class Body(RequestBody):
