@@ -73,7 +73,10 @@ def error_answers(path: str, method: str, operation: dict[str, Any]) -> list[str
 
 
 # What RefuseControlCharacters lets through, as JSON-schema patterns (Python's re and ECMA alike).
-TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+# The characters refused in text (tab, line feed and carriage return are allowed), as a class body
+# another pattern can include (e.g. an id's).
+CONTROL_CLASS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+TEXT_PATTERN = f"^[^{CONTROL_CLASS}]*$"
 LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 
 

@@ -6,15 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool
 from roadbranch_shared.instants import IsoAwareDateTime
+from roadbranch_shared.openapi_errors import CONTROL_CLASS
 from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
 
 from activities.domain.compliance import PERIODS, REQUIREMENTS
 from activities.domain.learning import CATEGORIES
-from activities.domain.meetings import MODES, VENUE_KINDS, Kind
+from activities.domain.meetings import MODES, VENUE_KINDS, Attendance, Kind
 
 # A person id is a key of the attendance map: never empty, no ".", no leading "$" (check_person_id
 # refuses them with its own message; the schema says so too).
-_NOT_IN_ID = ".\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"  # nor control characters
+_NOT_IN_ID = f".{CONTROL_CLASS}"  # nor control characters
 PersonId = Annotated[
     str, Field(json_schema_extra={"minLength": 1, "pattern": f"^[^${_NOT_IN_ID}][^{_NOT_IN_ID}]*$"})
 ]
@@ -92,7 +93,7 @@ class AttendanceLine(Body):
     person_id: PersonId
     status: str = Field(
         description="on_site | online | leave | absent",
-        json_schema_extra={"enum": ["on_site", "online", "leave", "absent"]},
+        json_schema_extra=one_of(Attendance.ALL),
     )
     reason: str | None = Field(default=None, max_length=500)
     proxy: StrictBool = Field(

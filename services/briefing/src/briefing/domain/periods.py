@@ -60,17 +60,17 @@ def parse_period(text: str) -> Period:
     if text == "all":
         return Period("all", _BEGINNING, _FOREVER)
     if re.fullmatch(r"\d{4}", text):
-        year = _year(text, text)
+        year = _year(int(text), text)
         return Period(text, date(year, 1, 1), date(year + 1, 1, 1))
     if m := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        year, quarter = _year(m[1], text), int(m[2])
+        year, quarter = _year(int(m[1]), text), int(m[2])
         start = date(year, 3 * quarter - 2, 1)
         return Period(text, start, _add_months(start, 3))
     if m := re.fullmatch(r"(\d{4})-(\d{2})", text):
         month = int(m[2])
         if not 1 <= month <= 12:
             raise PeriodError(f"{text}：没有这个月份")
-        start = date(_year(m[1], text), month, 1)
+        start = date(_year(int(m[1]), text), month, 1)
         return Period(text, start, _add_months(start, 1))
     if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", text):
         try:
@@ -79,15 +79,14 @@ def parse_period(text: str) -> Period:
             raise PeriodError(f"{text}：日期无效") from exc
         if last < first:
             raise PeriodError(f"{text}：结束日期早于开始日期")
-        for day in (first, last):
-            _year(str(day.year), text)
+        _year(first.year, text)
+        _year(last.year, text)
         return Period(text, first, last + timedelta(days=1))
     raise PeriodError("期间应为 all、YYYY、YYYY-Qn、YYYY-MM 或 YYYY-MM-DD..YYYY-MM-DD")
 
 
-def _year(digits: str, text: str) -> int:
+def _year(year: int, text: str) -> int:
     """A year the figures can cover: from the beginning of records to before their end."""
-    year = int(digits)
     if not _BEGINNING.year <= year < _FOREVER.year:
         raise PeriodError(f"{text}：年份应在{_BEGINNING.year}至{_FOREVER.year - 1}年之间")
     return year

@@ -144,7 +144,7 @@ async def identity(
 class ContactIn(RequestBody):
     preferred_channel: str = Field(
         description="sms | wechat | email | inbox",
-        json_schema_extra={"enum": ["sms", "wechat", "email", "inbox"]},
+        json_schema_extra=one_of(CHANNELS),
     )
     wechat_id: str | None = Field(default=None, min_length=1, max_length=64)
 

@@ -10,7 +10,7 @@ from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.instants import IsoDateTime
-from roadbranch_shared.request_body import RequestBody
+from roadbranch_shared.request_body import RequestBody, one_of
 
 from roster.app.members import Members, check_records
 from roster.domain.members import RECORD_COLUMNS, CaseStatus, Method, Outcome
@@ -96,11 +96,11 @@ async def case(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
 class AttemptIn(RequestBody):
     method: str = Field(
         description="field_visit | phone_call | group_meeting | data_comparison",
-        json_schema_extra={"enum": ["field_visit", "phone_call", "group_meeting", "data_comparison"]},
+        json_schema_extra=one_of(Method.ALL),
     )
     outcome: str = Field(
         description="confirmed | not_a_member | unreachable",
-        json_schema_extra={"enum": ["confirmed", "not_a_member", "unreachable"]},
+        json_schema_extra=one_of(Outcome.ALL),
     )
     notes: str = Field(default="", max_length=1000)
     at: IsoDateTime | None = None
@@ -133,7 +133,8 @@ async def record_attempt(
 
 class DecisionIn(RequestBody):
     decision: str = Field(
-        description="verified | rejected", json_schema_extra={"enum": ["verified", "rejected"]}
+        description="verified | rejected",
+        json_schema_extra=one_of((CaseStatus.VERIFIED, CaseStatus.REJECTED)),
     )
     reason: str = Field(default="", max_length=500)
 
