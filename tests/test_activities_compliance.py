@@ -112,6 +112,11 @@ async def test_the_policy_is_set_per_organisation_by_the_work_group(
         "PUT", path, json={"requirements": {"party_group_meeting": {"period": "week", "count": 1}}}
     )
     assert wrong.json()["error"]["fields"][0]["field"] == "requirements.party_group_meeting.period"
+    extra = activities.call(
+        "PUT", path, json={"requirements": {"party_group_meeting": {"period": "month", "count": 1, "x": 1}}}
+    )
+    assert extra.status_code == 422
+    assert extra.json()["error"]["fields"][0]["field"] == "requirements.party_group_meeting.x"
     secretary = activities.call(
         "PUT",
         path,

@@ -144,3 +144,22 @@ def test_ready_is_503_when_the_database_is_unreachable(stack_info: StackInfo, tm
         assert ready.json()["checks"] == {"database": False, "kafka": True}
     finally:
         proc.stop()
+
+
+def test_a_wrong_method_lists_every_method_of_the_path(services: dict[str, ServiceProcess]) -> None:
+    """FastAPI makes one route per method; the 405's Allow names them all, not the first only."""
+    response = httpx.delete(
+        services["welfare"].url + "/v1/stations",
+        headers={"Authorization": f"Bearer {TOKENS['work_group_staff']}"},
+        timeout=5,
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_query_value_outside_its_enum_is_refused_naming_it(services: dict[str, ServiceProcess]) -> None:
+    response = get(services["roster"], "/v1/members?status=nonsense", token=TOKENS["work_group_staff"])
+    assert response.status_code == 422
+    [error] = response.json()["error"]["fields"]
+    assert error["field"] == "query.status"

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import Body, FastAPI, HTTPException
+from fastapi import APIRouter, Body, FastAPI, HTTPException
 from pydantic import BaseModel, Field, field_validator
 from roadbranch_shared.errors import ApiError, FieldError, install_error_handlers
 
@@ -31,9 +31,13 @@ def make_app() -> FastAPI:
     def create_driver(driver: DriverIn) -> dict[str, str]:
         return {"name": driver.name}
 
-    @app.get("/drivers")
+    drivers = APIRouter(prefix="/drivers")  # an included router, as the services have them
+
+    @drivers.get("")
     def list_drivers() -> list[str]:
         return []
+
+    app.include_router(drivers)
 
     @app.get("/meetings/{meeting_id}")
     def get_meeting(meeting_id: int) -> dict[str, int]:

@@ -186,15 +186,19 @@ async def _render_http_exception(request: Request, exc: Exception) -> JSONRespon
     return ApiError(exc.status_code, code, message, field=field, headers=headers).response()
 
 
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of this path answers. Starlette names only the first route whose
-    path matched, and FastAPI makes one route per method, so its `Allow` would miss the others."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    path matched, and FastAPI makes one route per method, so its `Allow` would miss the others.
+    Each method is asked of the router as a request would be (routes of included routers too)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
