@@ -162,7 +162,7 @@ async def test_refused_requests_name_the_field_and_leave_nothing_behind(
     good = {"venue_id": "ven_repair_shop", "name": "美姑县汽车修理厂", "venue_kind": "repair_shop"}
     cases = [
         ({**good, "venue_kind": "tea_house"}, "venue_kind"),
-        ({**good, "name": "   "}, "name"),
+        ({**good, "name": "   "}, "body.name"),
         ({**good, "name": ""}, "body.name"),
         ({**good, "name": "张三 13912345678 的修理厂"}, "name"),
         ({**good, "instructor_ids": ["ins-a", "ins-b", "ins-a"]}, "instructor_ids.2"),

@@ -83,7 +83,10 @@ async def test_a_member_comes_home_after_a_returned_transfer(
         "POST", transfers, json={**letter, "letter_number": "  ", "requested_on": "2025-03-01"}
     )
     assert blank.status_code == 422
-    assert blank.json()["error"]["fields"][0]["field"] == "letter_number"
+    assert (blank.json()["error"]["fields"][0]["field"], blank.json()["error"]["fields"][0]["reason"]) == (
+        "body.letter_number",
+        "blank",
+    )
     no_date = roster.call("POST", transfers, json=letter)
     assert no_date.status_code == 422
     assert "requested_on" in no_date.json()["error"]["fields"][0]["field"]

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from roadbranch_shared.plain_text import is_single_line
+from roadbranch_shared.plain_text import text_pattern
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -72,19 +72,11 @@ def error_answers(path: str, method: str, operation: dict[str, Any]) -> list[str
     return sorted(statuses)
 
 
-# What RefuseControlCharacters lets through, as JSON-schema patterns (Python's re and ECMA alike).
-# The characters refused in text (tab, line feed and carriage return are allowed), as a class body
-# another pattern can include (e.g. an id's).
-CONTROL_CLASS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
-TEXT_PATTERN = f"^[^{CONTROL_CLASS}]*$"
-LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-
-
 def _declare_plain_text(node: Any, key: str = "") -> None:
     """Give every free string of input schemas the pattern the control-character check enforces."""
     if isinstance(node, dict):
         if node.get("type") == "string" and not {"pattern", "enum", "format", "const"} & node.keys():
-            node["pattern"] = LINE_PATTERN if is_single_line(key) else TEXT_PATTERN
+            node["pattern"] = text_pattern(key)
         for name, value in node.items():
             if name == "properties" and isinstance(value, dict):
                 for prop, schema in value.items():

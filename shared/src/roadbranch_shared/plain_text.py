@@ -30,6 +30,24 @@ def is_single_line(key: str) -> bool:
     return key == "name" or key.endswith("_name") or key == "title"
 
 
+# The same rules as JSON-schema patterns, spelt out so Python's re and ECMA read them alike: the
+# characters refused in text (tab, line feed and carriage return are allowed), as a class body
+# another pattern can include (e.g. an id's), and those refused in a single line.
+CONTROL_CLASS = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+LINE_CONTROL_CLASS = "\\u0000-\\u001f\\u007f-\\u009f"
+# What str.strip() removes, but the control characters refused anyway (\x1c-\x1f, \x85).
+SPACE_CLASS = "\\u0009-\\u000d\\u0020\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+
+
+def text_pattern(key: str, *, not_blank: bool = False) -> str:
+    """The pattern of a free text named `key`: no character it may not hold, and, for a text a
+    request requires, at least one that is not a space (a blank is as missing as no text)."""
+    refused = LINE_CONTROL_CLASS if is_single_line(key) else CONTROL_CLASS
+    if not_blank:
+        return f"^[^{refused}]*[^{SPACE_CLASS}{refused}][^{refused}]*$"
+    return f"^[^{refused}]*$"
+
+
 def control_character_problem(key: str, value: str) -> str | None:
     """The message for a text with a character it may not hold, or None."""
     if is_single_line(key):

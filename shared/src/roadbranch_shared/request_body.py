@@ -1,14 +1,19 @@
 """The base of every HTTP request body: unknown fields are refused (422 naming each one), so a
-misspelt field is never silently dropped, and the OpenAPI document says so
-(`additionalProperties: false`)."""
+misspelt field is never silently dropped, and a text the body requires (`min_length` of 1 or more)
+is refused when it holds only spaces, as missing; the OpenAPI document says both
+(`additionalProperties: false`, a pattern that needs one character that is not a space)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from annotated_types import MinLen
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
+
+from roadbranch_shared.plain_text import text_pattern
 
 
 def _refuse_booleans(value: Any) -> Any:
@@ -22,8 +27,36 @@ def _refuse_booleans(value: Any) -> Any:
 JsonInt = Annotated[int, BeforeValidator(_refuse_booleans)]
 
 
+def _requires_text(field: FieldInfo) -> bool:
+    return any(isinstance(m, MinLen) and m.min_length >= 1 for m in field.metadata)
+
+
+def _string_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The string schema of a property, also inside an optional's anyOf."""
+    if schema.get("type") == "string":
+        return [schema]
+    return [s for s in schema.get("anyOf", []) if s.get("type") == "string"]
+
+
+def _declare_not_blank(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    for name, field in model.model_fields.items():
+        if not _requires_text(field):
+            continue
+        key = field.alias or name
+        for node in _string_schemas(schema.get("properties", {}).get(key, {})):
+            node.setdefault("pattern", text_pattern(key, not_blank=True))
+
+
 class RequestBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_declare_not_blank)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_blank(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, str) and field is not None and _requires_text(field) and not value.strip():
+            raise PydanticCustomError("blank", "不能只有空格。")
+        return value
 
 
 def one_of(values: Iterable[str], *, optional: bool = False) -> dict[str, Any]:

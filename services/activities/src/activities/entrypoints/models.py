@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool
 from roadbranch_shared.instants import IsoAwareDateTime
-from roadbranch_shared.openapi_errors import CONTROL_CLASS
+from roadbranch_shared.plain_text import CONTROL_CLASS
 from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
 
 from activities.domain.compliance import PERIODS, REQUIREMENTS

@@ -12,7 +12,7 @@ from pydantic import Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
-from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.errors import ApiError, ErrorCode
 from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.request_body import RequestBody
@@ -79,7 +79,6 @@ async def request_transfer(
 ) -> dict[str, Any]:
     """Record the letter that transfers a verified member's organisation relation (组织关系转接)."""
     await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
-    _require_text(letter_number=body.letter_number, from_organisation=body.from_organisation)
     return await run_command(
         ledger_of(request).request_transfer(
             member_id,
@@ -97,7 +96,6 @@ async def accept_transfer(
 ) -> dict[str, Any]:
     """The mobile branch received the member (回家) and he is placed in it: `member.transferred_in`
     and `member.assigned` are published together. A branch secretary accepts into his own branch."""
-    _require_text(branch_id=body.branch_id)
     branch_id = body.branch_id.strip()
     await run_command(scope_of(request).organisation(principal, branch_id, field="branch_id"))
     await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
@@ -118,7 +116,6 @@ async def return_transfer(
 ) -> dict[str, Any]:
     """The transfer was returned; a new one may be requested."""
     await run_command(scope_of(request).member(principal, member_id, unassigned_ok=True))
-    _require_text(reason=body.reason)
     return await run_command(
         ledger_of(request).return_transfer(
             member_id,
@@ -171,7 +168,6 @@ async def resolve_lost_contact(
 ) -> dict[str, Any]:
     """Close the open lost-contact case with a note; the member's status does not change."""
     await run_command(scope_of(request).member(principal, member_id))
-    _require_text(note=body.note)
     return await run_command(
         ledger_of(request).resolve_lost_contact(member_id, note=body.note.strip(), by=principal.subject)
     )
@@ -199,12 +195,3 @@ def _pairing_view(pairing: dict[str, Any], member_id: str) -> dict[str, Any]:
         "contacts": len(contacts),
         "last_contact_at": max(times, default=None),
     }
-
-
-def _require_text(**values: str) -> None:
-    """Blank text (only spaces) is as missing as no text."""
-    problems = [
-        FieldError(field, "required", "必填项为空") for field, value in values.items() if not value.strip()
-    ]
-    if problems:
-        raise ApiError.invalid(problems)
