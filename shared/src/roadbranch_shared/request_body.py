@@ -6,11 +6,10 @@ is refused when it holds only spaces, as missing; the OpenAPI document says both
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from annotated_types import MinLen
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
-from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from roadbranch_shared.plain_text import text_pattern
@@ -27,8 +26,13 @@ def _refuse_booleans(value: Any) -> Any:
 JsonInt = Annotated[int, BeforeValidator(_refuse_booleans)]
 
 
-def _requires_text(field: FieldInfo) -> bool:
-    return any(isinstance(m, MinLen) and m.min_length >= 1 for m in field.metadata)
+def _required_texts(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of a body that are text it requires: a `min_length` of 1 or more."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if any(isinstance(m, MinLen) and m.min_length >= 1 for m in field.metadata)
+    )
 
 
 def _string_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -39,22 +43,26 @@ def _string_schemas(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _declare_not_blank(schema: dict[str, Any], model: type[BaseModel]) -> None:
-    for name, field in model.model_fields.items():
-        if not _requires_text(field):
-            continue
-        key = field.alias or name
+    for name in _required_texts(model):
+        key = model.model_fields[name].alias or name
         for node in _string_schemas(schema.get("properties", {}).get(key, {})):
             node.setdefault("pattern", text_pattern(key, not_blank=True))
 
 
 class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_declare_not_blank)
+    # Worked out once per body class, not at every request.
+    _texts_required: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._texts_required = _required_texts(cls)
 
     @field_validator("*", mode="after")
     @classmethod
     def _refuse_blank(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, str) and field is not None and _requires_text(field) and not value.strip():
+        if isinstance(value, str) and info.field_name in cls._texts_required and not value.strip():
             raise PydanticCustomError("blank", "不能只有空格。")
         return value
 
