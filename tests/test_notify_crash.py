@@ -4,6 +4,7 @@ idempotency key nothing reaches the phone twice; without one, at most once more,
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -69,8 +70,10 @@ async def test_a_crash_between_send_and_mark_sends_no_duplicate_or_one_counted(
         try:
             deliveries = client[notify.database].deliveries
             left = await deliveries.find({"cause": envelope.id}).to_list(None)
-            # Messages of the session's earlier events may have been in flight too.
-            in_flight = await deliveries.count_documents({"status": "sending", "channel": "sms"})
+            # Messages of the session's earlier events may have been in flight too. A claim the
+            # killed process had already written to its socket can still land after the kill, so
+            # the count is read until it holds still.
+            in_flight = await _settled_count(deliveries, {"status": "sending", "channel": "sms"})
         finally:
             await client.close()
         assert [d["status"] for d in left] == ["sending"], "the crash hit between the send and the mark"
@@ -104,6 +107,17 @@ async def test_a_crash_between_send_and_mark_sends_no_duplicate_or_one_counted(
         assert len({m.key for m in sms.to(phone)}) == 1, "both tries carried the same key"
     finally:
         notify.stop()
+
+
+async def _settled_count(collection: Any, query: dict[str, Any]) -> int:
+    count = await collection.count_documents(query)
+    for _ in range(20):
+        await asyncio.sleep(1)
+        again = await collection.count_documents(query)
+        if again == count:
+            return count
+        count = again
+    return count
 
 
 async def _known(notify: Notify, driver_id: str) -> bool:
