@@ -688,11 +688,79 @@ def days_ago(n: int) -> datetime:
     return now() - timedelta(days=n)
 
 
-SERVICES = ("roster", "activities", "welfare", "notify", "briefing")
+SERVICES = ("identity", "roster", "activities", "welfare", "notify", "briefing")
+DEMO_ADMIN = ("admin", "Guanli-meigu-2026")
+# One demo account per staff role: username, display name, role, the organisation it acts for.
+DEMO_STAFF = (
+    ("zhuanban", "试点工作专班（演示）", "work_group_staff", None),
+    ("zuzhibu", "县委组织部（演示）", "org_department", None),
+    ("quanyi", "权益保障组（演示）", "welfare_officer", None),
+    ("zhidaoyuan", "指导员（演示）", "instructor", None),
+    ("yunwei", "运维人员（演示）", "operator", None),
+)
+DEMO_PASSWORD = "Daolu-meigu-2026"
+
+
+class SmsSink:
+    """The demo's SMS provider: `POST /v1/messages` as the real one takes it, each message appended
+    to a file (the number masked) instead of reaching a phone. The demo driver's code is read there."""
+
+    API_KEY = "demo-sms-key"
+
+    def __init__(self, path: Path) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.path = path
+        self.messages: list[dict[str, str]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                ok = self.headers.get("Authorization") == f"Bearer {SmsSink.API_KEY}" and "to" in body
+                if ok:
+                    sink.messages.append({"to": body["to"], "text": body.get("text", "")})
+                    with sink.path.open("a", encoding="utf-8") as out:
+                        masked = body["to"][:3] + "****" + body["to"][-4:]
+                        out.write(f"{datetime.now(UTC):%H:%M:%S} {masked} {body.get('text', '')}\n")
+                data = json.dumps({"message_id": f"m{len(sink.messages)}"} if ok else {"error": {}}).encode()
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def codes_to(self, phone: str) -> list[str]:
+        found = []
+        for message in self.messages:
+            if message["to"] == phone:
+                found += [
+                    w for w in message["text"].replace("，", " ").split() if w.isdigit() and len(w) == 6
+                ]
+        return found
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class PilotServices:
-    """The five services as local processes on a running stack, all reading one token file."""
+    """The six services as local processes on a running stack. The pilot's scripted steps call with
+    tokens from one token file (machine callers); people sign in with identity, whose tokens every
+    service verifies (ROADBRANCH_AUTH_*)."""
 
     def __init__(
         self,
@@ -708,6 +776,7 @@ class PilotServices:
 
         self.tokens_file = run_dir / "tokens.json"
         self.tokens_file.write_text("{}", encoding="utf-8")
+        self.sms = SmsSink(run_dir / "sms.log")
         pii = {f"ROADBRANCH_PII_{k}": generate_key() for k in ("BLIND_INDEX_KEY", "ENCRYPTION_KEY")}
         # Every service that files things under a county files them under this one.
         counties = {
@@ -723,7 +792,15 @@ class PilotServices:
             "ROADBRANCH_NOTIFY_QUIET_START": "00:00",
             "ROADBRANCH_NOTIFY_QUIET_END": "00:00",
         }
+        identity = {
+            "ROADBRANCH_IDENTITY_BOOTSTRAP_ADMIN_USERNAME": DEMO_ADMIN[0],
+            "ROADBRANCH_IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": DEMO_ADMIN[1],
+            "ROADBRANCH_IDENTITY_BOOTSTRAP_ADMIN_MUST_CHANGE": "false",
+            "ROADBRANCH_IDENTITY_SMS_URL": self.sms.url,
+            "ROADBRANCH_IDENTITY_SMS_API_KEY": SmsSink.API_KEY,
+        }
         self.processes: dict[str, Any] = {}
+        auth: dict[str, str] = {"ROADBRANCH_AUTH_ISSUER": f"roadbranch-identity{suffix}"}
         for name in SERVICES:
             prefix = f"ROADBRANCH_{name.upper()}_"
             env = {
@@ -731,6 +808,8 @@ class PilotServices:
                 **pii,
                 **counties,
                 **notify,
+                **identity,
+                **auth,
                 prefix + "TOKENS_FILE": str(self.tokens_file),
                 prefix + "MONGO_DB": f"{name}{suffix}",
                 prefix + "CONSUMER_GROUP": f"{name}{suffix}",
@@ -738,6 +817,8 @@ class PilotServices:
                 **(extra_env or {}),
             }
             self.processes[name] = ServiceProcess(f"{name}.main:app", env=env, log=run_dir / f"{name}.log")
+            if name == "identity":  # the others fetch its public keys
+                auth["ROADBRANCH_AUTH_JWKS_URL"] = self.processes[name].url + "/.well-known/jwks.json"
 
     def start(self, progress: Callable[[str], None] = print) -> PilotServices:
         for name, process in self.processes.items():
@@ -748,10 +829,72 @@ class PilotServices:
     def stop(self) -> None:
         for process in self.processes.values():
             process.stop()
+        self.sms.stop()
 
     @property
     def urls(self) -> dict[str, str]:
         return {name: process.url for name, process in self.processes.items()}
+
+
+class SignIn:
+    """People signing in through identity, as the console and the driver app will."""
+
+    def __init__(self, identity_url: str) -> None:
+        self.http = httpx.Client(base_url=identity_url, timeout=60)
+
+    def password(self, username: str, password: str, **extra: Any) -> dict[str, Any]:
+        response = self.http.post("/v1/sessions", json={"username": username, "password": password, **extra})
+        if response.status_code != 201:
+            raise RuntimeError(f"sign-in refused: {response.status_code} {response.text}")
+        grant: dict[str, Any] = response.json()
+        return grant
+
+    def demo_accounts(self) -> list[tuple[str, str, str]]:
+        """One account per staff role (and the secretary of `branch`), each signed in once to set
+        its password: (role, username, password)."""
+        admin = self.password(*DEMO_ADMIN)["access_token"]
+        made = [("administrator", *DEMO_ADMIN)]
+        for username, display_name, role, scope in DEMO_STAFF:
+            created = self.http.post(
+                "/v1/accounts",
+                headers={"Authorization": f"Bearer {admin}"},
+                json={
+                    "username": username,
+                    "display_name": display_name,
+                    "roles": [role],
+                    "org_scope": scope,
+                },
+            )
+            if created.status_code == 409:  # made by an earlier run on the same database
+                made.append((role, username, DEMO_PASSWORD))
+                continue
+            if created.status_code != 201:
+                raise RuntimeError(f"account not created: {created.status_code} {created.text}")
+            self.password(username, created.json()["temporary_password"], new_password=DEMO_PASSWORD)
+            made.append((role, username, DEMO_PASSWORD))
+        return made
+
+    def driver(self, phone: str, sms: SmsSink, timeout: float = 60) -> dict[str, Any]:
+        """A driver's sign-in by SMS code, the code read from the demo's SMS sink."""
+        deadline = time.monotonic() + timeout
+        while True:
+            before = len(sms.codes_to(phone))
+            asked = self.http.post("/v1/driver-codes", json={"phone": phone})
+            if asked.status_code not in (202, 429):
+                raise RuntimeError(f"code not asked: {asked.status_code} {asked.text}")
+            for _ in range(30):
+                if len(sms.codes_to(phone)) > before:
+                    signed = self.http.post(
+                        "/v1/driver-sessions", json={"phone": phone, "code": sms.codes_to(phone)[-1]}
+                    )
+                    if signed.status_code != 201:
+                        raise RuntimeError(f"driver sign-in refused: {signed.status_code} {signed.text}")
+                    grant: dict[str, Any] = signed.json()
+                    return grant
+                time.sleep(0.1)
+            if time.monotonic() > deadline:
+                raise RuntimeError("no sign-in code reached the demo driver's phone")
+            time.sleep(float(asked.headers.get("Retry-After", "1")))
 
 
 def metric_samples(url: str) -> dict[str, float]:

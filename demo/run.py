@@ -1,6 +1,6 @@
 """`make demo`: the Meigu pilot, end to end, on a local Kafka and FerretDB.
 
-Starts the stack and the five services as processes, plays the pilot through the services' HTTP APIs
+Starts the stack and the six services as processes, plays the pilot through the services' HTTP APIs
 with generated data (see `pilot.py`), waits until the briefing service's figures — computed from the
 events — are those of the county briefing, prints the briefing, writes it (Markdown and HTML) into
 the run folder, says where the metrics and API docs are, and stops everything.
@@ -18,7 +18,7 @@ from roadbranch_shared.devstack import Stack
 from roadbranch_shared.topics import PROJECT_TOPICS, ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pilot import SEED_PLAN, Pilot, PilotServices, settle, settle_notifications
+from pilot import SEED_PLAN, Pilot, PilotServices, SignIn, settle, settle_notifications, synthetic_people
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.monotonic()
@@ -26,6 +26,24 @@ STARTED = time.monotonic()
 
 def step(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+def sign_in_help(services: PilotServices, run_dir: Path) -> None:
+    """Make the demo accounts, sign a pilot driver in by SMS code, and say how people sign in."""
+    identity = services.urls["identity"]
+    sign_in = SignIn(identity)
+    accounts = sign_in.demo_accounts()
+    phone = synthetic_people(1)[0].phone
+    driver = sign_in.driver(phone, services.sms)
+    sms_log = (run_dir / "sms.log").relative_to(ROOT)
+    print()
+    print("登录方式（演示账号）")
+    print(f'  员工：POST {identity}/v1/sessions  {{"username": …, "password": …}}')
+    for role, username, password in accounts:
+        print(f"    {role:<17} 用户名 {username:<11} 密码 {password}")
+    print(f'  司机：演示司机手机号 {phone}；POST {identity}/v1/driver-codes {{"phone": …}} 获取验证码，')
+    print(f"        验证码见 {sms_log}（演示用短信接收端），再 POST {identity}/v1/driver-sessions 登录。")
+    step(f"the demo driver signed in by SMS code as {driver['driver_id']} (his code is in {sms_log})")
 
 
 def main() -> int:
@@ -71,6 +89,7 @@ def main() -> int:
         step(f"figures: {briefing_url}/v1/figures?period=all (tokens in {tokens})")
         for name, url in services.urls.items():
             step(f"{name:<11} API docs {url}/docs   metrics {url}/metrics")
+        sign_in_help(services, run_dir)
         return 0
     finally:
         if services is not None:

@@ -72,7 +72,7 @@ DATASOURCES_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" 
 DASHBOARD_PROVIDER_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "dashboards" / "roadbranch.yaml"
 ENV_EXAMPLE_FILE = ROOT / "deploy" / "roadbranch.env.example"
 
-APP_SERVICES = ("roster", "activities", "welfare", "notify", "briefing")
+APP_SERVICES = ("roster", "activities", "welfare", "notify", "briefing", "identity")
 # Services that run once and exit: they have no health check.
 ONE_SHOT_SERVICES = frozenset({"topics"})
 APP_PORT = 8000
@@ -319,7 +319,7 @@ def test_env_files_and_secret_files_exist_or_are_documented(compose: dict[str, A
     assert not problems, "\n".join(problems)
 
 
-def test_the_app_services_are_the_five_services(services: dict[str, dict[str, Any]]) -> None:
+def test_the_app_services_are_the_six_services(services: dict[str, dict[str, Any]]) -> None:
     built = {n for n, s in services.items() if "build" in s} - ONE_SHOT_SERVICES
     assert built == set(APP_SERVICES), f"services built from this repo: {sorted(built)}"
 

@@ -28,9 +28,11 @@ from pilot import (
     Pilot,
     PilotPlan,
     PilotServices,
+    SignIn,
     differences,
     settle,
     settle_notifications,
+    synthetic_people,
 )
 
 pytestmark = pytest.mark.integration
@@ -126,7 +128,7 @@ def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_run: dict
     assert f"本期共向货车司机发送提醒和学习通知{inbox}条" in text
 
 
-def test_prometheus_scrapes_the_five_services_and_every_dashboard_query_answers(
+def test_prometheus_scrapes_the_six_services_and_every_dashboard_query_answers(
     seed_run: dict[str, Any], tmp_path: Path
 ) -> None:
     services = seed_run["services"]
@@ -204,3 +206,47 @@ def test_other_numbers_give_other_figures(
     assert "选优配强行业党委委员5名" in text
     assert "慰问党员司机3名，非党员司机5人" in text
     assert "等物品41件" in text
+
+
+def test_people_sign_in_with_identity_and_every_service_accepts_their_tokens(
+    seed_run: dict[str, Any],
+) -> None:
+    """The demo's accounts, one per staff role, and a pilot driver signing in by SMS code: each token
+    is verified by all six services (issuer, audience, expiry, the JWKS fetched from identity) and
+    carries the role the account holds; role checks then apply as for any caller."""
+    services = seed_run["services"]
+    sign_in = SignIn(services.urls["identity"])
+    accounts = sign_in.demo_accounts()
+    assert {role for role, _, _ in accounts} >= {"administrator", "work_group_staff", "org_department"}
+    for role, username, password in accounts:
+        token = sign_in.password(username, password)["access_token"]
+        for name, url in services.urls.items():
+            me = httpx.get(f"{url}/v1/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            assert me.status_code == 200, (name, role, me.text)
+            assert me.json()["role"] == role, name
+    staff = sign_in.password("zhuanban", "Daolu-meigu-2026")["access_token"]
+    figures = httpx.get(
+        services.urls["briefing"] + "/v1/figures",
+        params={"period": "all"},
+        headers={"Authorization": f"Bearer {staff}"},
+        timeout=30,
+    )
+    assert figures.status_code == 200, figures.text
+    operator = sign_in.password("yunwei", "Daolu-meigu-2026")["access_token"]
+    refused = httpx.post(
+        services.urls["welfare"] + "/v1/campaigns",
+        json={"kind": "warmth", "title": "送温暖"},
+        headers={"Authorization": f"Bearer {operator}"},
+        timeout=30,
+    )
+    assert refused.status_code == 403, "a signed-in operator is still only an operator"
+
+    phone = synthetic_people(1)[0].phone
+    driver = sign_in.driver(phone, services.sms)
+    assert driver["driver_id"]
+    for name, url in services.urls.items():
+        me = httpx.get(
+            f"{url}/v1/whoami", headers={"Authorization": f"Bearer {driver['access_token']}"}, timeout=30
+        )
+        assert me.json()["driver_id"] == driver["driver_id"], name
+    assert phone not in (services.processes["identity"].log.read_text(encoding="utf-8"))

@@ -1,7 +1,8 @@
 """Bearer-token authentication and role checks for the services' FastAPI apps.
 
-The app factory sets `app.state.token_table`; routes depend on `current_principal`
-or `require_roles(...)`.
+The app factory sets `app.state.authenticator` (`roadbranch_shared.jwt_auth`: signed access tokens
+first, then the token table for machine callers); a bare app may set `app.state.token_table` alone.
+Routes depend on `current_principal` or `require_roles(...)`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -39,6 +40,7 @@ class Role(StrEnum):
     STATION_STAFF = "station_staff"
     DRIVER = "driver"
     OPERATOR = "operator"
+    ADMINISTRATOR = "administrator"
 
     @property
     def label(self) -> str:
@@ -55,6 +57,7 @@ _ROLE_LABELS = {
     Role.STATION_STAFF: "驿站工作人员",
     Role.DRIVER: "货车司机",
     Role.OPERATOR: "运维人员（只读）",
+    Role.ADMINISTRATOR: "系统管理员",
 }
 
 
@@ -168,20 +171,41 @@ class TokenFile(TokenTable):
 _bearer = HTTPBearer(auto_error=False, description="访问令牌（Authorization: Bearer <token>）")
 
 
-def current_principal(
+class TokenRefused(Exception):
+    """A bearer token that names no one: `reason` is a code, `message` what the caller is told."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class Authenticates(Protocol):
+    async def authenticate(self, token: str) -> Principal:
+        """The principal the token names, or TokenRefused."""
+        ...
+
+
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """FastAPI dependency: the authenticated caller, or a 401 in the shared error format."""
-    table = getattr(request.app.state, "token_table", None)
-    if not isinstance(table, TokenTable):
-        raise RuntimeError("app.state.token_table must be set to a TokenTable by the app factory")
     if credentials is None:
-        raise _unauthenticated("请求缺少访问令牌，请在 Authorization 头中提供 Bearer 令牌。")
-    principal = table.authenticate(credentials.credentials)
-    if principal is None:
-        raise _unauthenticated("访问令牌无效或已停用，请联系管理员。")
-    return principal
+        raise unauthenticated("请求缺少访问令牌，请在 Authorization 头中提供 Bearer 令牌。", "token_missing")
+    authenticator: Authenticates | None = getattr(request.app.state, "authenticator", None)
+    if authenticator is None:
+        table = getattr(request.app.state, "token_table", None)
+        if not isinstance(table, TokenTable):
+            raise RuntimeError("the app factory must set app.state.authenticator or app.state.token_table")
+        principal = table.authenticate(credentials.credentials)
+        if principal is None:
+            raise unauthenticated("访问令牌无效或已停用，请联系管理员。", "token_invalid")
+        return principal
+    try:
+        return await authenticator.authenticate(credentials.credentials)
+    except TokenRefused as refused:
+        raise unauthenticated(refused.message, refused.reason) from None
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -207,12 +231,14 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return principal_with_role
 
 
-def _unauthenticated(message: str) -> ApiError:
+def unauthenticated(message: str, reason: str) -> ApiError:
+    """401 naming the Authorization header and why (`reason`: token_missing, token_expired, …)."""
     return ApiError(
         401,
         ErrorCode.UNAUTHENTICATED,
         message,
         field="Authorization",
+        details={"reason": reason},
         headers={"WWW-Authenticate": "Bearer"},
     )
 

@@ -28,6 +28,7 @@ from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.deadletter import DeadLetterPolicy
 from roadbranch_shared.errors import install_error_handlers
 from roadbranch_shared.events import Envelope, registered_events
+from roadbranch_shared.jwt_auth import Authenticator, AuthSettings, JwksFetch
 from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
 from roadbranch_shared.openapi_errors import declare_error_responses
@@ -118,8 +119,12 @@ class Service:
     on_startup: Callable[[AsyncDatabase[Document]], Awaitable[None]] | None = None
     description: str = ""
     metrics: BackboneMetrics = field(default_factory=BackboneMetrics)
+    # The identity service reads its own public keys directly instead of over HTTP.
+    own_keys: JwksFetch | None = None
+    auth: AuthSettings | None = None  # ROADBRANCH_AUTH_* unless given
 
     def __post_init__(self) -> None:
+        own_keys = self.own_keys
         configure_logging(self.name, self.settings.log_level)
         self.broker, self.dead_letters = make_broker(self.name, self.settings, self.metrics)
         for topic in self.publishes:
@@ -134,6 +139,9 @@ class Service:
         )
         self.app.state.service = self
         self.app.state.token_table = self._token_table()
+        self.app.state.authenticator = Authenticator.from_settings(
+            self.auth or AuthSettings(), self.app.state.token_table, own_keys=own_keys
+        )
         install_error_handlers(self.app)
         self.app.add_middleware(RefuseControlCharacters)
         declare_error_responses(self.app)
@@ -200,6 +208,7 @@ class Service:
                 await self.relay.stop()
                 self.relay = None
             await self.broker.stop()
+            await self.app.state.authenticator.close()
             await self._mongo.close()
             self._mongo = None
             log.info("service stopped")

@@ -114,6 +114,8 @@ NOTIFY_DELIVERY = Topic("notify.delivery.v1", 6, key="delivery id")
 # The staff directory's entries without their addresses (which channels a staff member has, whether
 # a personal notice can reach him): compacted, the latest entry per staff subject is the state.
 NOTIFY_STAFF = Topic("notify.staff.v1", 3, key="staff subject", compacted=True)
+# Sign-ins, failures, lockouts and account changes of the identity service: ids and codes only.
+IDENTITY_AUDIT = Topic("identity.audit.v1", 3, key="audit record id")
 
 PROJECT_TOPICS: tuple[Topic, ...] = (
     ROSTER_DRIVER,
@@ -129,6 +131,7 @@ PROJECT_TOPICS: tuple[Topic, ...] = (
     WELFARE_CAMPAIGN,
     NOTIFY_DELIVERY,
     NOTIFY_STAFF,
+    IDENTITY_AUDIT,
 )
 
 

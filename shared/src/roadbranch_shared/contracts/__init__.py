@@ -5,6 +5,6 @@ root and CI fails on a breaking change. Within a type version only optional fiel
 Payloads carry internal ids only: never an ID number, a phone number or a name.
 """
 
-from roadbranch_shared.contracts import activities, notify, roster, welfare
+from roadbranch_shared.contracts import activities, identity, notify, roster, welfare
 
-__all__ = ["activities", "notify", "roster", "welfare"]
+__all__ = ["activities", "identity", "notify", "roster", "welfare"]

@@ -6,7 +6,6 @@ personal data (an HTTP status, a provider's error code), since reasons go into t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 from datetime import datetime
@@ -17,8 +16,9 @@ import aiosmtplib
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import update_if
+from roadbranch_shared.sms import Outcome, SendResult, http_outcome, post_for_outcome
 
-from notify.domain.channels import Channel, Outcome, SendResult
+from notify.domain.channels import Channel
 
 Document = dict[str, Any]
 
@@ -29,61 +29,6 @@ class Sender(Protocol):
     deduplicates: bool
 
     async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult: ...
-
-
-def _http_outcome(response: httpx.Response) -> SendResult | None:
-    """The outcome an HTTP status alone decides; None when the body must be read."""
-    if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Outcome.TRANSIENT, f"http_{response.status_code}")
-    if response.status_code >= 400:
-        code = ""
-        with contextlib.suppress(ValueError, AttributeError):
-            code = str(response.json().get("error", {}).get("code", ""))
-        return SendResult(Outcome.PERMANENT, f"http_{response.status_code}" + (f":{code}" if code else ""))
-    return None
-
-
-async def _post(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response | SendResult:
-    """The provider's answer to read, or the outcome already decided (no answer, an HTTP error)."""
-    try:
-        response = await client.post(url, **kwargs)
-    except httpx.TimeoutException:
-        return SendResult(Outcome.TRANSIENT, "timeout")
-    except httpx.TransportError:
-        return SendResult(Outcome.TRANSIENT, "unreachable")
-    return _http_outcome(response) or response
-
-
-class SmsProvider:
-    """An SMS provider's HTTP API: `POST {base}/v1/messages` with a bearer key, JSON
-    `{"to", "sign", "text"}` and an `Idempotency-Key` header; answers 2xx `{"message_id": …}`.
-    A repeated key is answered with the first message's id and sends nothing."""
-
-    channel: str = Channel.SMS
-
-    def __init__(
-        self, client: httpx.AsyncClient, base_url: str, api_key: str, sign: str, *, honours_keys: bool
-    ) -> None:
-        self.client = client
-        self.url = base_url.rstrip("/") + "/v1/messages"
-        self.api_key = api_key
-        self.sign = sign
-        self.deduplicates = honours_keys
-
-    async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult:
-        response = await _post(
-            self.client,
-            self.url,
-            json={"to": address, "sign": self.sign, "text": text},
-            headers={"Authorization": f"Bearer {self.api_key}", "Idempotency-Key": key},
-        )
-        if isinstance(response, SendResult):
-            return response
-        try:
-            ref = str(response.json().get("message_id") or "")
-        except ValueError:
-            ref = ""
-        return SendResult(Outcome.SENT, provider_ref=ref or None)
 
 
 # errcodes of the WeChat Work API that pass with time: system busy, frequency limits.
@@ -130,7 +75,7 @@ class WeChatWorkApp:
                 return SendResult(Outcome.TRANSIENT, "timeout")
             except httpx.TransportError:
                 return SendResult(Outcome.TRANSIENT, "unreachable")
-            if (decided := _http_outcome(response)) is not None:
+            if (decided := http_outcome(response)) is not None:
                 return decided
             answer = _json_object(response)
             if not answer.get("access_token"):
@@ -147,7 +92,7 @@ class WeChatWorkApp:
             token = await self._access_token(fresh=fresh)
             if isinstance(token, SendResult):
                 return token
-            response = await _post(
+            response = await post_for_outcome(
                 self.client, f"{self.api}/cgi-bin/message/send", params={"access_token": token}, json=body
             )
             if isinstance(response, SendResult):

@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.pii import PiiKeys
+from roadbranch_shared.sms import SmsProvider
 
-from notify.adapters.channels import Inbox, Sender, SmsProvider, SmtpMail, WeChatWorkApp
+from notify.adapters.channels import Inbox, Sender, SmtpMail, WeChatWorkApp
 from notify.app.clock import Clock
 from notify.app.dispatch import DeliveryPolicy, Dispatcher
 from notify.app.meetings import Meetings

@@ -5,25 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from roadbranch_shared.sms import Outcome, SendResult
+
+__all__ = ["Channel", "Outcome", "Recipient", "SendResult", "channel_plan"]
+
 
 class Channel(StrEnum):
     SMS = "sms"
     WECHAT = "wechat"
     EMAIL = "email"
     INBOX = "inbox"
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    TRANSIENT = "transient"  # try the same channel again later
-    PERMANENT = "permanent"  # this channel will not work for this message: fall back
-
-
-@dataclass(frozen=True)
-class SendResult:
-    outcome: Outcome
-    reason: str = ""
-    provider_ref: str | None = None
 
 
 @dataclass(frozen=True)
