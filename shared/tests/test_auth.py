@@ -95,6 +95,7 @@ async def test_unknown_token_is_401(app: FastAPI) -> None:
             "code": "unauthenticated",
             "message": "访问令牌无效或已停用，请联系管理员。",
             "field": "Authorization",
+            "reason": "token_invalid",
         }
     }
 
