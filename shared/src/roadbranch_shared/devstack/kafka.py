@@ -166,8 +166,8 @@ class KafkaServer:
                     lib,
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    _cluster_id(),
+                    # One argument: a random id may begin with "-", which argparse would read as an option.
+                    f"--cluster-id={_cluster_id()}",
                     "-c",
                     str(props),
                     "--standalone",
