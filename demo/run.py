@@ -43,6 +43,7 @@ def sign_in_help(services: PilotServices, run_dir: Path) -> None:
         print(f"    {role:<17} 用户名 {username:<11} 密码 {password}")
     print(f'  司机：演示司机手机号 {phone}；POST {identity}/v1/driver-codes {{"phone": …}} 获取验证码，')
     print(f"        验证码见 {sms_log}（演示用短信接收端），再 POST {identity}/v1/driver-sessions 登录。")
+    print("  （本演示结束时各服务随之停止；员工控制台上线后，make demo 将保持运行直到 Ctrl-C。）")
     step(f"the demo driver signed in by SMS code as {driver['driver_id']} (his code is in {sms_log})")
 
 
