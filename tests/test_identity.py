@@ -229,6 +229,13 @@ def test_refresh_tokens_rotate_a_reused_one_ends_the_session_and_sign_out_revoke
     assert retried.status_code == 200
     current = retried.json()["refresh_token"]
     assert identity.call("GET", "/v1/whoami", retried.json()["access_token"]).status_code == 200
+    not_his = identity.call(
+        "POST", "/v1/sessions/sign-out", json={"refresh_token": staff["session_id"] + ".x"}
+    )
+    assert not_his.status_code == 204, "the same answer, and nothing ended"
+    still = identity.call("POST", "/v1/sessions/refresh", json={"refresh_token": current})
+    assert still.status_code == 200, "a session id without its secret signs nobody out"
+    current = still.json()["refresh_token"]
     out = identity.call("POST", "/v1/sessions/sign-out", json={"refresh_token": current})
     assert out.status_code == 204
     revoked = identity.call("POST", "/v1/sessions/refresh", json={"refresh_token": current})

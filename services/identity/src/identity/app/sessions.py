@@ -143,6 +143,16 @@ class Sessions:
             await self.sessions.update_one({"_id": session["_id"]}, {"$set": {"role": principal["role"]}})
         return await self._grant(principal, session["_id"], secret, now)
 
+    async def holder(self, token: str) -> Document | None:
+        """The live session a refresh token (its current secret, or the one just replaced) names."""
+        session_id, _, secret = token.partition(".")
+        session = await self.sessions.find_one({"_id": session_id}) if secret else None
+        if session is None or session["ended_at"] is not None:
+            return None
+        shown = _digest(secret)
+        known = [session["secret"], *([session["previous"]] if session["previous"] else [])]
+        return session if any(hmac.compare_digest(shown, k) for k in known) else None
+
     async def end(self, session_id: str, reason: str, now: datetime) -> Document | None:
         session = await self.sessions.find_one({"_id": session_id})
         if session is None or session["ended_at"] is not None:

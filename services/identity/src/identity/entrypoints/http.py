@@ -226,12 +226,12 @@ async def _principal_now(p: Parts, session: dict[str, Any], role: str | None) ->
 async def sign_out(body: SignOutIn, p: PartsDep) -> Response:
     """End the session the refresh token belongs to; its refresh token is refused from now on."""
     at = now()
-    session_id, _, secret = body.refresh_token.partition(".")
-    session = await p.sessions.sessions.find_one({"_id": session_id}) if secret else None
-    if session is not None and await p.sessions.end(session_id, "signed_out", at) is not None:
+    # Only the token's holder ends it: a session id alone (the audit trail shows them) is not enough.
+    session = await p.sessions.holder(body.refresh_token)
+    if session is not None and await p.sessions.end(session["_id"], "signed_out", at) is not None:
         await p.audit.record(
             events.SessionEnded(
-                subject=session["subject"], session_id=session_id, reason="signed_out", at=at
+                subject=session["subject"], session_id=session["_id"], reason="signed_out", at=at
             ),
             at,
         )
