@@ -16,7 +16,7 @@ from roadbranch_shared.pii import generate_key
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("roster", "activities", "welfare", "notify")
+SERVICES = ("roster", "activities", "welfare", "notify", "identity")
 TOKENS = {role: secrets.token_urlsafe(24) for role in ("operator", "driver", "work_group_staff")}
 
 
