@@ -207,9 +207,12 @@ class Authenticator:
     """Turns a bearer token into a principal: a JWT by its issuer, anything else by the token table
     (when it is on). Raises TokenRefused naming why."""
 
-    def __init__(self, issuers: list[Issuer], table: TokenTable | None) -> None:
+    def __init__(
+        self, issuers: list[Issuer], table: TokenTable | None, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.issuers = {i.name: i for i in issuers}
         self.table = table
+        self._client = client  # the JWKS fetches' client, closed with the authenticator
 
     @classmethod
     def from_settings(
@@ -256,11 +259,7 @@ class Authenticator:
                     mapping=settings.external_claims,
                 )
             )
-        authenticator = cls(issuers, table if settings.token_table else None)
-        authenticator._client = client
-        return authenticator
-
-    _client: httpx.AsyncClient | None = None
+        return cls(issuers, table if settings.token_table else None, client)
 
     async def authenticate(self, token: str) -> Principal:
         if token.count(".") == 2:

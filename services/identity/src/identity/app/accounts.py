@@ -4,7 +4,6 @@ username and password. Every change and every sign-in, failed or not, is an audi
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import uuid
 from dataclasses import dataclass
@@ -38,10 +37,9 @@ STAFF_ROLES = tuple(r for r in Role if r is not Role.DRIVER)
 CREDENTIALS_REFUSED = "用户名或密码不正确。"
 
 
-class SignInRefused(Exception):
-    def __init__(self, status: int, reason: str, message: str, *, field: str | None = None, **details: Any):
-        super().__init__(message)
-        self.error = ApiError(status, reason, message, field=field, details={"reason": reason, **details})
+def refused(status: int, reason: str, message: str, *, field: str | None = None, **details: Any) -> ApiError:
+    """A refused sign-in: the reason is the error's code and is named in its body too."""
+    return ApiError(status, reason, message, field=field, details={"reason": reason, **details})
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ class Accounts:
     async def get(self, account_id: str) -> Document | None:
         return await self.accounts.find_one({"_id": account_id})
 
-    async def list(self, *, limit: int, after: str | None) -> builtins.list[Document]:
+    async def page(self, *, limit: int, after: str | None) -> list[Document]:
         query: Document = {"_id": {"$gt": after}} if after else {}
         return await self.accounts.find(query).sort("_id", 1).limit(limit).to_list(None)
 
@@ -117,7 +115,7 @@ class Accounts:
         self,
         username: str,
         display_name: str,
-        roles: builtins.list[str],
+        roles: list[str],
         org_scope: str | None,
         actor: str,
         now: datetime,
@@ -183,7 +181,7 @@ class Accounts:
         now: datetime,
         *,
         display_name: str | None,
-        roles: builtins.list[str] | None,
+        roles: list[str] | None,
         org_scope: str | None,
         scope_given: bool,
     ) -> Document:
@@ -245,14 +243,14 @@ class Accounts:
     async def sign_in(
         self, username: str, password: str, now: datetime, *, new_password: str | None, role: str | None
     ) -> tuple[Document, str]:
-        """The account and the role it signs in as; SignInRefused with the reason otherwise."""
+        """The account and the role it signs in as; ApiError naming the reason otherwise."""
         key = self._lock_key(username)
         lock = await self.limits.lock_of(key, now)
         account = await self.accounts.find_one({"username": username})
         subject = account["_id"] if account else None
         if lock.until is not None:
             await self._failed(subject, "locked", now)
-            raise SignInRefused(
+            raise refused(
                 423,
                 "account_locked",
                 "密码错误次数过多，账号已暂时锁定，请稍后再试或联系管理员重置密码。",
@@ -273,20 +271,20 @@ class Accounts:
                     ),
                     now,
                 )
-            raise SignInRefused(401, "credentials_refused", CREDENTIALS_REFUSED, field="body.password")
+            raise refused(401, "credentials_refused", CREDENTIALS_REFUSED, field="body.password")
         await self.limits.succeeded(key)
         if account["disabled"]:
             await self._failed(subject, "disabled", now)
-            raise SignInRefused(403, "account_disabled", "该账号已停用，请联系管理员。")
+            raise refused(403, "account_disabled", "该账号已停用，请联系管理员。")
         chosen = role or account["roles"][0]
         if chosen not in account["roles"]:
-            raise SignInRefused(
+            raise refused(
                 403, "role_not_held", "该账号没有所选角色。", field="body.role", roles=account["roles"]
             )
         if account["must_change"]:
             if new_password is None:
                 await self._failed(subject, "password_change_required", now)
-                raise SignInRefused(
+                raise refused(
                     403,
                     "password_change_required",
                     "首次登录或密码重置后，请先设置新密码。",

@@ -29,6 +29,7 @@ class Keyring:
         self.pii = pii
         self.rotate_after = rotate_after
         self._cached: tuple[float, Document] | None = None
+        self._signing: dict[str, ECKey] = {}  # opened private keys by kid: sign-ins do not decrypt each time
 
     async def prepare(self, now: datetime) -> None:
         if await self.keys.find_one({"_id": KEYRING}, {"_id": 1}) is None:
@@ -65,8 +66,10 @@ class Keyring:
     async def sign(self, claims: dict[str, Any]) -> str:
         ring = await self._load()
         current = next(k for k in ring["keys"] if k["state"] == "current")
-        private = decrypt(self.pii, current["private_sealed"], aad=f"signing-key:{current['kid']}")
-        key = ECKey.import_key(private)
+        key = self._signing.get(current["kid"])
+        if key is None:
+            private = decrypt(self.pii, current["private_sealed"], aad=f"signing-key:{current['kid']}")
+            key = self._signing[current["kid"]] = ECKey.import_key(private)
         return jwt.encode({"alg": "ES256", "kid": current["kid"], "typ": "JWT"}, claims, key)
 
     async def _load(self, *, fresh: bool = False) -> Document:

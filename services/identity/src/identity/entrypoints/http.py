@@ -14,7 +14,7 @@ from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.pii import blind_index, validate_phone
 from roadbranch_shared.request_body import RequestBody, one_of
 
-from identity.app.accounts import STAFF_ROLES, SignInRefused, account_view, principal_of
+from identity.app.accounts import STAFF_ROLES, account_view, principal_of
 from identity.app.sessions import RefreshRefused
 from identity.main_parts import Parts
 
@@ -141,12 +141,9 @@ async def sign_in(body: PasswordSignIn, p: PartsDep) -> dict[str, Any]:
     """Sign in with username and password. At the first sign-in (and after a reset) the new password
     is given in the same request, as `new_password`."""
     at = now()
-    try:
-        account, role = await p.accounts.sign_in(
-            body.username, body.password, at, new_password=body.new_password, role=body.role
-        )
-    except SignInRefused as refused:
-        raise refused.error from None
+    account, role = await p.accounts.sign_in(
+        body.username, body.password, at, new_password=body.new_password, role=body.role
+    )
     grant = await p.sessions.start(principal_of(account, role), "password", at)
     await p.audit.record(
         events.SignedIn(
@@ -242,9 +239,7 @@ async def sign_out(body: SignOutIn, p: PartsDep) -> Response:
 
 
 @router.post("/v1/driver-codes", status_code=202, tags=["drivers"])
-async def ask_for_code(
-    body: CodeRequest, request: Request, p: PartsDep, response: Response
-) -> dict[str, Any]:
+async def ask_for_code(body: CodeRequest, request: Request, p: PartsDep) -> dict[str, Any]:
     """Send a sign-in code to the phone, if roster knows it. The answer is the same either way."""
     at = now()
     phone = _phone(body.phone)
@@ -365,7 +360,7 @@ async def list_accounts(
         str | None, Query(max_length=64, description="the last account_id of the page before")
     ] = None,
 ) -> dict[str, Any]:
-    found = await p.accounts.list(limit=limit, after=after)
+    found = await p.accounts.page(limit=limit, after=after)
     return {
         "accounts": [account_view(a) for a in found],
         "next": found[-1]["_id"] if len(found) == limit else None,
