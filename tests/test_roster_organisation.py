@@ -80,6 +80,23 @@ def tree(roster: Roster) -> dict[str, str]:
     }
 
 
+def test_the_tree_is_listed_parents_first_for_the_consoles(roster: Roster, tree: dict[str, str]) -> None:
+    listed = roster.call("GET", "/v1/organisations", "operator").json()["organisations"]
+    ours = [o for o in listed if o["organisation_id"] in tree.values()]
+    order = [o["organisation_id"] for o in ours]
+    by_id = {o["organisation_id"]: o for o in ours}
+    assert by_id[tree["group"]] == {
+        "organisation_id": tree["group"],
+        "kind": "party_group",
+        "name": "第一党小组",
+        "parent_id": tree["branch"],
+        "members": by_id[tree["group"]]["members"],
+    }
+    for child, parent in (("branch", "committee"), ("group", "branch"), ("other_group", "other_branch")):
+        assert order.index(tree[parent]) < order.index(tree[child])
+    assert roster.call("GET", "/v1/organisations", "driver").status_code == 403
+
+
 def test_the_pilot_chain_is_built_with_its_committees(roster: Roster, tree: dict[str, str]) -> None:
     roles = ["secretary", "deputy_secretary", "deputy_secretary", "member", "member", "member", "member"]
     for i, role in enumerate(roles[:6]):

@@ -12,7 +12,8 @@ from roster.app.figures import RosterFigures
 from roster.app.imports import DriverImports
 from roster.app.members import Members
 from roster.app.privacy import Privacy
-from roster.entrypoints import ledger_http, organisation_http
+from roster.app.search import DriverSearch
+from roster.entrypoints import driver_files_http, ledger_http, organisation_http, search_http
 from roster.entrypoints.http import router
 from roster.entrypoints.members_http import router as members_router
 from roster.settings import Settings
@@ -64,12 +65,17 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
         imports.keys,
         on_attempt=lambda method, outcome: verification_attempts.labels(method, outcome).inc(),
     )
-    imports.start_housekeeping()
+    search = DriverSearch(db, imports.keys)
+    service.app.state.driver_search = search
+    imports.start_housekeeping(search.create_indexes)
     organisation_http.attach(service, db)
     ledger_http.attach(service, db)
 
 
 service.on_startup = prepare
+# Before `router`: its /drivers/{driver_id} and /driver-imports/{batch_id} would take these paths.
+service.include(driver_files_http.router)
+service.include(search_http.router)
 service.include(router)
 service.include(members_router)
 service.include(organisation_http.router)

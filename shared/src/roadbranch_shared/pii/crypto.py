@@ -39,6 +39,7 @@ class IndexPurpose:
 
     ID_NUMBER = "id_number"
     PHONE = "phone"
+    NAME = "name"  # a name with all whitespace removed, so "张 三" and "张三" index alike
 
 
 @dataclass(frozen=True, repr=False)

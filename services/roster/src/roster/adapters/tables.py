@@ -1,13 +1,19 @@
-"""Reading an uploaded driver list (CSV or XLSX) into numbered rows of text."""
+"""Tables as files: reading an uploaded driver list (CSV or XLSX) into numbered rows of text, and
+writing the files staff download (the import template, the register)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import IO
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 MAX_ROWS = 200_000
 
@@ -87,3 +93,46 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a number typed into a cell, e.g. a phone number
     return str(value)
+
+
+def csv_with_bom(headings: Sequence[str]) -> bytes:
+    """A one-line CSV; the UTF-8 byte-order mark makes Excel open the Chinese headings correctly."""
+    out = io.StringIO(newline="")
+    csv.writer(out).writerow(headings)
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+class XlsxSheet:
+    """A one-sheet workbook written row by row (openpyxl's write-only mode: memory stays flat however
+    many rows) into a temporary file. Every cell is text: a cell such as "=HYPERLINK(...)" that came
+    in with an imported list must not turn into a formula in a file staff open."""
+
+    SPOOL_BYTES = 8 * 1024 * 1024
+
+    def __init__(self, title: str, headings: Sequence[str], *, text_columns: Iterable[int] = ()) -> None:
+        self._book = Workbook(write_only=True)
+        self._sheet = self._book.create_sheet(title)
+        for index in range(len(headings)):
+            self._sheet.column_dimensions[get_column_letter(index + 1)].width = 18
+        # Excel shows an 18-digit number typed into a General cell as 5.13436E+17 and drops digits.
+        for index in text_columns:
+            self._sheet.column_dimensions[get_column_letter(index + 1)].number_format = "@"
+        self._bold = Font(bold=True)
+        self.append(headings, bold=True)
+
+    def append(self, values: Sequence[str], *, bold: bool = False) -> None:
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(self._sheet, value=value)
+            cell.data_type = "s"
+            if bold:
+                cell.font = self._bold
+            cells.append(cell)
+        self._sheet.append(cells)
+
+    def save(self) -> IO[bytes]:
+        """The finished workbook, read from its start; the caller closes it."""
+        out = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_BYTES)  # noqa: SIM115 (the caller's)
+        self._book.save(out)
+        out.seek(0)
+        return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +30,7 @@ from roadbranch_shared.pii import (
     IndexPurpose,
     PiiKeys,
     blind_index,
+    decrypt,
     encrypt,
     mask_id_number,
     mask_name,
@@ -38,7 +39,15 @@ from roadbranch_shared.pii import (
 
 from roster.adapters.tables import Table
 from roster.app.contact_points import contact_point_changed
-from roster.domain.drivers import DriverRow, RowProblem, RowReason, check_row, header_map, missing_columns
+from roster.domain.drivers import (
+    DriverRow,
+    RowProblem,
+    RowReason,
+    check_row,
+    header_map,
+    missing_columns,
+    name_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,15 +151,18 @@ class DriverImports:
         )
         return result.modified_count
 
-    def start_housekeeping(self) -> None:
-        """Mark leftovers in the background, retrying while the database is unreachable, so the
-        service starts (and reports itself unready) without its database."""
+    def start_housekeeping(self, *first: Callable[[], Awaitable[object]]) -> None:
+        """Run the start-up steps `first` (e.g. creating indexes), then mark leftovers, in the
+        background, retrying while the database is unreachable, so the service starts (and reports
+        itself unready) without its database. The steps must be safe to repeat."""
         started = datetime.now(UTC)
 
         async def housekeeping() -> None:
             delay = 0.5
             while True:
                 try:
+                    for step in first:
+                        await step()
                     if n := await self.interrupt_leftovers(started):
                         log.warning(
                             "imports left running by an earlier process marked interrupted",
@@ -280,6 +292,7 @@ class DriverImports:
             "id_number_index": blind_index(self.keys, row.id_number, purpose=IndexPurpose.ID_NUMBER),
             "id_number": encrypt(self.keys, row.id_number, aad=driver_id),
             "id_number_masked": mask_id_number(row.id_number),
+            "name_index": self._name_index(row.name),
             "name": encrypt(self.keys, row.name, aad=driver_id),
             "name_masked": mask_name(row.name),
             "phone_index": blind_index(self.keys, row.phone, purpose=IndexPurpose.PHONE),
@@ -332,6 +345,11 @@ class DriverImports:
                     {f"identity.{k}": identity[k] for k in ("phone", "phone_index", "phone_masked")}
                 )
                 payloads.append(contact_point_changed(self.keys, driver_id, phone=row.phone, at=now))
+            if "name_index" not in doc["identity"]:
+                # Imported before names were indexed: index the name he is on record with (a later
+                # list does not rename him), so a search by name finds him from now on.
+                name = decrypt(self.keys, doc["identity"]["name"], aad=driver_id)
+                update["$set"]["identity.name_index"] = self._name_index(name)
             events = stage_events(
                 payloads,
                 source=SOURCE,
@@ -345,6 +363,9 @@ class DriverImports:
             return "updated"
 
         return await retry_on_conflict(add)
+
+    def _name_index(self, name: str) -> str:
+        return blind_index(self.keys, name_key(name), purpose=IndexPurpose.NAME)
 
 
 def _details(row: DriverRow) -> dict[str, str]:

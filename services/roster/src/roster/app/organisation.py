@@ -103,6 +103,29 @@ class Organisations:
             raise OrgError(field, "not_found", "没有这个组织", "not_found")
         return org
 
+    async def listing(self) -> list[Document]:
+        """Every organisation, id, kind, name, parent and member count, parents first (by depth)."""
+        found = self.db.organisations.find({}, {"kind": 1, "name": 1, "parent_id": 1, "member_ids": 1})
+        orgs = {doc["_id"]: doc async for doc in found}
+
+        def depth(org: Document) -> int:
+            seen, level, parent = set(), 0, org.get("parent_id")
+            while parent in orgs and parent not in seen:
+                seen.add(parent)
+                level, parent = level + 1, orgs[parent].get("parent_id")
+            return level
+
+        return [
+            {
+                "organisation_id": org["_id"],
+                "kind": org["kind"],
+                "name": org["name"],
+                "parent_id": org.get("parent_id"),
+                "members": len(org.get("member_ids", [])),
+            }
+            for org in sorted(orgs.values(), key=lambda o: (depth(o), o["name"]))
+        ]
+
     async def view(self, org_id: str) -> Document:
         """The organisation with its rule-of-thumb warnings."""
         org = await self.organisation(org_id)

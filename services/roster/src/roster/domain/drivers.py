@@ -41,6 +41,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "employer": ("所在企业或平台", "单位或平台", "企业名称", "平台名称", "employer"),
 }
 REQUIRED = ("name", "id_number", "phone")
+# The heading the import template shows for each column: the first (Chinese) name the import knows.
+TEMPLATE_HEADINGS = tuple(aliases[0] for aliases in COLUMNS.values())
 
 
 class RowReason:
@@ -151,7 +153,7 @@ def check_row(row: int, values: Mapping[str, str]) -> DriverRow | list[RowProble
         problems += [RowProblem(row, "phone", reason) for reason in phone_check.errors]
         phone = phone_check.normalized
     plate = cleaned["plate"].upper()
-    if plate and not _PLATE.fullmatch(plate):
+    if plate and not is_plate(plate):
         problems.append(RowProblem(row, "plate", RowReason.PLATE_FORMAT))
     if problems or id_number is None or phone is None:
         return problems
@@ -165,6 +167,17 @@ def check_row(row: int, values: Mapping[str, str]) -> DriverRow | list[RowProble
         plate=plate,
         employer=cleaned["employer"],
     )
+
+
+def is_plate(plate: str) -> bool:
+    """Whether an upper-case plate number has the form of a mainland plate."""
+    return _PLATE.fullmatch(plate) is not None
+
+
+def name_key(name: str) -> str:
+    """A name as its blind index sees it: cell text with every space removed (lists often pad a
+    two-character name to "张  三")."""
+    return "".join(clean_text(name).split())
 
 
 def clean_text(value: object) -> str:

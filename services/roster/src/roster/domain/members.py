@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from roadbranch_shared.pii import validate_id_number
 
@@ -36,6 +36,11 @@ class CaseStatus:
     CANDIDATE = "candidate"
     VERIFIED = "verified"
     REJECTED = "rejected"
+    LABELS: ClassVar[dict[str, str]] = {
+        CANDIDATE: "待核实",
+        VERIFIED: "已认定党员",
+        REJECTED: "已排除",
+    }
 
 
 RECORD_COLUMNS: dict[str, tuple[str, ...]] = {

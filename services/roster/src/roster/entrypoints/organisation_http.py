@@ -96,6 +96,13 @@ async def create_organisation(request: Request, body: OrganisationIn, principal:
     return _org_view(org)
 
 
+@router.get("/organisations")
+async def organisations(request: Request, _: Readers) -> dict[str, Any]:
+    """Every organisation of the tree, parents before children (the consoles draw the tree from
+    `parent_id`); seats and warnings are on each organisation's own page."""
+    return {"organisations": await organisations_of(request).listing()}
+
+
 @router.get("/organisations/{org_id}")
 async def organisation(request: Request, org_id: str, _: Readers) -> dict[str, Any]:
     """The organisation with its children's ids, its seats and rule-of-thumb warnings."""
