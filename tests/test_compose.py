@@ -1,4 +1,4 @@
-"""Static checks of the operators' stack: compose.yaml, the Dockerfiles, Prometheus, Grafana.
+"""Static checks of the operators' stack: compose.yaml, the Dockerfiles, the gateway, Prometheus, Grafana.
 
 No Docker engine is needed: the compose file is validated against the Compose
 Specification (check-jsonschema's vendored schema, no network), its
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -71,10 +72,14 @@ DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
 DATASOURCES_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yaml"
 DASHBOARD_PROVIDER_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "dashboards" / "roadbranch.yaml"
 ENV_EXAMPLE_FILE = ROOT / "deploy" / "roadbranch.env.example"
+GATEWAY_TEMPLATE = ROOT / "deploy" / "nginx" / "gateway.conf.template"
+GATEWAY_DOCKERFILE = ROOT / "web" / "Dockerfile"
 
 APP_SERVICES = ("roster", "activities", "welfare", "notify", "briefing", "identity")
 # Services that run once and exit: they have no health check.
 ONE_SHOT_SERVICES = frozenset({"topics"})
+# nginx in front of the app services (web/Dockerfile, deploy/nginx/gateway.conf.template).
+GATEWAY = "gateway"
 APP_PORT = 8000
 PII_KEYS = ("ROADBRANCH_PII_BLIND_INDEX_KEY", "ROADBRANCH_PII_ENCRYPTION_KEY", "ROADBRANCH_PII_CONTACT_KEY")
 # Files the operator creates before `docker compose up` and never commits
@@ -320,7 +325,7 @@ def test_env_files_and_secret_files_exist_or_are_documented(compose: dict[str, A
 
 
 def test_the_app_services_are_the_six_services(services: dict[str, dict[str, Any]]) -> None:
-    built = {n for n, s in services.items() if "build" in s} - ONE_SHOT_SERVICES
+    built = {n for n, s in services.items() if "build" in s} - ONE_SHOT_SERVICES - {GATEWAY}
     assert built == set(APP_SERVICES), f"services built from this repo: {sorted(built)}"
 
 
@@ -481,6 +486,125 @@ def test_grafana_provisioning_points_at_the_dashboards(
         assert used <= datasource_uids, (
             f"{dashboard.name} refers to datasource uids {used - datasource_uids} "
             f"not provisioned in {DATASOURCES_FILE.name}"
+        )
+
+
+# ------------------------------------------------------------- the gateway
+
+
+def _template_variables() -> set[str]:
+    assert GATEWAY_TEMPLATE.is_file(), f"{GATEWAY_TEMPLATE.relative_to(ROOT)} is missing"
+    return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", GATEWAY_TEMPLATE.read_text(encoding="utf-8")))
+
+
+def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    lines = [
+        line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#")
+    ]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    return [
+        (parts[0].upper(), parts[1] if len(parts) > 1 else "")
+        for line in joined.splitlines()
+        if (parts := line.strip().split(None, 1))
+    ]
+
+
+def _dockerfile_env(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for instruction, arguments in _dockerfile_instructions(path):
+        if instruction == "ENV":
+            for item in shlex.split(arguments):
+                key, _, value = item.partition("=")
+                env[key] = value
+    return env
+
+
+def _gateway_env(services: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """What the gateway container's environment sets: the image's ENV, then compose's."""
+    env = services[GATEWAY].get("environment") or {}
+    assert isinstance(env, dict), f"{GATEWAY}: write `environment:` as a mapping"
+    return _dockerfile_env(GATEWAY_DOCKERFILE) | {k: str(v) for k, v in env.items()}
+
+
+def test_gateway_is_built_by_web_dockerfile(services: dict[str, dict[str, Any]]) -> None:
+    assert GATEWAY in services, "compose.yaml has no gateway service"
+    build = services[GATEWAY].get("build") or {}
+    assert _host_path(build.get("context", ".")) / build.get("dockerfile", "Dockerfile") == GATEWAY_DOCKERFILE
+
+
+def test_gateway_routes_every_app_service() -> None:
+    text = GATEWAY_TEMPLATE.read_text(encoding="utf-8")
+    routed = dict(
+        re.findall(r"location /api/([a-z]+)/ \{\s*proxy_pass \$\{(ROADBRANCH_[A-Z]+_UPSTREAM)\}/;", text)
+    )
+    assert set(routed) == set(APP_SERVICES), (
+        f"the gateway template routes /api/<name>/ for {sorted(routed)}, "
+        f"the app services are {sorted(APP_SERVICES)}"
+    )
+    wrong = {
+        name: variable
+        for name, variable in routed.items()
+        if variable != f"ROADBRANCH_{name.upper()}_UPSTREAM"
+    }
+    assert not wrong, f"/api/<name>/ must go to ROADBRANCH_<NAME>_UPSTREAM: {wrong}"
+
+
+def test_gateway_env_names_every_upstream_the_template_uses(services: dict[str, dict[str, Any]]) -> None:
+    variables = _template_variables()
+    env = _gateway_env(services)
+    missing = sorted(variables - set(env))
+    assert not missing, f"the gateway's environment (compose.yaml or web/Dockerfile) lacks {missing}"
+    compose_env = services[GATEWAY].get("environment") or {}
+    problems = []
+    for name in APP_SERVICES:
+        variable = f"ROADBRANCH_{name.upper()}_UPSTREAM"
+        expected = f"http://{name}:{APP_PORT}"
+        if compose_env.get(variable) != expected:
+            problems.append(
+                f"{variable} must be {expected!r} in compose.yaml, is {compose_env.get(variable)!r}"
+            )
+    unused = sorted(k for k in env if k.startswith("ROADBRANCH_") and k not in variables)
+    if unused:
+        problems.append(f"the gateway's environment sets {unused}, which the template does not use")
+    assert not problems, "\n".join(problems)
+
+
+def test_gateway_waits_for_every_app_service(services: dict[str, dict[str, Any]]) -> None:
+    depends = services[GATEWAY].get("depends_on") or {}
+    assert isinstance(depends, dict), "gateway: write depends_on as a mapping with conditions"
+    not_waited = [n for n in APP_SERVICES if (depends.get(n) or {}).get("condition") != "service_healthy"]
+    assert not not_waited, (
+        f"the gateway must wait for {not_waited} to be healthy (nginx resolves them at start)"
+    )
+
+
+def test_gateway_publishes_the_port_it_listens_on(services: dict[str, dict[str, Any]]) -> None:
+    port = _gateway_env(services)["ROADBRANCH_GATEWAY_PORT"]
+    ports = [str(p) for p in services[GATEWAY].get("ports") or []]
+    assert f"8080:{port}" in ports, f"the gateway listens on {port}; publish it as host port 8080: {ports}"
+    assert f"EXPOSE {port}" in GATEWAY_DOCKERFILE.read_text(encoding="utf-8")
+    health = " ".join(services[GATEWAY]["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/healthz" in health, f"the health check asks another port: {health}"
+
+
+def test_gateway_image_has_the_template_and_the_builds_where_the_env_says(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    env = _gateway_env(services)
+    instructions = _dockerfile_instructions(GATEWAY_DOCKERFILE)
+    copies = [shlex.split(arguments)[-2:] for instruction, arguments in instructions if instruction == "COPY"]
+    assert ["deploy/nginx/gateway.conf.template", "/etc/nginx/templates/default.conf.template"] in copies, (
+        "web/Dockerfile must copy the template to where the nginx image renders it"
+    )
+    destinations = {target: source for source, target in copies}
+    for variable, build in (
+        ("ROADBRANCH_GATEWAY_ROOT", "/console/dist"),
+        ("ROADBRANCH_GATEWAY_DRIVER_ROOT", "/driver/dist"),
+    ):
+        source = destinations.get(env[variable], "")
+        assert source.endswith(build), (
+            f"{variable}={env[variable]} is not where web/Dockerfile copies *{build}"
         )
 
 
