@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 RUN := $(UV) run --frozen
 
-.PHONY: all deps demo test test-fast lint bench bench-roster bench-notify fuzz contracts devstack-up devstack-down clean
+.PHONY: all deps debs web screenshots demo test test-fast lint bench bench-roster bench-notify fuzz contracts devstack-up devstack-down clean
 
 all: test
 
@@ -26,14 +26,32 @@ $(UV):
 	$(UV) sync --frozen
 	@touch $@
 
-# promtool (Debian's prometheus package) checks the Prometheus config and the dashboards' queries.
-promtool:
-	@command -v promtool >/dev/null || { \
-	  echo "installing Debian's prometheus package for promtool"; \
+# Debian's packages, each installed once when its command is missing: promtool (prometheus) checks the
+# Prometheus config and the dashboards' queries; nginx is the gateway of the console; chromium (with
+# a CJK font for the screenshots) runs the browser tests.
+DEBS := promtool:prometheus nginx:nginx chromium:chromium \
+  /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc:fonts-noto-cjk
+debs:
+	@missing=""; for pair in $(DEBS); do what=$${pair%%:*}; \
+	  command -v $$what >/dev/null || [ -e $$what ] || missing="$$missing $${pair#*:}"; done; \
+	[ -z "$$missing" ] || { \
+	  echo "installing Debian's packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; }
 
-deps: .venv/synced promtool
+# The web front ends (web/): npm packages from the lockfile (npm's cache under ours), then the build.
+NPM := npm --cache $(CACHE)/npm --no-audit --no-fund --prefer-offline
+WEB_SOURCES := $(shell find web/api/generate.mjs web/api/openapi web/api/src web/console/src web/console/index.html web/console/vite.config.ts -type f -not -path '*/generated/*' 2>/dev/null)
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json $(wildcard web/*/package.json)
+	cd web && $(NPM) ci
+	@touch $@
+
+web/console/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/console/dist/index.html
+
+deps: .venv/synced debs web
 	$(RUN) python -m roadbranch_shared.devstack prepare
 
 lint: .venv/synced
@@ -42,6 +60,7 @@ lint: .venv/synced
 	$(RUN) mypy
 
 test: deps lint
+	cd web && npm run typecheck && npm test
 	$(RUN) pytest
 
 # Unit tests only (no servers): fast feedback while editing.
@@ -49,7 +68,11 @@ test-fast: .venv/synced
 	$(RUN) pytest -m "not integration" shared/tests services
 
 demo: deps
-	$(RUN) python demo/run.py
+	$(RUN) python demo/run.py $(if $(ONCE),--once)
+
+# The console's end-to-end tests, keeping their screenshots in docs/screenshots/ (committed).
+screenshots: deps
+	ROADBRANCH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(RUN) pytest tests/test_console.py -q
 
 bench: deps
 	$(RUN) python bench/run.py
@@ -67,6 +90,7 @@ fuzz: deps
 contracts: .venv/synced
 	$(RUN) python -m roadbranch_shared.contract_snapshots write
 	$(RUN) python -m roadbranch_shared.asyncapi_docs write
+	$(RUN) python -m roadbranch_shared.openapi_docs write
 
 devstack-up: deps
 	$(RUN) python -m roadbranch_shared.devstack up

@@ -699,6 +699,7 @@ DEMO_STAFF = (
     ("yunwei", "运维人员（演示）", "operator", None),
 )
 DEMO_PASSWORD = "Daolu-meigu-2026"
+DEMO_SECRETARY = "shuji"  # the mobile branch's secretary, scoped to the branch the pilot made
 
 
 class SmsSink:
@@ -849,12 +850,13 @@ class SignIn:
         grant: dict[str, Any] = response.json()
         return grant
 
-    def demo_accounts(self) -> list[tuple[str, str, str]]:
-        """One account per staff role (and the secretary of `branch`), each signed in once to set
-        its password: (role, username, password)."""
+    def demo_accounts(self, branch: str | None = None) -> list[tuple[str, str, str]]:
+        """One account per staff role (and the secretary of `branch`, the pilot's mobile branch), each
+        signed in once to set its password: (role, username, password)."""
         admin = self.password(*DEMO_ADMIN)["access_token"]
         made = [("administrator", *DEMO_ADMIN)]
-        for username, display_name, role, scope in DEMO_STAFF:
+        secretary = (DEMO_SECRETARY, "流动党员党支部书记（演示）", "branch_secretary", branch)
+        for username, display_name, role, scope in (*DEMO_STAFF, *([secretary] if branch else [])):
             created = self.http.post(
                 "/v1/accounts",
                 headers={"Authorization": f"Bearer {admin}"},

@@ -3,24 +3,29 @@
 Starts the stack and the six services as processes, plays the pilot through the services' HTTP APIs
 with generated data (see `pilot.py`), waits until the briefing service's figures — computed from the
 events — are those of the county briefing, prints the briefing, writes it (Markdown and HTML) into
-the run folder, says where the metrics and API docs are, and stops everything.
+the run folder, says where the metrics and API docs are, then serves the staff console through the
+gateway and keeps everything up until Ctrl-C (`--once`, `make demo ONCE=1`: stops after the briefing).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import signal
 import sys
 import time
 from pathlib import Path
 
 import httpx
 from roadbranch_shared.devstack import Stack
+from roadbranch_shared.devstack.gateway import Gateway
 from roadbranch_shared.topics import PROJECT_TOPICS, ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pilot import SEED_PLAN, Pilot, PilotServices, SignIn, settle, settle_notifications, synthetic_people
 
 ROOT = Path(__file__).resolve().parent.parent
+CONSOLE = ROOT / "web" / "console" / "dist"  # built by `make web` (a step of `make demo`)
 STARTED = time.monotonic()
 
 
@@ -28,11 +33,11 @@ def step(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
 
 
-def sign_in_help(services: PilotServices, run_dir: Path) -> None:
+def sign_in_help(services: PilotServices, pilot: Pilot, run_dir: Path) -> None:
     """Make the demo accounts, sign a pilot driver in by SMS code, and say how people sign in."""
     identity = services.urls["identity"]
     sign_in = SignIn(identity)
-    accounts = sign_in.demo_accounts()
+    accounts = sign_in.demo_accounts(branch=pilot.state["branch"])
     phone = synthetic_people(1)[0].phone
     driver = sign_in.driver(phone, services.sms)
     sms_log = (run_dir / "sms.log").relative_to(ROOT)
@@ -43,11 +48,26 @@ def sign_in_help(services: PilotServices, run_dir: Path) -> None:
         print(f"    {role:<17} 用户名 {username:<11} 密码 {password}")
     print(f'  司机：演示司机手机号 {phone}；POST {identity}/v1/driver-codes {{"phone": …}} 获取验证码，')
     print(f"        验证码见 {sms_log}（演示用短信接收端），再 POST {identity}/v1/driver-sessions 登录。")
-    print("  （本演示结束时各服务随之停止；员工控制台上线后，make demo 将保持运行直到 Ctrl-C。）")
     step(f"the demo driver signed in by SMS code as {driver['driver_id']} (his code is in {sms_log})")
 
 
-def main() -> int:
+def stay_up() -> None:
+    """Keep the stack up for people to use until Ctrl-C (or SIGTERM)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    step("the stack stays up: press Ctrl-C to stop it (make demo ONCE=1 stops after the briefing)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo/run.py", description="The Meigu pilot, end to end.")
+    parser.add_argument(
+        "--once", action="store_true", help="exit after writing the briefing (make demo ONCE=1)"
+    )
+    once = parser.parse_args(argv).once
     run_dir = ROOT / "runs" / time.strftime("demo-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True)
     step(f"run folder: {run_dir.relative_to(ROOT)} (data, logs and the briefing of this run)")
@@ -55,6 +75,7 @@ def main() -> int:
     stack = Stack(run_dir / "stack")
     info = stack.up()
     services: PilotServices | None = None
+    gateway: Gateway | None = None
     try:
         step(f"Kafka on {info.kafka_bootstrap}, FerretDB on {info.mongo_uri}")
         created = asyncio.run(ensure_topics(info.kafka_bootstrap))
@@ -90,13 +111,21 @@ def main() -> int:
         step(f"figures: {briefing_url}/v1/figures?period=all (tokens in {tokens})")
         for name, url in services.urls.items():
             step(f"{name:<11} API docs {url}/docs   metrics {url}/metrics")
-        sign_in_help(services, run_dir)
+        sign_in_help(services, pilot, run_dir)
+        if not once:
+            gateway = Gateway(services.urls, CONSOLE, run_dir / "gateway").start()
+            print()
+            print(f"员工控制台：{gateway.url}/  （用上面的演示账号登录）")
+            print(f"  各服务的接口也经此地址：{gateway.url}/api/<服务名>/…")
+            stay_up()
         return 0
     finally:
+        if gateway is not None:
+            gateway.stop()
         if services is not None:
             services.stop()
         stack.down()
-        step("stopped every service, Kafka and FerretDB")
+        step("stopped the gateway, every service, Kafka and FerretDB")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,17 @@ def test_committed_asyncapi_documents_equal_fresh_ones_wherever_kafka_is() -> No
         assert {s["host"] for s in document["servers"].values()} == {"kafka:9092"}
 
 
+def test_committed_openapi_documents_equal_fresh_ones() -> None:
+    """The web client's types are generated from these files: a stale one would type the old API."""
+    checked = run_module("roadbranch_shared.openapi_docs", "check", env=dict(os.environ))
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for service in discover(ROOT):
+        document = json.loads((ROOT / "web/api/openapi" / f"{service.name}.json").read_text(encoding="utf-8"))
+        assert document["openapi"].startswith("3."), service.name
+        assert document["paths"], service.name
+
+
 def test_check_reports_a_field_removed_from_a_committed_event(tmp_path: Path) -> None:
     snapshots = tmp_path / "events"
     shutil.copytree(SNAPSHOTS, snapshots)

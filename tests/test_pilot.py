@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from console_support import played
 from roadbranch_shared.dashboards import dashboard_metric_names, dashboard_queries
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.process import free_port
@@ -25,13 +24,9 @@ from roadbranch_shared.devstack.process import free_port
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "demo"))
 from pilot import (
     SEED_PLAN,
-    Pilot,
     PilotPlan,
-    PilotServices,
     SignIn,
     differences,
-    settle,
-    settle_notifications,
     synthetic_people,
 )
 
@@ -72,24 +67,6 @@ def exported_names(text: str) -> set[str]:
             suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}.get(kind, ("",))
             names |= {name, *(name + suffix for suffix in suffixes)}
     return names
-
-
-@contextmanager
-def played(stack_info: StackInfo, run_dir: Path, plan: PilotPlan) -> Iterator[dict[str, Any]]:
-    """The five services in a county of their own, the pilot played and settled; stopped after."""
-    county = f"county-{secrets.token_hex(3)}"
-    services = PilotServices(stack_info, run_dir, suffix=f"_{county[-6:]}", county=county)
-    services.start(lambda _: None)
-    try:
-        pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
-        pilot.play()
-        figures = settle(pilot, progress=lambda _: None)
-        figures["notify"] = settle_notifications(pilot, progress=lambda _: None)  # then the text
-        staff = {"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"}
-        text = pilot.api["briefing"].http.get("/v1/briefing", headers=staff).text
-        yield {"pilot": pilot, "services": services, "county": county, "figures": figures, "text": text}
-    finally:
-        services.stop()
 
 
 @pytest.fixture(scope="module")

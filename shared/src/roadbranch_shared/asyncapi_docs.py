@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,21 +57,34 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def stale_documents(root: Path) -> dict[Path, str]:
+@dataclass(frozen=True)
+class DocumentKind:
+    """A kind of committed per-service document: how to make one fresh and where it is kept."""
+
+    label: str  # "AsyncAPI", "OpenAPI"
+    refresh: str  # the command that writes them
+    generate: Callable[[ServiceModule], dict[str, Any]]
+    path: Callable[[Path, ServiceModule], Path]
+
+
+ASYNCAPI = DocumentKind("AsyncAPI", REFRESH, generate, lambda root, service: service.document)
+
+
+def stale_documents(root: Path, kind: DocumentKind = ASYNCAPI) -> dict[Path, str]:
     """Committed documents that differ from a fresh one -> the fresh text."""
     stale = {}
     for service in discover(root):
-        fresh = render(generate(service))
-        path = service.document
+        fresh = render(kind.generate(service))
+        path = kind.path(root, service)
         if not path.exists() or path.read_text(encoding="utf-8") != fresh:
             stale[path] = fresh
     return stale
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, kind: DocumentKind = ASYNCAPI) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m roadbranch_shared.asyncapi_docs",
-        description="Write or check each service's committed AsyncAPI document.",
+        prog=f"python -m roadbranch_shared.{kind.label.lower()}_docs",
+        description=f"Write or check each service's committed {kind.label} document.",
     )
     parser.add_argument("command", choices=["write", "check"])
     parser.add_argument("--root", type=Path, default=Path(), help="the repo root (default: here)")
@@ -86,16 +100,18 @@ def main(argv: list[str] | None = None) -> int:
     for service in services:
         # Importing a service logs that it has no token table; irrelevant while documenting.
         os.environ.setdefault(f"ROADBRANCH_{service.package.upper()}_LOG_LEVEL", "ERROR")
-    stale = stale_documents(root)
+    stale = stale_documents(root, kind)
     if args.command == "write":
         for path, text in stale.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        print(f"{len(services)} AsyncAPI documents; updated: {', '.join(str(p) for p in stale) or '-'}")
+        updated = ", ".join(str(p) for p in stale) or "-"
+        print(f"{len(services)} {kind.label} documents; updated: {updated}")
         return 0
     if not stale:
-        print(f"{len(services)} AsyncAPI documents are current")
+        print(f"{len(services)} {kind.label} documents are current")
         return 0
-    print(f"stale AsyncAPI documents: {REFRESH}", file=sys.stderr)
+    print(f"stale {kind.label} documents: {kind.refresh}", file=sys.stderr)
     for path, fresh in stale.items():
         print(f"  - {path}", file=sys.stderr)
         old = path.read_text(encoding="utf-8").splitlines() if path.exists() else []

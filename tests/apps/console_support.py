@@ -1,0 +1,100 @@
+"""The console end to end: the pilot played on the six services, the gateway (Debian's nginx)
+serving the built console in front of them, and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page, Playwright, expect
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.gateway import Gateway
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "demo"))
+from pilot import (  # noqa: E402
+    DEMO_PASSWORD,
+    Pilot,
+    PilotPlan,
+    PilotServices,
+    settle,
+    settle_notifications,
+)
+
+CONSOLE_DIST = ROOT / "web" / "console" / "dist"
+CHROMIUM = os.environ.get("ROADBRANCH_CHROMIUM", "/usr/bin/chromium")
+# As the machine's probe starts it: no sandbox (root), no GPU, and nothing reaching out to the
+# closed network (background networking, component updates, sync).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Screenshots go to the test's run folder; `make screenshots` points this at docs/screenshots.
+SCREENSHOTS = os.environ.get("ROADBRANCH_SCREENSHOTS_DIR", "")
+
+
+@contextmanager
+def played(
+    stack_info: StackInfo, run_dir: Path, plan: PilotPlan, *, notifications: bool = True
+) -> Iterator[dict[str, Any]]:
+    """The six services in a county of their own, the pilot played and settled; stopped after."""
+    county = f"county-{secrets.token_hex(3)}"
+    services = PilotServices(stack_info, run_dir, suffix=f"_{county[-6:]}", county=county)
+    services.start(lambda _: None)
+    try:
+        pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
+        pilot.play()
+        figures = settle(pilot, progress=lambda _: None)
+        if notifications:
+            figures["notify"] = settle_notifications(pilot, progress=lambda _: None)  # then the text
+        staff = {"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"}
+        text = pilot.api["briefing"].http.get("/v1/briefing", headers=staff).text
+        yield {"pilot": pilot, "services": services, "county": county, "figures": figures, "text": text}
+    finally:
+        services.stop()
+
+
+@contextmanager
+def gateway(services: PilotServices, run_dir: Path) -> Iterator[Gateway]:
+    if not (CONSOLE_DIST / "index.html").is_file():
+        raise RuntimeError(f"the console is not built: run `make web` ({CONSOLE_DIST} is missing)")
+    running = Gateway(services.urls, CONSOLE_DIST, run_dir / "gateway").start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def launch(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class Screenshots:
+    def __init__(self, run_dir: Path) -> None:
+        self.folder = Path(SCREENSHOTS) if SCREENSHOTS else run_dir / "screenshots"
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def take(self, page: Page, name: str) -> Path:
+        path = self.folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+
+def sign_in(page: Page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in with the keyboard only: type, Tab, type, Enter."""
+    page.goto(f"{base}/login")
+    page.get_by_label("用户名").fill(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()

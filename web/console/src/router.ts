@@ -1,0 +1,33 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from "vue-router";
+import { auth, loadMe } from "./auth";
+import { homeFor, mayOpen } from "./menu";
+
+const routes: RouteRecordRaw[] = [
+  { path: "/login", component: () => import("./pages/LoginPage.vue"), meta: { open: true, title: "登录" } },
+  { path: "/", component: () => import("./pages/HomePage.vue"), meta: { title: "首页" } },
+  { path: "/find/imports", component: () => import("./pages/ImportsPage.vue"), meta: { title: "名单导入" } },
+  { path: "/find/search", component: () => import("./pages/SearchPage.vue"), meta: { title: "查找司机" } },
+  { path: "/find/members", component: () => import("./pages/MembersPage.vue"), meta: { title: "党员身份核实" } },
+  { path: "/gather/meetings", component: () => import("./pages/MeetingsPage.vue"), meta: { title: "会议与党课" } },
+  { path: "/warm/needs", component: () => import("./pages/NeedsPage.vue"), meta: { title: "诉求受理" } },
+  { path: "/briefing", component: () => import("./pages/BriefingPage.vue"), meta: { title: "工作简报" } },
+  { path: "/notify/deliveries", component: () => import("./pages/DeliveriesPage.vue"), meta: { title: "发送记录" } },
+  { path: "/system/accounts", component: () => import("./pages/AccountsPage.vue"), meta: { title: "账号与角色" } },
+  { path: "/system/audit", component: () => import("./pages/AuditPage.vue"), meta: { title: "登录与账号审计" } },
+  { path: "/:rest(.*)*", component: () => import("./pages/NotFoundPage.vue"), meta: { open: true, title: "页面不存在" } },
+];
+
+export const router = createRouter({ history: createWebHistory(), routes });
+
+router.beforeEach(async (to) => {
+  if (to.meta.open) return true;
+  const me = auth.loaded ? auth.me : await loadMe();
+  if (!me) return { path: "/login", query: { next: to.fullPath } };
+  if (to.path === "/") return homeFor(me.role) === "/" ? true : homeFor(me.role);
+  if (!mayOpen(me.role, to.path)) return homeFor(me.role);
+  return true;
+});
+
+router.afterEach((to) => {
+  document.title = `${String(to.meta.title ?? "")} · 货车司机党建工作平台`;
+});
