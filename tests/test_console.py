@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 from console_support import Screenshots, gateway, launch, played, sign_in
 from pilot import DEMO_SECRETARY, SEED_PLAN, SignIn
@@ -132,6 +133,17 @@ def test_a_clerk_imports_a_list_finds_a_driver_by_phone_and_verifies_a_member(
     assert first[2] not in clerk.url
     console["shots"].take(clerk, "console-search")
 
+    with clerk.expect_download() as exported:
+        clerk.get_by_role("button", name="导出一人一档登记册（XLSX）").click()
+    assert exported.value.suggested_filename == "司机登记册.xlsx"
+    exported.value.save_as(tmp_path / "register.xlsx")
+    register = openpyxl.load_workbook(tmp_path / "register.xlsx", read_only=True).active
+    assert register is not None
+    cells = [str(c) for row in register.iter_rows(values_only=True) for c in row if c is not None]
+    assert f"{first[2][:3]}****{first[2][-4:]}" in cells
+    assert first[2] not in cells
+    assert first[1] not in cells
+
     # A malformed phone: the service's reason shows next to the field, in Chinese.
     clerk.get_by_label("手机号").fill("1380013")
     clerk.get_by_role("button", name="查找").click()
@@ -180,6 +192,12 @@ def test_a_secretary_schedules_a_lesson_and_records_attendance(console: dict[str
     page = new_page(console)
     sign_in(page, console["url"], DEMO_SECRETARY)
     expect(page.get_by_role("menuitem", name="名单导入")).to_have_count(0)
+    page.get_by_role("menuitem", name="组织体系").click()
+    page.locator("[data-test=org-tree]").get_by_text("县个体货车司机流动党员党支部").click()
+    detail = page.locator("[data-test=org-detail]")
+    expect(detail).to_contain_text("书记")
+    expect(detail).to_contain_text("在任")
+    console["shots"].take(page, "console-organisations")
     page.get_by_role("menuitem", name="会议与党课").click()
     page.get_by_role("button", name="安排会议").click()
     dialog = page.get_by_role("dialog", name="安排会议")
@@ -262,6 +280,13 @@ def test_an_officer_takes_a_need_from_filed_to_resolved(console: dict[str, Any])
     drawer.get_by_role("button", name="办结").click()
     expect(drawer.locator("[data-test=need-status]")).to_have_text("已办结")
     expect(drawer).to_contain_text("按时")
+
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    page.get_by_role("menuitem", name="暖心之家驿站").click()
+    station = page.locator("[data-test=stations] tbody tr", has_text="峨曲古乡公路养护站暖心之家")
+    expect(station).to_contain_text("热水")
+    console["shots"].take(page, "console-stations")
 
     needs = api(console, "welfare", "GET", "/v1/needs?status=resolved&limit=500", "quanyi")["needs"]
     (need,) = [n for n in needs if "突发腹痛" in n["description"]]

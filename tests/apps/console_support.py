@@ -85,6 +85,8 @@ class Screenshots:
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def take(self, page: Page, name: str) -> Path:
+        """The page as its user sees it once loading is done (no spinner left)."""
+        expect(page.locator(".el-loading-mask:visible")).to_have_count(0)
         path = self.folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=False)
         return path

@@ -49,6 +49,11 @@ export const SECTIONS: Section[] = [
     ],
   },
   {
+    key: "connect",
+    title: "联起来",
+    pages: [{ path: "/connect/organisations", title: "组织体系", roles: ["work_group_staff", "org_department", "branch_secretary", "operator"] }],
+  },
+  {
     key: "gather",
     title: "聚起来",
     pages: [
@@ -58,7 +63,10 @@ export const SECTIONS: Section[] = [
   {
     key: "warm",
     title: "暖起来",
-    pages: [{ path: "/warm/needs", title: "诉求受理", roles: [...WELFARE, "org_department", "operator"] }],
+    pages: [
+      { path: "/warm/needs", title: "诉求受理", roles: [...WELFARE, "org_department", "operator"] },
+      { path: "/warm/stations", title: "暖心之家驿站", roles: [...WELFARE, "station_staff", "org_department", "operator"] },
+    ],
   },
   {
     key: "brief",
