@@ -88,7 +88,7 @@ class Screenshots:
         """The page as its user sees it once loading is done (no spinner left)."""
         expect(page.locator(".el-loading-mask:visible")).to_have_count(0)
         path = self.folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=False)
+        page.screenshot(path=str(path), full_page=False, animations="disabled")
         return path
 
 

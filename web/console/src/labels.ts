@@ -102,6 +102,7 @@ export const ORG_KINDS: Record<string, string> = {
   branch: "党支部",
   party_group: "党小组",
   work_group: "工作专班",
+  work_subgroup: "工作小组",
 };
 
 export function label(table: Record<string, string>, code: string | null | undefined): string {
