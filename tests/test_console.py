@@ -241,6 +241,26 @@ def test_a_secretary_schedules_a_lesson_and_records_attendance(console: dict[str
     page.get_by_role("button", name="保存签到表").click()
     expect(sheet).to_be_hidden()
 
+    page.get_by_role("menuitem", name="学习推送").click()
+    page.get_by_role("button", name="推送学习内容").click()
+    dialog = page.get_by_role("dialog", name="推送学习内容")
+    dialog.get_by_role("button", name="推送").click()
+    expect(dialog.locator(".el-form-item__error").first).to_be_visible()  # no title
+    dialog.get_by_label("标题").fill("冬季山区道路安全驾驶要点")
+    dialog.get_by_text("安全驾驶").click()
+    choose(page, "党组织", "县个体货车司机流动党员党支部")
+    dialog.get_by_label("正文").fill("雨雪天气减速慢行，保持车距。")
+    dialog.get_by_role("button", name="推送").click()
+    pushed = page.locator("[data-test=contents] tbody tr", has_text="冬季山区道路安全驾驶要点")
+    expect(pushed).to_contain_text("安全驾驶")
+    contents = api(console, "activities", "GET", "/v1/contents?limit=200", "zhuanban")["contents"]
+    (content,) = [c for c in contents if c["title"] == "冬季山区道路安全驾驶要点"]
+    assert content["category"] == "road_safety"
+    assert content["figures"]["audience"] > 0
+    expect(pushed.locator("td").nth(4)).to_have_text(str(content["figures"]["audience"]))
+    expect(pushed.locator("td").nth(5)).to_have_text("0.0%")  # nobody has opened it yet
+    console["shots"].take(page, "console-contents")
+
     meeting = lesson(console)
     first, second = meeting["invitees"][:2]
     attendance = meeting["attendance"]

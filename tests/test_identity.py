@@ -286,13 +286,15 @@ async def _publish_contact(stack_info: StackInfo, driver_id: str, phone: str) ->
 
 async def _ask_until_sent(identity: Identity, sms: SmsProviderServer, phone: str, pause: float = 0.0) -> None:
     """Ask for codes until one reaches the phone (identity learns the phone from roster.contact.v1
-    a moment after it is published); each ask waits for its own SMS before the next replaces it."""
+    a moment after it is published); each ask waits for its own SMS before the next replaces it.
+    An ask counts against the phone's limit (5 an hour) even before identity knows the phone, so
+    each waits up to 10 s: five asks outlast a minute of lag on a loaded machine."""
 
     async def sent() -> bool:
         before = len(sms.to(phone))
         await asyncio.sleep(pause)
         assert identity.call("POST", "/v1/driver-codes", json={"phone": phone}).status_code == 202
-        for _ in range(30):
+        for _ in range(100):
             if len(sms.to(phone)) > before:
                 return True
             await asyncio.sleep(0.1)

@@ -58,6 +58,7 @@ export const SECTIONS: Section[] = [
     title: "聚起来",
     pages: [
       { path: "/gather/meetings", title: "会议与党课", roles: [...TEACHERS, "operator"] },
+      { path: "/gather/contents", title: "学习推送", roles: [...TEACHERS, "operator"] },
     ],
   },
   {

@@ -10,6 +10,7 @@ const routes: RouteRecordRaw[] = [
   { path: "/find/members", component: () => import("./pages/MembersPage.vue"), meta: { title: "党员身份核实" } },
   { path: "/connect/organisations", component: () => import("./pages/OrganisationsPage.vue"), meta: { title: "组织体系" } },
   { path: "/gather/meetings", component: () => import("./pages/MeetingsPage.vue"), meta: { title: "会议与党课" } },
+  { path: "/gather/contents", component: () => import("./pages/ContentsPage.vue"), meta: { title: "学习推送" } },
   { path: "/warm/needs", component: () => import("./pages/NeedsPage.vue"), meta: { title: "诉求受理" } },
   { path: "/warm/stations", component: () => import("./pages/StationsPage.vue"), meta: { title: "暖心之家驿站" } },
   { path: "/briefing", component: () => import("./pages/BriefingPage.vue"), meta: { title: "工作简报" } },
