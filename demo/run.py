@@ -54,11 +54,16 @@ def sign_in_help(services: PilotServices, pilot: Pilot, run_dir: Path) -> None:
 def stay_up() -> None:
     """Keep the stack up for people to use until Ctrl-C (or SIGTERM)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C, even where the shell that started us set SIGINT to be ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     step("the stack stays up: press Ctrl-C to stop it (make demo ONCE=1 stops after the briefing)")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        # One Ctrl-C reaches us twice (from the terminal and forwarded by `uv run`): let the
+        # second not cut the shutdown short, which would leave servers running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print()
 
 
