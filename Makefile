@@ -72,7 +72,7 @@ demo: deps
 
 # The console's end-to-end tests, keeping their screenshots in docs/screenshots/ (committed).
 screenshots: deps
-	ROADBRANCH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(RUN) pytest tests/test_console.py -q
+	ROADBRANCH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(RUN) pytest tests/console -q
 
 bench: deps
 	$(RUN) python bench/run.py

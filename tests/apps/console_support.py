@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, Playwright, expect
+import httpx
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.gateway import Gateway
 
@@ -19,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "demo"))
 from pilot import (  # noqa: E402
     DEMO_PASSWORD,
+    SEED_PLAN,
     Pilot,
     PilotPlan,
     PilotServices,
+    SignIn,
     settle,
     settle_notifications,
 )
@@ -100,3 +103,53 @@ def sign_in(page: Page, base: str, username: str, password: str = DEMO_PASSWORD)
     page.keyboard.type(password)
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+
+
+@contextmanager
+def console_stack(stack_info: StackInfo, run_dir: Path) -> Iterator[dict[str, Any]]:
+    """The seed pilot played (no notifications settled: the pages do not need them), the demo
+    sign-ins made, the gateway in front and one Chromium; all stopped after."""
+    with played(stack_info, run_dir, SEED_PLAN, notifications=False) as run:
+        services = run["services"]
+        sign_in_api = SignIn(services.urls["identity"])
+        sign_in_api.demo_accounts(branch=run["pilot"].state["branch"])
+        with gateway(services, run_dir) as front, sync_playwright() as playwright:
+            browser = launch(playwright)
+            yield {
+                **run,
+                "url": front.url,
+                "gateway": front,
+                "browser": browser,
+                "shots": Screenshots(run_dir),
+                "sign_in": sign_in_api,
+            }
+            browser.close()
+
+
+def new_page(console: dict[str, Any]) -> Page:
+    browser: Browser = console["browser"]
+    # Another zone than Beijing's, so the pages are seen to show Beijing time whatever the PC says.
+    context = browser.new_context(
+        locale="zh-CN", timezone_id="Europe/London", viewport={"width": 1440, "height": 900}
+    )
+    return context.new_page()
+
+
+def api(console: dict[str, Any], service: str, method: str, path: str, username: str, **kw: Any) -> Any:
+    """Call a service directly (not through the page) as a demo account, to check what a page did."""
+    token = console["sign_in"].password(username, DEMO_PASSWORD)["access_token"]
+    answer = httpx.request(
+        method,
+        console["services"].urls[service] + path,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+        **kw,
+    )
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the Element Plus select labelled `label`."""
+    page.locator(".el-select__wrapper", has=page.get_by_label(label, exact=True)).click()
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()

@@ -105,6 +105,20 @@ export const ORG_KINDS: Record<string, string> = {
   work_subgroup: "工作小组",
 };
 
+export const CONTENT_CATEGORIES: Record<string, string> = {
+  theory_policy: "理论政策",
+  road_safety: "安全驾驶",
+  laws_regulations: "法律法规",
+  other: "其他",
+};
+
+export const QUIZ_PURPOSES: Record<string, string> = { knowledge_test: "知识测试", make_up: "补学测试" };
+
+// What a branch must hold, and how often (组织生活达标): the meeting kinds and the secretary's lecture.
+export const REQUIREMENTS: Record<string, string> = { ...MEETING_KINDS, secretary_lecture: "书记讲党课" };
+
+export const PERIODS: Record<string, string> = { month: "每月", quarter: "每季度", year: "每年" };
+
 export function label(table: Record<string, string>, code: string | null | undefined): string {
   if (!code) return "";
   return table[code] ?? code;
