@@ -14,7 +14,7 @@ from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.pii import generate_key, make_synthetic_id_number
 
-ROLES = ("work_group_staff", "org_department", "branch_secretary", "operator", "driver")
+ROLES = ("work_group_staff", "org_department", "branch_secretary", "operator", "administrator", "driver")
 
 
 class Roster:

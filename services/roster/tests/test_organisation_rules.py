@@ -13,6 +13,7 @@ from roster.domain.organisation import (
     SeatRole,
     check_parent,
     check_seat,
+    check_term_end,
     current_seats,
     overdue_members,
     warnings_for,
@@ -122,3 +123,36 @@ def test_a_pair_is_overdue_once_until_a_new_contact() -> None:
     assert overdue_members(pairing, later, 30) == [Overdue("mem_a", contacted)], "mem_b was raised already"
     del pairing["overdue_raised"]["mem_b"]  # a new contact resets the reminder
     assert {o.member_id for o in overdue_members(pairing, later, 30)} == {"mem_a", "mem_b"}
+
+
+TODAY = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("ended_seat", "term_end", "field", "reason"),
+    [
+        (seat(SeatRole.SECRETARY, "drv_a"), date(2024, 12, 31), "term_end", "before_start"),
+        (seat(SeatRole.MEMBER, "drv_a", end="2027-12-31"), date(2028, 1, 1), "term_end", "after_planned_end"),
+        (seat(SeatRole.MEMBER, "drv_a", end="2026-11-30"), date(2026, 6, 30), "seat_id", "term_ended"),
+        (
+            {**seat(SeatRole.MEMBER, "drv_a", end="2026-06-30"), "ended": {}},
+            date(2026, 6, 1),
+            "seat_id",
+            "term_ended",
+        ),
+    ],
+)
+def test_a_term_ends_once_within_its_own_dates(
+    ended_seat: dict[str, Any], term_end: date, field: str, reason: str
+) -> None:
+    with pytest.raises(OrgError) as refused:
+        check_term_end(ended_seat, term_end, TODAY)
+    assert (refused.value.field, refused.value.reason) == (field, reason)
+
+
+def test_a_term_may_end_on_its_first_day_early_or_backdated() -> None:
+    for term_end in (START, date(2026, 6, 30), date(2027, 12, 31)):
+        check_term_end(seat(SeatRole.MEMBER, "drv_a", end="2027-12-31"), term_end, TODAY)
+    ended = {**seat(SeatRole.SECRETARY, "drv_a"), "term_end": "2026-06-30"}
+    successor = date(2026, 7, 1)
+    check_seat(Kind.BRANCH, [ended], SeatRole.SECRETARY, "drv_b", successor, None)

@@ -7,13 +7,15 @@ from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
 
+from roster.app.audit import AuditLog
 from roster.app.contacts import ContactPreferences
 from roster.app.figures import RosterFigures
 from roster.app.imports import DriverImports
+from roster.app.member_cases import MemberCases
 from roster.app.members import Members
 from roster.app.privacy import Privacy
 from roster.app.search import DriverSearch
-from roster.entrypoints import driver_files_http, ledger_http, organisation_http, search_http
+from roster.entrypoints import audit_http, driver_files_http, ledger_http, organisation_http, search_http
 from roster.entrypoints.http import router
 from roster.entrypoints.members_http import router as members_router
 from roster.settings import Settings
@@ -65,9 +67,12 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
         imports.keys,
         on_attempt=lambda method, outcome: verification_attempts.labels(method, outcome).inc(),
     )
+    service.app.state.member_cases = MemberCases(db)
     search = DriverSearch(db, imports.keys)
     service.app.state.driver_search = search
-    imports.start_housekeeping(search.create_indexes)
+    audit = AuditLog(db)
+    service.app.state.audit_log = audit
+    imports.start_housekeeping(search.create_indexes, audit.create_indexes)
     organisation_http.attach(service, db)
     ledger_http.attach(service, db)
 
@@ -80,4 +85,5 @@ service.include(router)
 service.include(members_router)
 service.include(organisation_http.router)
 service.include(ledger_http.router)
+service.include(audit_http.router)
 app = service.app

@@ -139,6 +139,20 @@ class SeatAssigned(EventPayload):
     assigned_at: datetime
 
 
+@event_type("roadbranch.roster.org.seat_ended.v1", topic=ROSTER_ORG)
+class SeatEnded(EventPayload):
+    """A seat's term was ended (任期结束、免职): from `term_end` on the person no longer holds it.
+    The seat is the one `SeatAssigned` with the same `seat_id` published."""
+
+    organisation_id: str
+    seat_id: str
+    role: str
+    person_id: str  # a driver id or a staff principal's subject, never a name
+    term_start: date
+    term_end: date
+    ended_at: datetime
+
+
 @event_type("roadbranch.roster.org.pairing_assigned.v1", topic=ROSTER_ORG)
 class PairingAssigned(EventPayload):
     """N+1 pairing (结对帮带): a committee member paired with member drivers."""

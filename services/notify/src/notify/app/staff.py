@@ -7,6 +7,7 @@ reach him, never an address, so other services can see who would hear of the wor
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,13 @@ from notify.domain.channels import Recipient, channel_plan
 Document = dict[str, Any]
 log = logging.getLogger(__name__)
 SOURCE = "/notify/staff"
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    recipient: Recipient
+    reachable: bool  # a personal notice has a channel this county has set up to go by
+    set_at: datetime | None  # None: set before the directory kept the time
 
 
 class StaffDirectory:
@@ -73,6 +81,7 @@ class StaffDirectory:
             for field, value in plain.items()
         }
         fields["preferred_channel"] = preferred
+        fields["set_at"] = at
         addresses = {"sms": phone, "email": email, "wechat": wechat_id}
         recipient = Recipient(
             subject,
@@ -102,6 +111,16 @@ class StaffDirectory:
 
         await self._number_unnumbered(subject)
         await retry_on_conflict(write)
+
+    async def page(self, *, limit: int, after: str) -> list[DirectoryEntry]:
+        """Entries in subject order after `after` (the last subject of the previous page)."""
+        found = self.db.staff.find({"_id": {"$gt": after}}, {"outbox": 0}, sort=[("_id", 1)], limit=limit)
+        entries = []
+        async for doc in found:
+            recipient = self.view.staff_recipient(doc)
+            reachable = bool(channel_plan(recipient, self.fallback_order, self.usable))
+            entries.append(DirectoryEntry(recipient, reachable, doc.get("set_at")))
+        return entries
 
     async def publish_unpublished(self, at: datetime) -> int:
         """Entries written before the directory published its events get their first event now."""

@@ -1,5 +1,5 @@
 """Notify's own view of who can be reached and how: drivers' contact points (from the compacted
-`roster.contact.v1`), the staff directory, organisations with their members and secretary.
+`roster.contact.v1`), the staff directory, organisations with their members and secretary seats.
 
 Everything is keyed by _id (driver id, staff subject, organisation id), the one lookup FerretDB
 answers from an index. Contact points are personal data: they are stored encrypted (AES-GCM with the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -21,6 +21,7 @@ from roadbranch_shared.pii import PiiDecryptError, PiiKeys, decrypt, encrypt, op
 
 from notify.domain.channels import Channel, Recipient
 from notify.domain.rules import Audience, AudienceKind
+from notify.domain.seats import secretary_on
 
 Document = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -117,9 +118,41 @@ class RecipientView:
             self.db.organisations, organisation_id, {}, {"$set": {"name": name, "kind": kind}}, upsert=True
         )
 
-    async def secretary_seated(self, organisation_id: str, person_id: str) -> None:
+    async def secretary_seated(
+        self, organisation_id: str, seat_id: str, seat: Document, envelope: Envelope
+    ) -> None:
+        """A secretary seat (书记) was assigned: its holder is `secretary_id` (the one seated last, as
+        the API shows it), and the seat with its term decides whom a notice reaches on a day."""
+        update = {
+            "$set": {
+                "secretary_id": seat["person_id"],
+                "secretary_seat_id": seat_id,
+                f"secretary_seats.{seat_id}": {**seat, "seq": envelope.seq},
+            }
+        }
         await update_if(
-            self.db.organisations, organisation_id, {}, {"$set": {"secretary_id": person_id}}, upsert=True
+            self.db.organisations, organisation_id, _newer_seat_event(seat_id, envelope), update, upsert=True
+        )
+
+    async def secretary_seat_ended(
+        self, organisation_id: str, seat_id: str, seat: Document, envelope: Envelope
+    ) -> None:
+        """A secretary's term ended (任期结束、免职): his seat stops counting after `term_end`, and
+        `secretary_id` no longer names him (a successor seated since then stays). A seat notify never
+        saw is kept from the end event, which holds all of it."""
+        org = await self.db.organisations.find_one(
+            {"_id": organisation_id}, {"secretary_id": 1, "secretary_seat_id": 1}
+        )
+        update: dict[str, Any] = {"$set": {f"secretary_seats.{seat_id}": {**seat, "seq": envelope.seq}}}
+        # Documents written before seats were kept name the person only.
+        if (
+            org
+            and org.get("secretary_id") == seat["person_id"]
+            and org.get("secretary_seat_id", seat_id) == seat_id
+        ):
+            update["$unset"] = {"secretary_id": "", "secretary_seat_id": ""}
+        await update_if(
+            self.db.organisations, organisation_id, _newer_seat_event(seat_id, envelope), update, upsert=True
         )
 
     async def organisation_name(self, organisation_id: str | None) -> str | None:
@@ -152,24 +185,29 @@ class RecipientView:
                 )
         if kind != RecipientKind.DRIVER:
             staff = await self.db.staff.find_one({"_id": recipient_id})
-            if staff is not None:
-                addresses = {
-                    Channel.SMS: self._open("staff", staff, "phone"),
-                    Channel.EMAIL: self._open("staff", staff, "email"),
-                    Channel.WECHAT: self._open("staff", staff, "wechat_id"),
-                }
-                return Recipient(
-                    recipient_id,
-                    RecipientKind.STAFF,
-                    preferred=staff.get("preferred_channel"),
-                    addresses={c: a for c, a in addresses.items() if a},
-                )
-            return None
+            return self.staff_recipient(staff) if staff is not None else None
         # A driver whose contact point has not reached notify yet can still read his inbox.
         return Recipient(recipient_id, RecipientKind.DRIVER, addresses={Channel.INBOX: recipient_id})
 
-    async def audience(self, audience: Audience, batch_size: int) -> AsyncIterator[tuple[str, list[str]]]:
-        """The audience's recipient ids in batches, with the kind of recipient they are."""
+    def staff_recipient(self, staff: Document) -> Recipient:
+        """A staff directory entry as a recipient, its addresses opened."""
+        addresses = {
+            Channel.SMS: self._open("staff", staff, "phone"),
+            Channel.EMAIL: self._open("staff", staff, "email"),
+            Channel.WECHAT: self._open("staff", staff, "wechat_id"),
+        }
+        return Recipient(
+            staff["_id"],
+            RecipientKind.STAFF,
+            preferred=staff.get("preferred_channel"),
+            addresses={c: a for c, a in addresses.items() if a},
+        )
+
+    async def audience(
+        self, audience: Audience, batch_size: int, *, on: date
+    ) -> AsyncIterator[tuple[str, list[str]]]:
+        """The audience's recipient ids in batches, with the kind of recipient they are; `on` is the
+        local day, which decides whose term a seat is in."""
         if audience.kind in (AudienceKind.DRIVERS, AudienceKind.PEOPLE):
             kind = RecipientKind.DRIVER if audience.kind == AudienceKind.DRIVERS else RecipientKind.PERSON
             ids = list(dict.fromkeys(audience.ids))
@@ -181,9 +219,12 @@ class RecipientView:
             for start in range(0, len(members), batch_size):
                 yield RecipientKind.DRIVER, members[start : start + batch_size]
         elif audience.kind == AudienceKind.ORGANISATION_SECRETARY:
-            org = await self.db.organisations.find_one({"_id": audience.organisation_id})
-            if org and org.get("secretary_id"):
-                yield RecipientKind.PERSON, [org["secretary_id"]]
+            org = await self.db.organisations.find_one({"_id": audience.organisation_id}) or {}
+            seats = org.get("secretary_seats")
+            # Documents written before seats were kept name the secretary only.
+            secretary = secretary_on(seats.values(), on) if seats else org.get("secretary_id")
+            if secretary:
+                yield RecipientKind.PERSON, [secretary]
         elif audience.kind == AudienceKind.ALL_DRIVERS:
             batch: list[str] = []
             async for doc in self.db.contacts.find({}, {"_id": 1, "erased": 1}):
@@ -199,6 +240,13 @@ class RecipientView:
     async def erased(self, driver_id: str) -> bool:
         doc = await self.db.contacts.find_one({"_id": driver_id})
         return bool(doc and doc.get("erased"))
+
+
+def _newer_seat_event(seat_id: str, envelope: Envelope) -> dict[str, Any]:
+    """The seat's events apply in the organisation's order: a redelivered or republished older one
+    (an assignment arriving again after the end) changes nothing."""
+    seq = f"secretary_seats.{seat_id}.seq"
+    return {"$or": [{seq: {"$exists": False}}, {seq: {"$lt": envelope.seq}}]}
 
 
 def masked_recipient(recipient: Recipient) -> Document:

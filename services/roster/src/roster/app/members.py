@@ -127,13 +127,6 @@ class Members:
         await self._open_case(driver_id, "self_declared", datetime.now(UTC))
         return await self.case(member_id_of(driver_id))
 
-    async def cases(self, *, status: str | None = None, limit: int = 100, after: str = "") -> list[Document]:
-        """Cases in id order (`after` is the last id of the previous page), optionally by status."""
-        query: Document = {"_id": {"$gt": after}}
-        if status:
-            query["status"] = status
-        return [c async for c in self.db.members.find(query, sort=[("_id", 1)], limit=limit)]
-
     async def case(self, member_id: str) -> Document:
         case = await self.db.members.find_one({"_id": member_id})
         if case is None:

@@ -1,5 +1,6 @@
-"""Building the organisation tree (健全组织体系): organisations and their committee seats, members
-assigned to branches, and N+1 pairings (结对帮带) with their contact log and overdue reminders.
+"""Building the organisation tree (健全组织体系): organisations (their committee seats are in
+`roster.app.seats`), members assigned to branches, and N+1 pairings (结对帮带) with their contact
+log and overdue reminders.
 
 Every aggregate is read by `_id` (FerretDB scans a collection for any other filter): a parent keeps
 its children's ids and a branch its members' ids, so no query needs a secondary field.
@@ -7,9 +8,10 @@ its children's ids and a branch its members' ids, so no query needs a secondary 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -20,7 +22,6 @@ from roadbranch_shared.contracts.roster import (
     OrganisationCreated,
     PairingAssigned,
     PairingContactOverdue,
-    SeatAssigned,
 )
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
@@ -30,7 +31,6 @@ from roster.domain.organisation import (
     Kind,
     OrgError,
     check_parent,
-    check_seat,
     current_seats,
     overdue_members,
     warnings_for,
@@ -137,43 +137,6 @@ class Organisations:
         seats = current_seats(org["seats"], datetime.now(UTC).date())
         return {**org, "warnings": [w.as_dict() for w in warnings_for(org["kind"], len(seats), full)]}
 
-    async def assign_seat(
-        self, org_id: str, *, role: str, person_id: str, term_start: date, term_end: date | None
-    ) -> Document:
-        seat_id = f"seat_{uuid.uuid4().hex[:12]}"
-
-        async def write(org: Document) -> None:
-            check_seat(org["kind"], org["seats"], role, person_id, term_start, term_end)
-            now = datetime.now(UTC)
-            seat = {
-                "seat_id": seat_id,
-                "role": role,
-                "person_id": person_id,
-                # BSON has no date type: terms are kept as ISO dates.
-                "term_start": term_start.isoformat(),
-                "term_end": term_end.isoformat() if term_end else None,
-                "assigned_at": now,
-            }
-            event = SeatAssigned(
-                organisation_id=org_id,
-                seat_id=seat_id,
-                role=role,
-                person_id=person_id,
-                term_start=term_start,
-                term_end=term_end,
-                assigned_at=now,
-            )
-            await update_aggregate(
-                self.db.organisations,
-                org_id,
-                expected_version=org["version"],
-                update={"$push": {"seats": seat}},
-                events=stage_events([event], source=SOURCE, subject=org_id, from_version=org["version"]),
-            )
-
-        await _retrying(lambda: self.organisation(org_id), write)
-        return await self.view(org_id)
-
     async def branch(self, branch_id: str) -> Document:
         """The branch a member is placed in: 404 or 422 naming `branch_id` if it is none."""
         branch = await self.organisation(branch_id, field="branch_id")
@@ -255,6 +218,18 @@ class Organisations:
         )
         await self._touch(self.db.organisations, org_id, {"$addToSet": {"pairing_ids": pairing_id}})
         return await self.pairing(pairing_id)
+
+    async def pairings_in(self, org_id: str) -> list[Document]:
+        """The organisation's N+1 pairings, oldest first, each with its contact log."""
+        org = await self.organisation(org_id)
+        gate = asyncio.Semaphore(8)  # by _id, as everywhere here (see the module docstring)
+
+        async def pairing(pairing_id: str) -> Document | None:
+            async with gate:
+                return await self.db.pairings.find_one({"_id": pairing_id})
+
+        found = await asyncio.gather(*(pairing(p) for p in org.get("pairing_ids", [])))
+        return sorted((p for p in found if p is not None), key=lambda p: (p["assigned_at"], p["_id"]))
 
     async def pairing(self, pairing_id: str) -> Document:
         pairing = await self.db.pairings.find_one({"_id": pairing_id})

@@ -16,6 +16,7 @@ from roadbranch_shared.outbox import retry_on_conflict, stage_events, tombstone_
 from roadbranch_shared.pii import PiiKeys, decrypt
 from roadbranch_shared.topics import ROSTER_CONTACT
 
+from roster.app.audit import AuditAction, AuditLog
 from roster.app.imports import SOURCE
 from roster.app.members import member_id_of
 
@@ -99,16 +100,13 @@ class Privacy:
         doc = await self.db.drivers.find_one({"_id": driver_id})
         if doc is None or doc.get("status") != "active":
             raise NoSuchDriver(driver_id)
-        await self.db.audit_log.insert_one(
-            {
-                "at": datetime.now(UTC),
-                "action": "read_identity",
-                "driver_id": driver_id,
-                "subject": subject,
-                "role": role,
-                "purpose": purpose,
-                "fields": ["name", "id_number", "phone"],
-            }
+        await AuditLog(self.db).record(
+            AuditAction.READ_IDENTITY,
+            driver_id=driver_id,
+            subject=subject,
+            role=role,
+            purpose=purpose,
+            fields=["name", "id_number", "phone"],
         )
         identity = doc["identity"]
         return {

@@ -37,6 +37,15 @@ class Scope:
             current = doc.get("parent_id") if doc else None
         raise DomainError(field, "out_of_scope", "只能管理本支部及其下属党小组", DomainError.FORBIDDEN)
 
+    async def listing(self, principal: Principal, org_id: str | None, *, field: str) -> None:
+        """Refuse (403 naming `field`) a listing a branch secretary did not narrow to his branch or
+        one of its groups; others may read it whole."""
+        if principal.role == Role.BRANCH_SECRETARY and not org_id:
+            raise DomainError(
+                field, "required", "支部书记须按本支部查询（指定所辖支部）", DomainError.FORBIDDEN
+            )
+        await self.organisation(principal, org_id, field=field)
+
     async def member(
         self, principal: Principal, member_id: str, *, unassigned_ok: bool = False, field: str = "member_id"
     ) -> None:

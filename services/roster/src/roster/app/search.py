@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
 
+from roster.app.audit import AuditAction, AuditLog
 from roster.app.members import member_id_of
 from roster.domain.search import SearchBy, SearchKey
 
@@ -49,6 +49,7 @@ class DriverSearch:
     def __init__(self, db: AsyncDatabase[Document], keys: PiiKeys) -> None:
         self.db = db
         self.keys = keys
+        self.audit = AuditLog(db)
 
     async def create_indexes(self) -> None:
         for field in STORED_AT.values():
@@ -65,7 +66,9 @@ class DriverSearch:
         )
         drivers = [doc async for doc in found]
         shown = drivers[:MAX_FOUND]
-        await self._audit("search_driver", subject=subject, role=role, count=len(shown), by=key.by)
+        await self.audit.record(
+            AuditAction.SEARCH_DRIVER, subject=subject, role=role, count=len(shown), by=key.by
+        )
         return Found(shown, await self._cases_of([d["_id"] for d in shown]), len(drivers) > MAX_FOUND)
 
     async def register(self) -> AsyncIterator[list[tuple[Document, Document | None]]]:
@@ -83,10 +86,7 @@ class DriverSearch:
             after = page[-1]["_id"]
 
     async def audit_export(self, *, subject: str, role: str, count: int) -> None:
-        await self._audit("export_register", subject=subject, role=role, count=count)
-
-    async def _audit(self, action: str, **entry: object) -> None:
-        await self.db.audit_log.insert_one({"at": datetime.now(UTC), "action": action, **entry})
+        await self.audit.record(AuditAction.EXPORT_REGISTER, subject=subject, role=role, count=count)
 
     async def _cases_of(self, driver_ids: list[str]) -> dict[str, Document]:
         # One lookup by _id each: on FerretDB an `$in` reads the whole collection.

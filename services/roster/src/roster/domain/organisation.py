@@ -1,5 +1,5 @@
-"""The organisation tree (健全组织体系): kinds and their parents, committee seats, rule-of-thumb
-warnings, and when an N+1 pairing (结对帮带) is overdue for a contact. No I/O.
+"""The organisation tree (健全组织体系): kinds and their parents, committee seats and the end of
+their terms, rule-of-thumb warnings, and when an N+1 pairing (结对帮带) is overdue for a contact. No I/O.
 """
 
 from __future__ import annotations
@@ -114,6 +114,21 @@ def check_seat(
         raise OrgError("role", "secretary_taken", "该组织在此任期内已有书记", "conflict")
     if role == SeatRole.CO_LEADER and sum(s["role"] == SeatRole.CO_LEADER for s in current) >= MAX_CO_LEADERS:
         raise OrgError("role", "co_leaders_full", "专班最多设两名组长", "conflict")
+
+
+def check_term_end(seat: Mapping[str, Any], term_end: date, today: date) -> None:
+    """Raise OrgError unless the seat may end on `term_end` (免职、任期届满): it has not ended
+    already (ended here before, or its term ran out before today), and the new end is neither
+    before its start nor after the end its term already had (a longer term is a new seat)."""
+    planned = date.fromisoformat(seat["term_end"]) if seat.get("term_end") else None
+    if seat.get("ended") or (planned is not None and planned < today):
+        raise OrgError("seat_id", "term_ended", "该职务的任期已经结束", OrgError.CONFLICT)
+    if term_end < date.fromisoformat(seat["term_start"]):
+        raise OrgError("term_end", "before_start", "任期结束日期不能早于开始日期")
+    if planned is not None and term_end > planned:
+        raise OrgError(
+            "term_end", "after_planned_end", f"结束日期不能晚于原定任期结束日期（{planned.isoformat()}）"
+        )
 
 
 @dataclass(frozen=True)

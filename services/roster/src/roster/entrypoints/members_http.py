@@ -12,8 +12,11 @@ from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.request_body import RequestBody, one_of
 
+from roster.app.member_cases import CaseFilter, MemberCases
 from roster.app.members import Members, check_records
 from roster.domain.members import RECORD_COLUMNS, CaseStatus, Method, Outcome
+from roster.entrypoints.http import driver_view
+from roster.entrypoints.organisation_http import scope_of
 from roster.entrypoints.uploads import checked_upload
 
 router = APIRouter(prefix="/v1", tags=["members"])
@@ -23,11 +26,21 @@ Driver = Annotated[Principal, Depends(require_roles(Role.DRIVER))]
 Readers = Annotated[
     Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT, Role.OPERATOR))
 ]
+# A branch secretary reads the listing narrowed to his branch (roster.app.scope).
+CaseReaders = Annotated[
+    Principal,
+    Depends(require_roles(Role.WORK_GROUP_STAFF, Role.ORG_DEPARTMENT, Role.OPERATOR, Role.BRANCH_SECRETARY)),
+]
 
 
 def members_of(request: Request) -> Members:
     members: Members = request.app.state.members
     return members
+
+
+def cases_of(request: Request) -> MemberCases:
+    cases: MemberCases = request.app.state.member_cases
+    return cases
 
 
 @router.post("/member-checks")
@@ -75,22 +88,50 @@ async def declare(request: Request, principal: Driver) -> dict[str, Any]:
 @router.get("/members")
 async def cases(
     request: Request,
-    _: Readers,
+    principal: CaseReaders,
     status: Annotated[
         Literal["candidate", "verified", "rejected"] | None,
         Query(description="candidate | verified | rejected"),
     ] = None,
+    branch_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="members placed in this branch (or, given a party group's id, in that group); "
+            "a branch secretary must give his branch or one of its groups",
+        ),
+    ] = None,
+    lost_contact: Annotated[
+        Literal["open"] | None, Query(description="open: members with an open lost-contact case")
+    ] = None,
+    transfer: Annotated[
+        Literal["pending"] | None,
+        Query(description="pending: members whose transfer letter waits to be accepted or returned"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
     after: Annotated[str, Query(max_length=64, description="the last member id of the previous page")] = "",
 ) -> dict[str, Any]:
-    """Verification cases and members, a page at a time (`after`: the last member_id seen)."""
-    found = await members_of(request).cases(status=status, limit=limit, after=after)
-    return {"members": [_case_view(c) for c in found]}
+    """Verification cases and members, a page at a time (`after`: the last member_id seen), each
+    with its driver masked (`driver`: null once he is erased). A branch secretary reads the members
+    of his own branch only, so he passes `branch_id` (403 naming it otherwise)."""
+    await run_command(scope_of(request).listing(principal, branch_id, field="branch_id"))
+    wanted = CaseFilter(
+        status=status,
+        branch_id=branch_id,
+        lost_contact_open=lost_contact == "open",
+        transfer_pending=transfer == "pending",
+    )
+    found = await cases_of(request).page(wanted, limit=limit, after=after)
+    return {"members": [_read_view(case, driver) for case, driver in found]}
 
 
 @router.get("/members/{member_id}")
 async def case(request: Request, member_id: str, _: Readers) -> dict[str, Any]:
-    return _case_view(await run_command(members_of(request).case(member_id)))
+    """One case or member, with his driver masked (`driver`: null once he is erased)."""
+    found = await run_command(members_of(request).case(member_id))
+    drivers = await cases_of(request).drivers([found["driver_id"]])
+    return _read_view(found, drivers.get(found["driver_id"]))
 
 
 class AttemptIn(RequestBody):
@@ -155,6 +196,11 @@ async def decide(request: Request, member_id: str, decision: DecisionIn, princip
 def _case_view(case: dict[str, Any]) -> dict[str, Any]:
     view = {k: v for k, v in case.items() if k not in ("_id", "outbox", "outbox_lease", "version")}
     return {"member_id": case["_id"], **view}
+
+
+def _read_view(case: dict[str, Any], driver: dict[str, Any] | None) -> dict[str, Any]:
+    """A case as the reads show it: with its driver masked, or null once he is erased."""
+    return {**_case_view(case), "driver": driver_view(driver) if driver else None}
 
 
 def _without_id(doc: dict[str, Any], name: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The roster's HTTP API for the organisation tree (健全组织体系): organisations, committee seats,
-assigning members to branches, N+1 pairings (结对帮带) and the pairing-overdue scan."""
+"""The roster's HTTP API for the organisation tree (健全组织体系): organisations, committee seats and
+the end of their terms, assigning members to branches, N+1 pairings (结对帮带) and the
+pairing-overdue scan."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from roadbranch_shared.service import Service
 
 from roster.app.organisation import Organisations
 from roster.app.scope import Scope
+from roster.app.seats import Seats
 from roster.domain.organisation import Channel, SeatRole
 from roster.settings import Settings
 
@@ -44,6 +46,7 @@ def attach(service: Service, db: AsyncDatabase[dict]) -> None:
         default_county=settings.default_county,
     )
     service.app.state.organisations = organisations
+    service.app.state.seats = Seats(db, organisations)
     service.app.state.scope = Scope(db)
     service.app.state.pairing_overdue_scan = start_periodically(
         lambda: organisations.find_overdue_pairings(datetime.now(UTC)),
@@ -55,6 +58,11 @@ def attach(service: Service, db: AsyncDatabase[dict]) -> None:
 def organisations_of(request: Request) -> Organisations:
     organisations: Organisations = request.app.state.organisations
     return organisations
+
+
+def seats_of(request: Request) -> Seats:
+    seats: Seats = request.app.state.seats
+    return seats
 
 
 def scope_of(request: Request) -> Scope:
@@ -104,8 +112,10 @@ async def organisations(request: Request, _: Readers) -> dict[str, Any]:
 
 
 @router.get("/organisations/{org_id}")
-async def organisation(request: Request, org_id: str, _: Readers) -> dict[str, Any]:
-    """The organisation with its children's ids, its seats and rule-of-thumb warnings."""
+async def organisation(request: Request, org_id: str, principal: Readers) -> dict[str, Any]:
+    """The organisation with its children's ids, its seats and rule-of-thumb warnings. A branch
+    secretary reads his own branch and its party groups."""
+    await run_command(scope_of(request).organisation(principal, org_id, field="organisation_id"))
     return _org_view(await run_command(organisations_of(request).view(org_id)))
 
 
@@ -125,13 +135,31 @@ async def assign_seat(request: Request, org_id: str, body: SeatIn, principal: Wr
     if body.role not in SeatRole.ALL:
         raise ApiError.invalid([FieldError("role", "unknown_role", "职务须为：" + "、".join(SeatRole.ALL))])
     org = await run_command(
-        organisations_of(request).assign_seat(
+        seats_of(request).assign(
             org_id,
             role=body.role,
             person_id=body.person_id,
             term_start=body.term_start,
             term_end=body.term_end,
         )
+    )
+    return _org_view(org)
+
+
+class SeatEndIn(RequestBody):
+    term_end: IsoDate = Field(description="the last day of the term (not before its term_start)")
+
+
+@router.post("/organisations/{org_id}/seats/{seat_id}/end")
+async def end_seat(
+    request: Request, org_id: str, seat_id: str, body: SeatEndIn, principal: Writers
+) -> dict[str, Any]:
+    """End a seat's term (任期结束、免职) on `term_end`: from the next day the person no longer holds
+    it and a successor's term may start. 409 naming `seat_id` when its term has ended already.
+    Published as `seat_ended` on roster.org.v1. Answers the organisation."""
+    await run_command(scope_of(request).organisation(principal, org_id, field="organisation_id"))
+    org = await run_command(
+        seats_of(request).end(org_id, seat_id, term_end=body.term_end, by=principal.subject)
     )
     return _org_view(org)
 
@@ -177,6 +205,15 @@ async def create_pairing(
         )
     )
     return _pairing_view(pairing)
+
+
+@router.get("/organisations/{org_id}/pairings")
+async def pairings(request: Request, org_id: str, principal: Readers) -> dict[str, Any]:
+    """The organisation's N+1 pairings (结对帮带), oldest first, each with its contact log
+    (`contacts`: member_id, channel, at, notes, by). A branch secretary reads his own branch's."""
+    await run_command(scope_of(request).organisation(principal, org_id, field="organisation_id"))
+    found = await run_command(organisations_of(request).pairings_in(org_id))
+    return {"organisation_id": org_id, "pairings": [_pairing_view(p) for p in found]}
 
 
 @router.get("/pairings/{pairing_id}")
