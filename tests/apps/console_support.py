@@ -29,7 +29,9 @@ from pilot import (  # noqa: E402
     settle_notifications,
 )
 
-CONSOLE_DIST = ROOT / "web" / "console" / "dist"
+# The built console the gateway serves; another build (e.g. one made aside while the tree changes)
+# can be tested with ROADBRANCH_CONSOLE_DIST.
+CONSOLE_DIST = Path(os.environ.get("ROADBRANCH_CONSOLE_DIST", ROOT / "web" / "console" / "dist"))
 CHROMIUM = os.environ.get("ROADBRANCH_CHROMIUM", "/usr/bin/chromium")
 # As the machine's probe starts it: no sandbox (root), no GPU, and nothing reaching out to the
 # closed network (background networking, component updates, sync).
@@ -48,11 +50,18 @@ SCREENSHOTS = os.environ.get("ROADBRANCH_SCREENSHOTS_DIR", "")
 
 @contextmanager
 def played(
-    stack_info: StackInfo, run_dir: Path, plan: PilotPlan, *, notifications: bool = True
+    stack_info: StackInfo,
+    run_dir: Path,
+    plan: PilotPlan,
+    *,
+    notifications: bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The six services in a county of their own, the pilot played and settled; stopped after."""
     county = f"county-{secrets.token_hex(3)}"
-    services = PilotServices(stack_info, run_dir, suffix=f"_{county[-6:]}", county=county)
+    services = PilotServices(
+        stack_info, run_dir, suffix=f"_{county[-6:]}", county=county, extra_env=extra_env
+    )
     services.start(lambda _: None)
     try:
         pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
@@ -109,7 +118,9 @@ def sign_in(page: Page, base: str, username: str, password: str = DEMO_PASSWORD)
 def console_stack(stack_info: StackInfo, run_dir: Path) -> Iterator[dict[str, Any]]:
     """The seed pilot played (no notifications settled: the pages do not need them), the demo
     sign-ins made, the gateway in front and one Chromium; all stopped after."""
-    with played(stack_info, run_dir, SEED_PLAN, notifications=False) as run:
+    # The roster's scans may be run "as of" a later day, so a test can find members out of contact.
+    clock = {"ROADBRANCH_ROSTER_CLOCK_CONTROL": "true"}
+    with played(stack_info, run_dir, SEED_PLAN, notifications=False, extra_env=clock) as run:
         services = run["services"]
         sign_in_api = SignIn(services.urls["identity"])
         sign_in_api.demo_accounts(branch=run["pilot"].state["branch"])

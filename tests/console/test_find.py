@@ -124,3 +124,63 @@ def test_the_gateway_serves_the_console_and_keeps_personal_data_out_of_its_log(
         json.loads(httpx.get(console["url"] + "/api/nope/v1/x", timeout=30).text)["error"]["code"]
         == "not_found"
     )
+
+
+def test_a_clerk_brings_a_new_members_relation_home_and_closes_a_lost_contact_case(
+    console: dict[str, Any],
+) -> None:
+    branch = console["pilot"].state["branch"]
+    cases = api(console, "roster", "GET", "/v1/members?status=verified&limit=1000", "zhuanban")["members"]
+    (new,) = [c for c in cases if not c.get("branch_id")]  # the member the clerk verified above
+    page = new_page(console)
+    sign_in(page, console["url"], "zhuanban")
+    page.get_by_role("menuitem", name="党员档案").click()
+    row = page.locator("[data-test=ledger] tbody tr", has_text="尚未编入")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(new["driver"]["name"])  # masked, as the roster answers
+    row.get_by_role("button", name="档案").click()
+    file = page.locator("[data-test=member-file]")
+    file.get_by_role("button", name="登记转接").click()
+    expect(file.locator(".el-form-item__error").first).to_be_visible()  # no letter number
+    file.get_by_label("介绍信编号").fill("介2026-118")
+    file.get_by_label("转出党组织").fill("原籍村党支部")
+    file.get_by_role("button", name="登记转接").click()
+    expect(file.locator("[data-test=transfers]")).to_contain_text("待接收")
+    page.keyboard.press("Escape")
+
+    page.get_by_text("组织关系转接中", exact=True).click()
+    pending = page.locator("[data-test=ledger] tbody tr")
+    expect(pending).to_have_count(1)
+    expect(pending).to_contain_text("转接中")
+    pending.get_by_role("button", name="档案").click()
+    choose(page, "接收支部", "县个体货车司机流动党员党支部")
+    file.get_by_role("button", name="接收", exact=True).click()
+    expect(file.locator("[data-test=transfers]")).to_contain_text("已接收")
+    expect(file).to_contain_text("县个体货车司机流动党员党支部")
+    console["shots"].take(page, "console-member-file")
+    page.keyboard.press("Escape")
+    assert api(console, "roster", "GET", f"/v1/members/{new['member_id']}", "zhuanban")["branch_id"] == branch
+
+    # A year and a half on, nobody has been in touch: the scan finds every member out of contact.
+    scan = api(
+        console,
+        "roster",
+        "POST",
+        "/v1/ops/scans/lost-contact",
+        "zhuanban",
+        params={"as_of": "2028-06-01T09:00:00+08:00"},
+    )
+    assert new["member_id"] in scan["raised"]
+    page.get_by_text("失联党员", exact=True).click()
+    lost = page.locator("[data-test=ledger] tbody tr")
+    expect(lost).to_have_count(len(scan["raised"]))
+    lost.filter(has_text=new["driver"]["name"]).get_by_role("button", name="档案").click()
+    expect(file).to_contain_text("起失联，尚未办结")
+    file.get_by_role("button", name="办结").click()
+    expect(file.locator(".el-form-item__error").first).to_be_visible()  # no note
+    file.get_by_label("处理情况").fill("已电话联系上，本人在新疆跑车，下月回乡")
+    file.get_by_role("button", name="办结").click()
+    expect(file.locator("[data-test=lost-contact]")).to_contain_text("下月回乡")
+    ledger = api(console, "roster", "GET", f"/v1/members/{new['member_id']}/ledger", "zhuanban")
+    assert ledger["lost_contact"]["status"] == "resolved"
+    assert ledger["lost_contact"]["note"] == "已电话联系上，本人在新疆跑车，下月回乡"

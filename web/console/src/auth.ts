@@ -2,6 +2,8 @@
 import { reactive } from "vue";
 import { api, clients, sessions } from "./api";
 import { unwrap, type Grant } from "@roadbranch/api";
+import { forgetOrganisations } from "./organisations";
+import { forgetPeople } from "./people";
 
 export interface Me {
   subject: string;
@@ -37,10 +39,14 @@ export async function signIn(form: SignInForm): Promise<Me | null> {
   const body = { ...form, new_password: form.new_password || undefined, role: form.role || undefined };
   const grant = await unwrap(clients.identity.POST("/v1/sessions", { body: body as never }));
   sessions.save(grant as unknown as Grant);
+  forgetOrganisations();
+  forgetPeople();
   return loadMe();
 }
 
 export async function signOut(): Promise<void> {
   await api.signOut();
   auth.me = null;
+  forgetOrganisations();
+  forgetPeople();
 }

@@ -36,6 +36,7 @@ export interface Section {
 
 const FINDERS: Role[] = ["work_group_staff", "org_department", "operator"];
 const TEACHERS: Role[] = ["work_group_staff", "org_department", "branch_secretary", "instructor"];
+const CONNECTORS: Role[] = ["work_group_staff", "org_department", "branch_secretary", "operator"];
 const WELFARE: Role[] = ["welfare_officer", "work_group_staff"];
 
 export const SECTIONS: Section[] = [
@@ -46,12 +47,16 @@ export const SECTIONS: Section[] = [
       { path: "/find/imports", title: "名单导入", roles: ["work_group_staff"] },
       { path: "/find/search", title: "查找司机", roles: FINDERS },
       { path: "/find/members", title: "党员身份核实", roles: FINDERS },
+      { path: "/find/ledger", title: "党员档案", roles: [...FINDERS, "branch_secretary"] },
     ],
   },
   {
     key: "connect",
     title: "联起来",
-    pages: [{ path: "/connect/organisations", title: "组织体系", roles: ["work_group_staff", "org_department", "branch_secretary", "operator"] }],
+    pages: [
+      { path: "/connect/organisations", title: "组织体系", roles: CONNECTORS },
+      { path: "/connect/pairings", title: "结对帮带", roles: CONNECTORS },
+    ],
   },
   {
     key: "gather",
@@ -59,6 +64,8 @@ export const SECTIONS: Section[] = [
     pages: [
       { path: "/gather/meetings", title: "会议与党课", roles: [...TEACHERS, "operator"] },
       { path: "/gather/contents", title: "学习推送", roles: [...TEACHERS, "operator"] },
+      { path: "/gather/questions", title: "题库", roles: [...TEACHERS, "operator"] },
+      { path: "/gather/compliance", title: "组织生活达标", roles: ["work_group_staff", "org_department", "branch_secretary", "instructor", "operator"] },
     ],
   },
   {
@@ -83,7 +90,10 @@ export const SECTIONS: Section[] = [
   {
     key: "notify",
     title: "通知",
-    pages: [{ path: "/notify/deliveries", title: "发送记录", roles: ["work_group_staff", "org_department", "operator"] }],
+    pages: [
+      { path: "/notify/deliveries", title: "发送记录", roles: ["work_group_staff", "org_department", "operator"] },
+      { path: "/notify/staff", title: "工作人员通讯录", roles: ["work_group_staff", "operator"] },
+    ],
   },
   {
     key: "system",
@@ -91,6 +101,7 @@ export const SECTIONS: Section[] = [
     pages: [
       { path: "/system/accounts", title: "账号与角色", roles: ["administrator"] },
       { path: "/system/audit", title: "登录与账号审计", roles: ["administrator", "org_department"] },
+      { path: "/system/roster-audit", title: "敏感信息查阅审计", roles: ["administrator", "org_department"] },
     ],
   },
 ];
