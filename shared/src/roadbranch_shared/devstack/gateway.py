@@ -36,7 +36,9 @@ UPSTREAM = re.compile(r"^ROADBRANCH_([A-Z0-9]+)_UPSTREAM$")
 # A path nginx would read as something else: `$` starts a variable, `"` and `\` end or escape a string.
 UNSAFE_IN_PATH = re.compile(r'["$\\\x00-\x1f]')
 
-# What a Vite build serves; the image has nginx's full mime.types, these are the types that matter.
+# nginx's own table as Debian installs it (the image has the same); MIME_TYPES below only where it
+# is missing (an nginx built elsewhere), holding what a Vite build serves.
+SYSTEM_MIME_TYPES = Path("/etc/nginx/mime.types")
 MIME_TYPES = {
     "text/html": "html htm",
     "text/css": "css",
@@ -57,6 +59,19 @@ MIME_TYPES = {
     "text/plain": "txt",
     "application/xml": "xml",
 }
+
+
+def mime_table(system: Path = SYSTEM_MIME_TYPES) -> str:
+    """nginx's `types {}` block: the system's full table when there is one, with what a Vite build
+    needs added where that table lacks it (older tables have no webmanifest, wasm or avif)."""
+    base = system.read_text(encoding="utf-8") if system.is_file() else "types {\n}\n"
+    known = set(re.findall(r"[\s;]([a-z0-9]+)(?=[\s;])", base.split("{", 1)[-1]))
+    missing = {kind: " ".join(e for e in exts.split() if e not in known) for kind, exts in MIME_TYPES.items()}
+    extra = "".join(f"    {kind} {exts};\n" for kind, exts in missing.items() if exts)
+    head, _, _ = base.rpartition("}")
+    return f"{head}{extra}}}\n"
+
+
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
@@ -185,8 +200,7 @@ class Gateway:
             self.driver_dist.mkdir(exist_ok=True)
         server = render(self.template.read_text(encoding="utf-8"), self.values())
         (run / "gateway.conf").write_text(server, encoding="utf-8")
-        mime = "".join(f"    {kind} {exts};\n" for kind, exts in MIME_TYPES.items())
-        (run / "mime.types").write_text(f"types {{\n{mime}}}\n", encoding="utf-8")
+        (run / "mime.types").write_text(mime_table(), encoding="utf-8")
         temp = "".join(f'    {name}_temp_path "{_nginx_path(run / "tmp" / name)}";\n' for name in TEMP_PATHS)
         self.config.write_text(
             "# Written by roadbranch_shared.devstack.gateway: the main config around gateway.conf,\n"
