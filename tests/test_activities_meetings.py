@@ -1,17 +1,25 @@
 """Meetings through a real activities process fed by a real roster process: who is invited comes
-from roster events; a party lesson's attendance (check-in code, online, leave, absent, a proxy
-record, make-up) gives the right figures and events; moving, cancelling and the role checks."""
+from roster events, a committee seat no longer after its term ended; a party lesson's attendance
+(check-in code, online, leave, absent, a proxy record, make-up) gives the right figures and events;
+moving, cancelling and the role checks."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import json
+import secrets
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from activities_support import Activities, assign, pilot_fixtures, published, verified_members
+from aiokafka import AIOKafkaProducer
+from notify_support import EventPublisher
 from roadbranch_shared.contracts.activities import MeetingScheduled
+from roadbranch_shared.contracts.roster import OrganisationCreated, SeatAssigned, SeatEnded
 from roadbranch_shared.devstack import StackInfo
-from roadbranch_shared.testing import eventually
+from roadbranch_shared.testing import eventually, read_topic
+from roadbranch_shared.topics import ROSTER_ORG
 from roster_support import Roster
 
 pytestmark = pytest.mark.integration
@@ -357,3 +365,118 @@ async def test_moving_and_cancelling_a_meeting_and_who_may(
         stack_info.kafka_bootstrap, MEETINGS, "roadbranch.activities.meeting.rescheduled.v1", meeting_id
     )
     assert rescheduled["data"]["previous_starts_at"].startswith("2026-11-15T09:00")
+
+
+async def test_a_committee_seat_ended_in_roster_no_longer_invites_after_its_end(
+    roster: Roster, activities: Activities, pilot: dict[str, Any]
+) -> None:
+    committee = pilot["committee"]
+    [seat] = [
+        s
+        for s in activities.ok("GET", f"/v1/organisations/{committee}")["seats"]
+        if s["person_id"] == "staff-c6"
+    ]
+    ended = roster.call(
+        "POST", f"/v1/organisations/{committee}/seats/{seat['seat_id']}/end", json={"term_end": "2026-11-30"}
+    )
+    assert ended.status_code == 200, ended.text
+
+    def seen() -> dict[str, Any] | None:
+        seats = activities.ok("GET", f"/v1/organisations/{committee}")["seats"]
+        [shown] = [s for s in seats if s["seat_id"] == seat["seat_id"]]
+        return shown if shown["term_end"] == "2026-11-30" else None
+
+    activities.wait_for(seen, "the end of staff-c6's term in activities")
+    staff = {f"staff-c{i}" for i in range(7)}
+    during = activities.schedule(committee, "training_class", datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    after = activities.schedule(committee, "training_class", datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
+    assert staff <= set(during["invitees"]), "his last day is 30 November: he is still invited before it"
+    assert staff - set(after["invitees"]) == {"staff-c6"}
+    assert set(after["invitee_drivers"]) == set(during["invitee_drivers"]), "the drivers are unchanged"
+
+
+async def test_seat_ends_apply_once_in_the_organisations_order_and_a_malformed_one_is_dead_lettered(
+    activities: Activities, stack_info: StackInfo
+) -> None:
+    org = f"org_seats_{secrets.token_hex(4)}"
+    now = datetime.now(UTC)
+
+    def assigned(seat_id: str, person_id: str) -> SeatAssigned:
+        return SeatAssigned(
+            organisation_id=org,
+            seat_id=seat_id,
+            role="member",
+            person_id=person_id,
+            term_start=date(2025, 1, 1),
+            assigned_at=now,
+        )
+
+    def ended(seat_id: str, person_id: str, term_end: date) -> SeatEnded:
+        return SeatEnded(
+            organisation_id=org,
+            seat_id=seat_id,
+            role="member",
+            person_id=person_id,
+            term_start=date(2025, 1, 1),
+            term_end=term_end,
+            ended_at=now,
+        )
+
+    created = OrganisationCreated(
+        organisation_id=org, kind="industry_committee", name="测试行业党委", created_at=now
+    )
+    poison = {
+        "id": str(uuid.uuid4()),
+        "source": "/tests/poison",
+        "type": SeatEnded.event_type,
+        "specversion": "1.0",
+        "time": now.isoformat(),
+        "subject": org,
+        "correlationid": "poison",
+        "seq": 90,
+        "data": {"organisation_id": org, "seat_id": "seat_a", "role": "member", "term_end": "soon"},
+    }
+    async with EventPublisher(stack_info.kafka_bootstrap, source="/tests/roster") as events:
+        await events.publish(created, org)
+        first = await events.publish(assigned("seat_a", "staff-sa"), org)
+        # The end of a seat this view never saw (its assignment left the topic before it read it).
+        await events.publish(ended("seat_gone", "staff-sb", date(2026, 6, 30)), org)
+        end = await events.publish(ended("seat_a", "staff-sa", date(2026, 11, 30)), org)
+        # At-least-once: the assignment and the end come again, after the end.
+        await events.send(first, ROSTER_ORG.name)
+        await events.send(end, ROSTER_ORG.name)
+        producer = AIOKafkaProducer(bootstrap_servers=stack_info.kafka_bootstrap)
+        await producer.start()
+        try:  # same key, same partition: the record after it is read after it
+            await producer.send_and_wait(ROSTER_ORG.name, json.dumps(poison).encode(), key=org.encode())
+        finally:
+            await producer.stop()
+        await events.publish(assigned("seat_c", "staff-sc"), org)
+
+    def caught_up() -> list[dict[str, Any]] | None:
+        shown = activities.organisation(org)
+        seats = (shown or {}).get("seats", [])
+        return seats if any(s["seat_id"] == "seat_c" for s in seats) else None
+
+    seats = activities.wait_for(caught_up, "the last seat of the test organisation")
+    assert [(s["seat_id"], s["person_id"], s["term_end"]) for s in seats] == [
+        ("seat_a", "staff-sa", "2026-11-30"),
+        ("seat_gone", "staff-sb", "2026-06-30"),
+        ("seat_c", "staff-sc", None),
+    ]
+    during = activities.schedule(org, "training_class", datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    after = activities.schedule(org, "training_class", datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
+    assert sorted(during["invitees"]) == ["staff-sa", "staff-sc"]
+    assert after["invitees"] == ["staff-sc"]
+
+    group = f"{activities.consumer_group}.{ROSTER_ORG.name}"
+
+    async def parked() -> list[dict[str, str]]:
+        records = await read_topic(stack_info.kafka_bootstrap, f"{ROSTER_ORG.name}.dlq")
+        headers = [{k: v.decode() for k, v in r.headers} for r in records if r.key == org.encode()]
+        return [h for h in headers if h.get("dlq-consumer-group") == group]
+
+    [letter] = await eventually(parked, message="the malformed SeatEnded in the dead-letter topic")
+    assert letter["dlq-reason"] == "payload_invalid"
+    assert "term_end" in letter["dlq-error"]
+    assert activities.process.alive

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -431,3 +431,42 @@ async def test_stations_and_care_campaigns_from_a_real_welfare_process(
     text = briefing.call("GET", "/v1/briefing").text
     assert "开展“送温暖、送健康、送服务”活动3次，慰问党员司机2名，非党员司机4人" in text
     assert "发放防疫物资、手套、防暑降温用品等物品20件，帮助货车司机解决证件年审等困难问题1件" in text
+
+
+async def test_a_committee_seat_ended_early_stops_counting_in_the_periods_after_its_end(
+    pilot: dict[str, Any], roster: Roster, briefing: Briefing
+) -> None:
+    # 选优配强委员N名 is the committee as it stood in the period: a member whose term ended last
+    # month still counts in a period his last day is in, no longer in this month.
+    committee = pilot["committee"]
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    month, last_day = f"{today:%Y-%m}", today.replace(day=1) - timedelta(days=1)
+    await eventually(
+        figures_settled(briefing, "connect", {"industry_committee_members": 3}), message="the committee"
+    )
+    assert briefing.figures(month)["connect"]["industry_committee_members"] == 3
+    seats = created(roster.call("GET", f"/v1/organisations/{committee}"))["seats"]
+    [seat] = [s for s in seats if s["person_id"] == "staff-b"]
+    end = {"term_end": last_day.isoformat()}
+    created(roster.call("POST", f"/v1/organisations/{committee}/seats/{seat['seat_id']}/end", json=end))
+
+    connect = await eventually(
+        _figures_of(briefing, month, {"industry_committee_members": 2}), message="the end of staff-b's term"
+    )
+    assert connect["industry_committee_secretary_id"] == "staff-sec"
+    assert connect["branch_committee_members"] == 2, "other committees are unchanged"
+    assert "选优配强行业党委委员2名" in briefing.call("GET", "/v1/briefing", params={"period": month}).text
+    since = briefing.figures("all")["connect"]
+    assert (since["industry_committee_members"], since["industry_committee_secretary_id"]) == (3, "staff-sec")
+    held_then = briefing.figures(f"{last_day.isoformat()}..{today.isoformat()}")["connect"]
+    assert held_then["industry_committee_members"] == 3, "a period with his last day in it counts him"
+
+
+def _figures_of(briefing: Briefing, period: str, expected: dict[str, Any]) -> Any:
+    """`figures_settled` for another period than the whole pilot."""
+
+    async def check() -> dict[str, Any] | None:
+        got = briefing.figures(period)["connect"]
+        return got if all(got.get(k) == v for k, v in expected.items()) else None
+
+    return check

@@ -154,6 +154,39 @@ def test_the_organisation_is_its_state_at_the_end_of_the_period() -> None:
     assert march.gather.attendance_rate == 0.875
 
 
+def test_a_seat_ended_early_counts_in_the_periods_it_was_held_in_only() -> None:
+    # As the projection keeps a SeatEnded: the seat's fields, its term cut short, the end's time.
+    seats = {
+        "s1": {"role": "secretary", "person_id": "p1", "assigned_at": at("2026-01-05"), "term_end": None},
+        "s2": {
+            "role": "member",
+            "person_id": "p2",
+            "assigned_at": at("2026-01-05"),
+            "term_start": "2026-01-01",
+            "term_end": "2026-04-15",
+            "ended_at": at("2026-04-20"),
+        },
+        # Known from its end only (the view never saw it assigned): no figure can date it.
+        "s3": {"role": "member", "person_id": "p3", "term_start": "2025-01-01", "term_end": "2026-06-30"},
+    }
+    orgs = [
+        {
+            "_id": "c",
+            "kind": "industry_committee",
+            "county": "meigu",
+            "created_at": at("2026-01-01"),
+            "seats": seats,
+        }
+    ]
+    members = {
+        label: compute(
+            view(organisations=orgs), "meigu", parse_period(label)
+        ).connect.industry_committee_members
+        for label in ("2026-Q1", "2026-04", "2026-05", "2026", "all")
+    }
+    assert members == {"2026-Q1": 2, "2026-04": 2, "2026-05": 1, "2026": 2, "all": 2}
+
+
 def test_needs_give_median_time_to_resolve_and_share_within_target() -> None:
     needs = [
         {

@@ -24,12 +24,13 @@ from roadbranch_shared.contracts.roster import (
     MemberVerified,
     OrganisationCreated,
     SeatAssigned,
+    SeatEnded,
 )
 from roadbranch_shared.contracts.welfare import NeedEscalated, NeedFiled
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.testing import eventually
-from roadbranch_shared.topics import ROSTER_CONTACT
+from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_ORG
 from roster.app.contact_points import contact_point_changed
 
 pytestmark = pytest.mark.integration
@@ -465,6 +466,91 @@ async def test_content_for_a_branch_reaches_its_members_and_an_overdue_requireme
         await sent(notify, member, "content_published")
     await handled(notify, events, outsider)
     assert notify.sent(outsider, "content_published") == []
+
+
+async def test_a_secretary_whose_term_ended_is_told_nothing_more_of_the_branch(
+    notify: Notify, sms: SmsProviderServer, events: EventPublisher
+) -> None:
+    branch, old_seat, new_seat = f"org-end-{RUN}", f"seat-old-{RUN}", f"seat-new-{RUN}"
+    for subject, number in (("secretary-4", "13900000404"), ("secretary-5", "13900000505")):
+        saved = notify.call("PUT", f"/v1/staff/{subject}/contact", json={"phone": number})
+        assert saved.status_code == 200, saved.text
+    now = datetime.now(CST)
+    async with EventPublisher(events.bootstrap, source="/tests/roster") as roster:
+        await roster.publish(
+            OrganisationCreated(
+                organisation_id=branch, kind="branch", name="货车司机流动党员第二支部", created_at=now
+            ),
+            branch,
+        )
+        first = await roster.publish(
+            SeatAssigned(
+                organisation_id=branch,
+                seat_id=old_seat,
+                role="secretary",
+                person_id="secretary-4",
+                term_start=date(2026, 1, 1),
+                assigned_at=now,
+            ),
+            branch,
+        )
+        end = await roster.publish(
+            SeatEnded(
+                organisation_id=branch,
+                seat_id=old_seat,
+                role="secretary",
+                person_id="secretary-4",
+                term_start=date(2026, 1, 1),
+                term_end=date(2026, 11, 30),
+                ended_at=now,
+            ),
+            branch,
+        )
+        # At-least-once: his assignment and its end come again; the assignment must not seat him anew.
+        await roster.send(first, ROSTER_ORG.name)
+        await roster.send(end, ROSTER_ORG.name)
+        await roster.publish(
+            SeatAssigned(
+                organisation_id=branch,
+                seat_id=new_seat,
+                role="secretary",
+                person_id="secretary-5",
+                term_start=date(2027, 1, 1),
+                assigned_at=now,
+            ),
+            branch,
+        )
+
+    async def successor_seated() -> bool:
+        answer = notify.call("GET", f"/v1/organisations/{branch}")
+        return answer.status_code == 200 and answer.json()["secretary_id"] == "secretary-5"
+
+    await eventually(successor_seated, message="the branch's next secretary, after the redeliveries")
+
+    async def overdue(period: str, period_end: date) -> None:
+        await events.publish(
+            ComplianceOverdue(
+                organisation_id=branch,
+                requirement="party_lesson",
+                period=period,
+                period_end=period_end,
+                held=0,
+                required=1,
+                raised_at=datetime.now(CST),
+            ),
+            branch,
+        )
+
+    notify.set_clock(datetime(2026, 11, 25, 10, 0, tzinfo=CST))  # his last day is 30 November
+    await overdue("2026-11", date(2026, 11, 30))
+    [told] = await sent(notify, "secretary-4", "compliance_overdue")
+    notify.set_clock(datetime(2026, 12, 22, 10, 0, tzinfo=CST))
+    await overdue("2026-12", date(2026, 12, 31))
+    # Nobody is in office now: the secretary seated for the coming term hears, never the past one.
+    [successor] = await sent(notify, "secretary-5", "compliance_overdue")
+    assert successor["cause"] != told["cause"]
+    assert notify.sent("secretary-4", "compliance_overdue") == [told]
+    assert len([m for m in sms.to("13900000404") if "党课" in m.text]) == 1
 
 
 async def _async(value: Any) -> Any:

@@ -1,12 +1,12 @@
 """Who belongs where, as this service knows it: member drivers, organisations and their committee
-seats, built only from roster events (签收、分配、转入; 组织、席位; 删除).
+seats, built only from roster events (签收、分配、转入; 组织、席位、任期结束; 删除).
 
 One document per member (by member id: driver, status, branch, group; events applied in the member
 aggregate's order), per driver (by driver id: erased or not) and per organisation (kind, parent,
-children, seats). Events are applied by `_id` only; who is in an organisation is read when a meeting
-or an item needs it, by one filtered scan of the members, so no second document has to follow the
-member's (a crash between two writes could leave it behind, and a growing member list would make
-every assignment rewrite it).
+children, seats with their terms, an ended seat's term cut to its end). Events are applied by `_id`
+only; who is in an organisation is read when a meeting or an item needs it, by one filtered scan of
+the members, so no second document has to follow the member's (a crash between two writes could
+leave it behind, and a growing member list would make every assignment rewrite it).
 """
 
 from __future__ import annotations
@@ -77,6 +77,15 @@ class Membership:
 
     async def seat_assigned(self, org_id: str, seat: Document, envelope: Envelope) -> None:
         await apply_in_order(self.db.organisations, org_id, envelope, {"$push": {"seats": seat}})
+
+    async def seat_ended(self, org_id: str, ended: Document, envelope: Envelope) -> None:
+        """A seat's term ended (任期结束、免职): its copy here gets the end, in the organisation's
+        order, so a redelivery (or an older event after it) changes nothing. The seats are read,
+        then replaced: an organisation's events come one at a time from its partition, so no other
+        write of its seats falls in between."""
+        org = await self.organisation(org_id) or {}
+        seats = with_seat_ended(org.get("seats", []), ended)
+        await apply_in_order(self.db.organisations, org_id, envelope, {"$set": {"seats": seats}})
 
     async def _forget_quotes(self, meeting_id: str, driver_id: str) -> None:
         meeting = await self.db.meetings.find_one({"_id": meeting_id}, {"quotes": 1})
@@ -153,6 +162,20 @@ class Membership:
             if not d.get("erased")
         }
         return [p for p in wanted if p in known]
+
+
+def with_seat_ended(seats: Iterable[Document], ended: Document) -> list[Document]:
+    """The seats with the seat `ended` (as SeatEnded describes it) ending on its `term_end`.
+
+    A seat this view never saw (its assignment was dead-lettered, or left the topic before this
+    view read it) is added from the end event, which names everything a seat holds: the past
+    committee stays complete, and the seat does not count after its end."""
+    kept = list(seats)
+    for i, seat in enumerate(kept):
+        if seat.get("seat_id") == ended["seat_id"]:
+            kept[i] = {**seat, "term_end": ended["term_end"], "ended_at": ended["ended_at"]}
+            return kept
+    return [*kept, ended]
 
 
 def current_seats(seats: Iterable[Document], on: date) -> list[Document]:

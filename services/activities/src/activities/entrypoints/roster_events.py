@@ -15,6 +15,7 @@ from roadbranch_shared.contracts.roster import (
     MemberVerified,
     OrganisationCreated,
     SeatAssigned,
+    SeatEnded,
 )
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.topics import ROSTER_DRIVER, ROSTER_MEMBER, ROSTER_ORG
@@ -65,6 +66,18 @@ def subscriptions(view: Callable[[], Membership], group_id: str) -> list[EventSu
             "term_end": event.term_end.isoformat() if event.term_end else None,
         }
         await view().seat_assigned(event.organisation_id, seat, envelope)
+
+    @orgs.on(SeatEnded)
+    async def seat_ended(event: SeatEnded, envelope: Envelope) -> None:
+        ended = {
+            "seat_id": event.seat_id,
+            "role": event.role,
+            "person_id": event.person_id,
+            "term_start": event.term_start.isoformat(),
+            "term_end": event.term_end.isoformat(),
+            "ended_at": event.ended_at,
+        }
+        await view().seat_ended(event.organisation_id, ended, envelope)
 
     @drivers.on(DriverRegistered)
     async def registered(event: DriverRegistered, envelope: Envelope) -> None:

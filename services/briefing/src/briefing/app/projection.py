@@ -148,6 +148,27 @@ class Projection:
                 },
             )
 
+        @on(rs.SeatEnded)
+        async def seat_ended(e: rs.SeatEnded, env: Envelope) -> None:
+            # The committee figures (选优配强委员7名, 配齐支部委员5名) count the seats held in the
+            # period, not the seats appointed in it: an end cuts the term short, so the seat stops
+            # counting in periods after `term_end` and still counts in the ones it was held in.
+            # Field by field, so the seat keeps its `assigned_at`; one the view never saw gets none,
+            # and no figure counts a seat it cannot date.
+            seat = f"seats.{e.seat_id}"
+            await put(
+                "organisations",
+                e.organisation_id,
+                env,
+                {
+                    f"{seat}.role": e.role,
+                    f"{seat}.person_id": e.person_id,
+                    f"{seat}.term_start": e.term_start.isoformat(),
+                    f"{seat}.term_end": e.term_end.isoformat(),
+                    f"{seat}.ended_at": e.ended_at,
+                },
+            )
+
         @on(rs.PairingAssigned)
         async def pairing(e: rs.PairingAssigned, env: Envelope) -> None:
             await put(

@@ -56,7 +56,9 @@ class NoticeQueue:
         )
         queued = 0
         audience_size = 0
-        async for kind, recipients in self.view.audience(notice.audience, self.batch_size):
+        # The drivers' local day (the templates' zone): whose term a seat is in.
+        today = now.astimezone(self.templates.zone).date()
+        async for kind, recipients in self.view.audience(notice.audience, self.batch_size, on=today):
             audience_size += len(recipients)
             docs: list[Document] = [
                 {

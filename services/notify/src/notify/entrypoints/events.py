@@ -4,6 +4,8 @@ queues its messages. Handlers are thin: the view, the rules and the queue do the
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from typing import Any
 
 from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.contracts import activities, roster, welfare
@@ -24,6 +26,15 @@ from notify.app.notifier import Notifier
 from notify.domain.rules import member_welcome, notices_for
 
 SECRETARY = "secretary"
+
+
+def secretary_seat(person_id: str, term_start: date, term_end: date | None) -> dict[str, Any]:
+    # BSON has no date type: terms are kept as ISO dates, which compare as the days do.
+    return {
+        "person_id": person_id,
+        "term_start": term_start.isoformat(),
+        "term_end": term_end.isoformat() if term_end else None,
+    }
 
 
 def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSubscription]:
@@ -78,10 +89,18 @@ def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSub
     async def organisation_created(e: roster.OrganisationCreated, envelope: Envelope) -> None:
         await notifier().view.organisation_created(e.organisation_id, e.name, e.kind)
 
+    # Of the seats, notify needs the secretaries only: an organisation's secretary hears its notices.
     @org.on(roster.SeatAssigned)
     async def seat_assigned(e: roster.SeatAssigned, envelope: Envelope) -> None:
         if e.role == SECRETARY:
-            await notifier().view.secretary_seated(e.organisation_id, e.person_id)
+            seat = secretary_seat(e.person_id, e.term_start, e.term_end)
+            await notifier().view.secretary_seated(e.organisation_id, e.seat_id, seat, envelope)
+
+    @org.on(roster.SeatEnded)
+    async def seat_ended(e: roster.SeatEnded, envelope: Envelope) -> None:
+        if e.role == SECRETARY:
+            seat = secretary_seat(e.person_id, e.term_start, e.term_end)
+            await notifier().view.secretary_seat_ended(e.organisation_id, e.seat_id, seat, envelope)
 
     org.on(roster.PairingContactOverdue)(by_rules)
 
