@@ -105,7 +105,7 @@ class Activities:
             token = self.instructor_tokens[instructor]
         else:
             token = self.driver_tokens[driver] if driver else self.tokens[role]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}", **(kwargs.pop("headers", None) or {})}
         return httpx.request(method, self.process.url + path, headers=headers, timeout=60, **kwargs)
 
     def ok(self, method: str, path: str, role: str = "work_group_staff", **kwargs: Any) -> dict[str, Any]:

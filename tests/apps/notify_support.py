@@ -390,6 +390,7 @@ class Notify:
 
     def call(self, method: str, path: str, role: str = "work_group_staff", **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        headers.update(kwargs.pop("headers", None) or {})  # e.g. an Idempotency-Key
         return httpx.request(method, self.process.url + path, headers=headers, timeout=60, **kwargs)
 
     def set_clock(self, moment: datetime) -> None:

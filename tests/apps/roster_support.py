@@ -80,6 +80,7 @@ class Roster:
 
     def call(self, method: str, path: str, role: str = "work_group_staff", **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        headers.update(kwargs.pop("headers", None) or {})  # e.g. an Idempotency-Key
         return httpx.request(method, self.process.url + path, headers=headers, timeout=120, **kwargs)
 
     def import_drivers(

@@ -121,6 +121,7 @@ class Welfare:
 
     def call(self, method: str, path: str, role: str = "welfare_officer", **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        headers.update(kwargs.pop("headers", None) or {})  # e.g. an Idempotency-Key
         return httpx.request(method, self.process.url + path, headers=headers, timeout=120, **kwargs)
 
     def ok(self, method: str, path: str, role: str = "welfare_officer", **kwargs: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Union
 
 from fastapi import APIRouter, Depends, FastAPI, Response
@@ -28,11 +29,14 @@ from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.deadletter import DeadLetterPolicy
 from roadbranch_shared.errors import install_error_handlers
 from roadbranch_shared.events import Envelope, registered_events
+from roadbranch_shared.idempotency import COLLECTION as IDEMPOTENCY_KEYS
+from roadbranch_shared.idempotency import IdempotencyStore
 from roadbranch_shared.jwt_auth import Authenticator, AuthSettings, JwksFetch
 from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
 from roadbranch_shared.openapi_errors import declare_error_responses
 from roadbranch_shared.outbox import OutboxEntry, OutboxRelay, pending_markers
+from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.plain_text import RefuseControlCharacters
 from roadbranch_shared.settings import ServiceSettings
 from roadbranch_shared.topics import PROJECT_TOPICS, Topic
@@ -148,6 +152,7 @@ class Service:
         self.app.include_router(self._operations_router())
         self._mongo: AsyncMongoClient[Document] | None = None
         self.relay: OutboxRelay | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
 
     @property
     def db(self) -> AsyncDatabase[Document]:
@@ -189,6 +194,13 @@ class Service:
             self.settings.mongo_uri, tz_aware=True, appname=f"roadbranch-{self.name}"
         )
         try:
+            # Before on_startup, so a service's parts may use it; `Idempotency-Key` answers live here.
+            self.app.state.idempotency = store = IdempotencyStore(
+                self.db[IDEMPOTENCY_KEYS],
+                ttl=timedelta(days=self.settings.idempotency_days),
+                lease=timedelta(seconds=self.settings.idempotency_lease_seconds),
+            )
+            self._housekeeping = start_periodically(store.prune, 3600, name="idempotency key expiry")
             if self.on_startup is not None:
                 await self.on_startup(self.db)
             await self.broker.start()
@@ -204,6 +216,9 @@ class Service:
             log.info("service started", extra={"kafka": self.settings.kafka_bootstrap})
             yield
         finally:
+            if self._housekeeping is not None:
+                self._housekeeping.cancel()
+                self._housekeeping = None
             if self.relay is not None:
                 await self.relay.stop()
                 self.relay = None

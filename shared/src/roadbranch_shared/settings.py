@@ -24,6 +24,16 @@ class ServiceSettings(BaseSettings):
     )
     dlq_max_attempts: int = Field(default=3, ge=1)
     dlq_base_delay: float = Field(default=0.2, ge=0)
+    idempotency_days: float = Field(
+        default=14,
+        ge=7,
+        description="how long an Idempotency-Key's answer is kept (a driver may be offline for days)",
+    )
+    idempotency_lease_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="after this, a request that claimed a key and never answered counts as crashed",
+    )
 
 
 def settings_for(service: str) -> type[ServiceSettings]:

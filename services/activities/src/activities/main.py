@@ -57,6 +57,7 @@ service.on_startup = prepare
 for subscription in roster_events.subscriptions(membership, settings.consumer_group):
     service.subscribe(subscription)
 service.include(meetings_http.router)
+service.include(meetings_http.mine_router)
 service.include(learning_http.router)
 service.include(compliance_http.router)
 service.include(organisations_http.router)

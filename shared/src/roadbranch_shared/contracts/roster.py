@@ -37,7 +37,12 @@ class ContactPointChanged(EventPayload):
     field). Erasing a driver publishes a tombstone instead.
 
     `phone` and `wechat_id` in clear are what records written before sealing carried; roster no
-    longer fills them, and readers take `phone_sealed` / `wechat_id_sealed` first."""
+    longer fills them, and readers take `phone_sealed` / `wechat_id_sealed` first.
+
+    `quiet_hours` is the driver's own choice of when non-urgent messages wait: `own` (from
+    `quiet_start` to `quiet_end`, "HH:MM" local time, overnight when the end is earlier), `off`
+    (none: he takes messages at any hour) or `county` (the county's quiet hours). Absent (records
+    written before drivers chose) means `county`."""
 
     driver_id: str
     phone: str | None = None
@@ -46,6 +51,9 @@ class ContactPointChanged(EventPayload):
     wechat_id_sealed: str | None = None
     preferred_channel: str = "sms"
     changed_at: datetime
+    quiet_hours: str | None = None  # county | own | off (read as a string: more may come)
+    quiet_start: str | None = None
+    quiet_end: str | None = None
 
 
 @event_type("roadbranch.roster.member.candidate_found.v1", topic=ROSTER_MEMBER)

@@ -1,5 +1,6 @@
 """Attendance (考勤): records by the host, secretary or instructor, a driver's own check-in with the
-one-time code shown at the venue, and what a make-up (补学) needs to know about a person."""
+one-time code shown at the venue, his own answer to an invitation (leave, or online), the meetings
+he is invited to, and what a make-up (补学) needs to know about a person."""
 
 from __future__ import annotations
 
@@ -16,14 +17,19 @@ from activities.domain.meetings import (
     Attendance,
     Status,
     Way,
+    check_answer,
     check_code,
     check_open,
     check_person_id,
     check_record,
     code_digest,
     makeup_deadline,
+    meeting_end,
     new_check_in_code,
 )
+
+# What a driver sees of a meeting besides its status and his own attendance.
+OWN_VIEW = ("organisation_id", "kind", "topic", "starts_at", "ends_at", "venue_kind", "venue_name", "mode")
 
 
 class Attendances:
@@ -80,9 +86,12 @@ class Attendances:
         """A driver checks himself in on site with the code shown at the venue."""
 
         async def decide(meeting: Document) -> None:
-            check_open(meeting, "签到")
             if driver_id not in meeting["invitees"]:
                 raise DomainError("meeting_id", "not_invited", "您不在本次会议的参会范围内", "forbidden")
+            done = (meeting.get("attendance") or {}).get(driver_id) or {}
+            if (done.get("way"), done.get("status")) == (Way.CHECK_IN, Attendance.ON_SITE):
+                return  # checked in already (a repeat, maybe after the code expired): the same answer
+            check_open(meeting, "签到")
             try:
                 check_code(meeting, driver_id, code, self.meetings.clock.now())
             except DomainError as e:
@@ -107,24 +116,58 @@ class Attendances:
         await self.meetings.command(meeting_id, None, decide)
         return await self.own_view(meeting_id, driver_id)
 
+    async def answer(self, meeting_id: str, driver_id: str, status: str, reason: str | None) -> Document:
+        """An invitee asks for leave (with a reason) or says he joins online, before the meeting is
+        over. Recorded like staff's records (the attendance sheet, the figures, AttendanceRecorded);
+        the same answer again changes nothing, a new one replaces his earlier answer."""
+        reason = reason.strip() if reason and reason.strip() else None
+
+        async def decide(meeting: Document) -> None:
+            check_answer(meeting, driver_id, status, reason, self.meetings.clock.now())
+            earlier = (meeting.get("attendance") or {}).get(driver_id) or {}
+            if (earlier.get("status"), earlier.get("reason")) == (status, reason):
+                return
+            record = {
+                "status": status,
+                "way": Way.ANSWER,
+                "reason": reason,
+                "recorded_by": driver_id,
+                "recorded_at": self.meetings.clock.now(),
+            }
+            await self.meetings.write(
+                meeting,
+                {"$set": {f"attendance.{driver_id}": record}},
+                [record_payload(meeting, driver_id, record)],
+            )
+
+        await self.meetings.command(meeting_id, None, decide)
+        return await self.own_view(meeting_id, driver_id)
+
+    async def upcoming(self, driver_id: str, limit: int) -> list[Document]:
+        """The scheduled meetings a driver is invited to that are not over yet, soonest first, each as
+        he sees it (his own attendance only). A scan of the meetings: one driver's app, now and then."""
+        now = self.meetings.clock.now()
+        fields = {k: 1 for k in (*OWN_VIEW, "status", "held_at", "invitees", f"attendance.{driver_id}")}
+        found = [
+            m
+            async for m in self.meetings.db.meetings.find({"status": Status.SCHEDULED}, fields)
+            if driver_id in m.get("invitees", []) and meeting_end(m) > now
+        ]
+        found.sort(key=lambda m: m["starts_at"])
+        return [self._own(m, driver_id) for m in found[:limit]]
+
     async def own_view(self, meeting_id: str, person_id: str) -> Document:
         """What a driver sees of a meeting: its details and his own attendance, nobody else's."""
         meeting = await self.meetings.meeting(meeting_id)
         if person_id not in meeting["invitees"]:
             raise DomainError("meeting_id", "not_invited", "您不在本次会议的参会范围内", "forbidden")
-        keep = (
-            "organisation_id",
-            "kind",
-            "topic",
-            "starts_at",
-            "ends_at",
-            "venue_kind",
-            "venue_name",
-            "mode",
-        )
-        view = {k: meeting.get(k) for k in (*keep, "status", "held_at")}
+        return self._own(meeting, person_id)
+
+    @staticmethod
+    def _own(meeting: Document, person_id: str) -> Document:
+        view = {k: meeting.get(k) for k in (*OWN_VIEW, "status", "held_at")}
         return {
-            "meeting_id": meeting_id,
+            "meeting_id": meeting["_id"],
             **view,
             "attendance": (meeting.get("attendance") or {}).get(person_id),
         }

@@ -238,21 +238,33 @@ class Quizzes:
             "not_yet_passed": [p for p in invited if p not in passed],
         }
 
-    async def attempt(self, quiz_id: str, person_id: str, answers: list[int]) -> Document:
+    async def attempt(
+        self, quiz_id: str, person_id: str, answers: list[int], *, request: str | None = None
+    ) -> Document:
         """Grade an attempt and keep it; a first pass publishes QuizPassed, and for a make-up quiz it
-        completes the person's make-up (补学) when he may still make the meeting up."""
+        completes the person's make-up (补学) when he may still make the meeting up.
+
+        `request` (an Idempotency-Key's digest) is kept with the attempt: the same request repeated
+        after a crash finds its attempt (and finishes its pass) instead of counting a second one."""
         quiz = await self.quiz(quiz_id)
         meeting = await self.meetings.meeting(quiz["meeting_id"])
         if person_id not in meeting["invitees"]:
             raise DomainError("quiz_id", "not_invited", "不在本次测试的参加范围内", "forbidden")
-        if quiz["purpose"] == "make_up":
-            self.attendances.check_may_make_up(meeting, person_id)
         result = grade(quiz["questions"], answers, quiz["pass_mark"])
-        now = self.clock.now()
-        attempt = {"score": result.score, "passed": result.passed, "at": now}
-        await update_if(
-            self.db.quiz_attempts, quiz_id, {}, {"$push": {f"people.{person_id}": attempt}}, upsert=True
-        )
+        attempt = await self._attempt_of(quiz_id, person_id, request)
+        if attempt is None:
+            if quiz["purpose"] == "make_up":
+                self.attendances.check_may_make_up(meeting, person_id)
+            now = self.clock.now()
+            # As the database keeps it (milliseconds), so a repeat that reads it back answers the same.
+            at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            attempt = {"score": result.score, "passed": result.passed, "at": at}
+            if request is not None:
+                attempt["request"] = request
+            await update_if(
+                self.db.quiz_attempts, quiz_id, {}, {"$push": {f"people.{person_id}": attempt}}, upsert=True
+            )
+        now = attempt["at"]
         if result.passed:
 
             async def decide(meeting: Document) -> None:
@@ -272,7 +284,8 @@ class Quizzes:
                         passed_at=now,
                     )
                 ]
-                if quiz["purpose"] == "make_up":
+                made_up = ((meeting.get("attendance") or {}).get(person_id) or {}).get("made_up_at")
+                if quiz["purpose"] == "make_up" and not made_up:
                     self.attendances.check_may_make_up(meeting, person_id)
                     fields[f"attendance.{person_id}.made_up_at"] = now
                     events.append(
@@ -293,10 +306,31 @@ class Quizzes:
         return {
             "quiz_id": quiz_id,
             "person_id": person_id,
-            **attempt,
+            **{k: attempt[k] for k in ("score", "passed", "at")},
             "correct": result.correct,
             "total": result.total,
         }
+
+    async def _attempt_of(self, quiz_id: str, person_id: str, request: str | None) -> Document | None:
+        """The attempt an earlier run of the same request kept, if any."""
+        if request is None:
+            return None
+        doc = await self.db.quiz_attempts.find_one({"_id": quiz_id}) or {}
+        kept = [a for a in (doc.get("people") or {}).get(person_id, []) if a.get("request") == request]
+        return kept[0] if kept else None
+
+    async def make_up(
+        self, meeting_id: str, person_id: str, answers: list[int], *, request: str | None
+    ) -> Document:
+        """Answer the make-up quiz of a meeting. A repeat of a request that already counted (its answer
+        lost in a crash) finds its attempt even though the make-up is complete by now."""
+        meeting = await self.meetings.meeting(meeting_id)
+        quiz_ids = [q for q, entry in meeting["quizzes"].items() if entry["purpose"] == "make_up"]
+        for quiz_id in quiz_ids:
+            if await self._attempt_of(quiz_id, person_id, request) is not None:
+                return await self.attempt(quiz_id, person_id, answers, request=request)
+        material = await self.make_up_material(meeting_id, person_id)
+        return await self.attempt(material["quiz"]["quiz_id"], person_id, answers, request=request)
 
     async def make_up_material(self, meeting_id: str, person_id: str) -> Document:
         """What a driver needs to make a meeting up: its material, deadline and quiz (no answers)."""

@@ -87,6 +87,11 @@ class Way:
     RECORDED = "recorded"
     PROXY = "proxy"
     CLOSING = "closing"
+    ANSWER = "driver_answer"  # the invitee's own answer to the invitation: leave, or joining online
+
+
+# What an invitee may answer to an invitation himself (staff record the rest).
+ANSWERS = (Attendance.LEAVE, Attendance.ONLINE)
 
 
 def check_schedule(
@@ -218,6 +223,37 @@ def check_code(meeting: Mapping[str, Any], person_id: str, code: str, now: datet
         raise DomainError("code", "wrong_code", "签到码不正确", DomainError.INVALID)
     if now >= stored["expires_at"]:
         raise DomainError("code", "expired", "签到码已过期，请向现场索取新码", DomainError.INVALID)
+
+
+def meeting_end(meeting: Mapping[str, Any]) -> datetime:
+    """When a meeting is over: its end, or (none given) its start, so that nothing is asked of a
+    meeting of unknown length once it has begun."""
+    end: datetime = meeting.get("ends_at") or meeting["starts_at"]
+    return end
+
+
+def check_answer(
+    meeting: Mapping[str, Any], person_id: str, status: str, reason: str | None, now: datetime
+) -> None:
+    """An invitee's own answer (请假 with a reason, or 线上参加 for an online or hybrid meeting), while
+    the meeting is scheduled and not over. A check-in or a record by staff stands: he asks them."""
+    if status not in ANSWERS:
+        raise DomainError("status", "unknown_answer", f"只能回复：{'、'.join(ANSWERS)}", DomainError.INVALID)
+    if person_id not in meeting["invitees"]:
+        raise DomainError("meeting_id", "not_invited", "您不在本次会议的参会范围内", DomainError.FORBIDDEN)
+    check_open(meeting, "请假或改为线上参加")
+    if now >= meeting_end(meeting):
+        raise DomainError("meeting_id", "meeting_over", "会议已结束，不能再请假或改为线上参加")
+    if status == Attendance.LEAVE and not (reason or "").strip():
+        raise DomainError("reason", "required", "请假须写明原因", DomainError.INVALID)
+    if status == Attendance.ONLINE and meeting["mode"] not in ("online", "hybrid"):
+        raise DomainError("status", "not_online", "本次会议不设线上参加", DomainError.INVALID)
+    record = (meeting.get("attendance") or {}).get(person_id) or {}
+    staff_or_check_in = record and record.get("way") != Way.ANSWER
+    if staff_or_check_in and (record["status"], record.get("reason")) != (status, reason):
+        raise DomainError(
+            "meeting_id", "already_recorded", "您的考勤已由现场签到或工作人员登记，如需更改请联系工作人员"
+        )
 
 
 def makeup_deadline(held_at: datetime, window_days: int) -> datetime:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role
 from roadbranch_shared.domain import DomainError, run_command
+from roadbranch_shared.idempotency import Idempotent
 
 from activities.app.access import STAFF, person_of
 from activities.entrypoints.meetings_http import Staff, activities, driver_id_of, staff
@@ -52,13 +53,13 @@ async def view_content(content_id: str, request: Request, principal: CurrentPrin
 
 @router.post("/contents/{content_id}/reads")
 async def read(
-    content_id: str, body: ReadContent, request: Request, principal: CurrentPrincipal
+    content_id: str, body: ReadContent, request: Request, principal: CurrentPrincipal, once: Idempotent
 ) -> dict[str, Any]:
-    """A driver records that he opened (or studied: confirmed) an item; only for himself."""
+    """A driver records that he opened (or studied: confirmed) an item; only for himself. The first
+    open and the first confirmation count; a repeat answers the state as it is."""
     driver_id = driver_id_of(principal)
-    return await run_command(
-        activities(request).contents.read(content_id, driver_id, confirmed=body.confirmed)
-    )
+    work = activities(request).contents.read
+    return await once.run(lambda: run_command(work(content_id, driver_id, confirmed=body.confirmed)))
 
 
 @router.post("/questions", status_code=201)
@@ -95,7 +96,7 @@ async def _with_figures(request: Request, quiz_id: str) -> dict[str, Any]:
 
 @router.post("/quizzes/{quiz_id}/attempts", status_code=201)
 async def attempt(
-    quiz_id: str, body: Attempt, request: Request, principal: CurrentPrincipal
+    quiz_id: str, body: Attempt, request: Request, principal: CurrentPrincipal, once: Idempotent
 ) -> dict[str, Any]:
     """Take the test (for oneself); staff who run it may record a paper test for a named person."""
     person = person_of(principal)
@@ -107,4 +108,7 @@ async def attempt(
         quiz = await run_command(activities(request).quizzes.quiz(quiz_id))
         await run_command(activities(request).meetings.managed(quiz["meeting_id"], principal))
         person = body.person_id
-    return await run_command(activities(request).quizzes.attempt(quiz_id, person, body.answers))
+    quizzes = activities(request).quizzes
+    return await once.run(
+        lambda: run_command(quizzes.attempt(quiz_id, person, body.answers, request=once.digest))
+    )

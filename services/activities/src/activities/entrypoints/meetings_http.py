@@ -1,5 +1,6 @@
 """HTTP API of meetings and attendance: staff schedule, move, cancel, hold and record; a driver sees
-his own meetings, checks himself in, and makes a meeting up."""
+his own meetings, answers an invitation (leave, online), checks himself in, and makes a meeting up.
+A driver's writes honour `Idempotency-Key` (roadbranch_shared.idempotency)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from roadbranch_shared.domain import DomainError, run_command
+from roadbranch_shared.idempotency import Idempotent
 
 from activities.app.access import STAFF, person_of
 from activities.app.wiring import Activities
 from activities.entrypoints.models import (
+    Answer,
     CancelMeeting,
     CheckIn,
     HoldMeeting,
@@ -23,6 +26,7 @@ from activities.entrypoints.models import (
 )
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
+mine_router = APIRouter(prefix="/v1/drivers/me", tags=["meetings"])
 staff = require_roles(*STAFF)
 Staff = Depends(staff)
 
@@ -111,11 +115,36 @@ async def check_in_code(meeting_id: str, request: Request, principal: Principal 
 
 @router.post("/{meeting_id}/check-in")
 async def check_in(
-    meeting_id: str, body: CheckIn, request: Request, principal: CurrentPrincipal
+    meeting_id: str, body: CheckIn, request: Request, principal: CurrentPrincipal, once: Idempotent
 ) -> dict[str, Any]:
-    """A driver checks himself in on site with the venue's code (only for himself)."""
+    """A driver checks himself in on site with the venue's code (only for himself). Checked in
+    already, he gets the same answer again (even once the code has expired)."""
     driver_id = driver_id_of(principal)
-    return await run_command(activities(request).attendances.check_in(meeting_id, driver_id, body.code))
+    work = activities(request).attendances.check_in
+    return await once.run(lambda: run_command(work(meeting_id, driver_id, body.code)))
+
+
+@router.post("/{meeting_id}/answer")
+async def answer(
+    meeting_id: str, body: Answer, request: Request, principal: CurrentPrincipal, once: Idempotent
+) -> dict[str, Any]:
+    """An invited driver asks for leave (请假, `reason` required) or says he will join online (线上参加,
+    online or hybrid meetings), while the meeting is scheduled and not over (its end, or its start
+    when it has no end). Staff see it on the attendance sheet (`way`: driver_answer) and it counts
+    in the figures like their own records; a check-in or a staff record stands (409)."""
+    driver_id = driver_id_of(principal)
+    work = activities(request).attendances.answer
+    return await once.run(lambda: run_command(work(meeting_id, driver_id, body.status, body.reason)))
+
+
+@mine_router.get("/meetings")
+async def my_meetings(
+    request: Request, principal: CurrentPrincipal, limit: int = Query(50, ge=1, le=200)
+) -> dict[str, Any]:
+    """The calling driver's upcoming meetings (scheduled, not over), soonest first, each with his own
+    attendance and nobody else's."""
+    driver_id = driver_id_of(principal)
+    return {"meetings": await activities(request).attendances.upcoming(driver_id, limit)}
 
 
 @router.get("/{meeting_id}/make-up")
@@ -126,16 +155,13 @@ async def make_up_material(meeting_id: str, request: Request, principal: Current
 
 @router.post("/{meeting_id}/make-up")
 async def make_up(
-    meeting_id: str, body: MakeUp, request: Request, principal: CurrentPrincipal
+    meeting_id: str, body: MakeUp, request: Request, principal: CurrentPrincipal, once: Idempotent
 ) -> dict[str, Any]:
     """Answer the make-up quiz; a pass within the window completes the make-up."""
-    a = activities(request)
-
-    async def work() -> dict[str, Any]:
-        material = await a.quizzes.make_up_material(meeting_id, person_of(principal))
-        return await a.quizzes.attempt(material["quiz"]["quiz_id"], person_of(principal), body.answers)
-
-    return await run_command(work())
+    quizzes, person = activities(request).quizzes, person_of(principal)
+    return await once.run(
+        lambda: run_command(quizzes.make_up(meeting_id, person, body.answers, request=once.digest))
+    )
 
 
 @router.post("/{meeting_id}/quotes", status_code=201)

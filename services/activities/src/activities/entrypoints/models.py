@@ -11,7 +11,7 @@ from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
 
 from activities.domain.compliance import PERIODS, REQUIREMENTS
 from activities.domain.learning import CATEGORIES
-from activities.domain.meetings import MODES, VENUE_KINDS, Attendance, Kind
+from activities.domain.meetings import ANSWERS, MODES, VENUE_KINDS, Attendance, Kind
 
 # A person id is a key of the attendance map: never empty, no ".", no leading "$" (check_person_id
 # refuses them with its own message; the schema says so too).
@@ -103,6 +103,16 @@ class AttendanceLine(Body):
 
 class RecordAttendance(Body):
     records: list[AttendanceLine] = Field(min_length=1, max_length=1000)
+
+
+class Answer(Body):
+    """An invitee's own answer to the invitation."""
+
+    status: str = Field(
+        description="leave (请假, needs a reason) | online (线上参加, online or hybrid meetings only)",
+        json_schema_extra=one_of(ANSWERS),
+    )
+    reason: str | None = Field(default=None, max_length=500, description="why he asks for leave")
 
 
 class CheckIn(Body):

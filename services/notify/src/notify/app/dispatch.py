@@ -41,7 +41,7 @@ from notify.app.metrics import NotifyMetrics
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
 from notify.domain.channels import Outcome, Recipient, SendResult, channel_plan
-from notify.domain.timing import QuietHours, backoff
+from notify.domain.timing import QuietHours, backoff, own_quiet_hours
 
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
@@ -148,7 +148,8 @@ class Dispatcher:
             if invitees is None or notice["recipient"] not in invitees:
                 return await self._give_up(notice, now, "cancelled", "meeting_changed")
         if not notice["urgent"]:
-            release = self.quiet.release(now)
+            # A driver's own quiet hours, when he chose them, instead of the county's.
+            release = own_quiet_hours(self.quiet, recipient.quiet_hours).release(now)
             if release > now:
                 return await self._hold(notice, release)
         plan = [c for c in channel_plan(recipient, self.policy.fallback_order, set(self.senders))]

@@ -68,13 +68,20 @@ class RecipientView:
     async def contact_changed(
         self, driver_id: str, envelope: Envelope, *, phone: str | None, wechat_id: str | None, preferred: str
     ) -> bool:
-        """A newer contact point replaces the stored one; an erased driver stays erased."""
+        """A newer contact point replaces the stored one; an erased driver stays erased. The driver's
+        own quiet hours come with it (optional fields of the event, read from its data)."""
         newer = {"$or": [{"seq": {"$exists": False}}, {"seq": {"$lt": envelope.seq}}]}
+        data = envelope.data
         update = {
             "$set": {
                 "phone": self._seal("contacts", driver_id, "phone", phone),
                 "wechat_id": self._seal("contacts", driver_id, "wechat_id", wechat_id),
                 "preferred_channel": preferred,
+                "quiet_hours": {
+                    "mode": data.get("quiet_hours") or "county",
+                    "start": data.get("quiet_start"),
+                    "end": data.get("quiet_end"),
+                },
                 "seq": envelope.seq,
                 "changed_at": envelope.time,
             }
@@ -88,7 +95,7 @@ class RecipientView:
         inbox held, for good. Pending messages to him are cancelled when they come due."""
         update: dict[str, Any] = {
             "$set": {"erased": True, "erased_at": at},
-            "$unset": {"phone": "", "wechat_id": "", "preferred_channel": ""},
+            "$unset": {"phone": "", "wechat_id": "", "preferred_channel": "", "quiet_hours": ""},
         }
         if seq is not None:
             update["$set"]["seq"] = seq
@@ -182,6 +189,7 @@ class RecipientView:
                     RecipientKind.DRIVER,
                     preferred=contact.get("preferred_channel"),
                     addresses={c: a for c, a in addresses.items() if a},
+                    quiet_hours=contact.get("quiet_hours"),
                 )
         if kind != RecipientKind.DRIVER:
             staff = await self.db.staff.find_one({"_id": recipient_id})
@@ -268,4 +276,5 @@ def masked_recipient(recipient: Recipient) -> Document:
         "erased": recipient.erased,
         "preferred_channel": recipient.preferred,
         "addresses": shown,
+        "quiet_hours": recipient.quiet_hours,
     }

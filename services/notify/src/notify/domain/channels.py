@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from roadbranch_shared.sms import Outcome, SendResult
 
@@ -29,6 +30,8 @@ class Recipient:
     preferred: str | None = None
     addresses: dict[str, str] = field(default_factory=dict)
     erased: bool = False
+    # A driver's own quiet hours ({mode: county | own | off, start, end}); None: the county's.
+    quiet_hours: dict[str, Any] | None = None
 
 
 def channel_plan(recipient: Recipient, fallback_order: list[str], usable: set[str]) -> list[str]:

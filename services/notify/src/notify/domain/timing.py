@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -39,6 +41,30 @@ class QuietHours:
     def release(self, moment: datetime) -> datetime:
         """When a non-urgent message due at `moment` may go: at once, or when the window ends."""
         return self.next_end(moment) if self.covers(moment) else moment
+
+
+class QuietMode:
+    """What a driver chose for his quiet hours (roster.contact.v1)."""
+
+    COUNTY = "county"  # the county's window (also: never chose, or a mode this notify does not know)
+    OWN = "own"  # his own window, local time
+    OFF = "off"  # none: non-urgent messages go at any hour
+
+
+def own_quiet_hours(county: QuietHours, choice: Mapping[str, Any] | None) -> QuietHours:
+    """The quiet hours that hold for one recipient: his own window, none, or the county's. A
+    window that does not parse falls back to the county's: a doubt keeps the night quiet."""
+    mode = (choice or {}).get("mode")
+    if mode == QuietMode.OFF:
+        return QuietHours(time(0), time(0), county.zone.key)  # an empty window
+    if mode == QuietMode.OWN:
+        try:
+            start = time.fromisoformat(str((choice or {})["start"]))
+            end = time.fromisoformat(str((choice or {})["end"]))
+        except (KeyError, ValueError):
+            return county
+        return QuietHours(start, end, county.zone.key)
+    return county
 
 
 def reminder_times(starts_at: datetime, offsets_minutes: list[int]) -> list[tuple[int, datetime]]:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.idempotency import Idempotent
 from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.pii import validate_phone
 from roadbranch_shared.request_body import RequestBody
@@ -57,14 +58,18 @@ async def inbox(request: Request, principal: Driver, limit: int = Query(50, ge=1
 
 
 @router.post("/inbox/{message_id}/read")
-async def mark_read(request: Request, message_id: str, principal: Driver) -> dict[str, Any]:
-    """Mark one of the driver's own messages read."""
+async def mark_read(request: Request, message_id: str, principal: Driver, once: Idempotent) -> dict[str, Any]:
+    """Mark one of the driver's own messages read (again: the same answer)."""
     db = notifier_of(request).db
-    doc = await db.inboxes.find_one({"_id": principal.driver_id})
-    if doc is None or message_id not in doc.get("ids", []):
-        raise ApiError(404, ErrorCode.NOT_FOUND, "收件箱里没有这条消息", field="message_id")
-    await db.inboxes.update_one({"_id": principal.driver_id}, {"$addToSet": {"read": message_id}})
-    return {"message_id": message_id, "read": True}
+
+    async def work() -> dict[str, Any]:
+        doc = await db.inboxes.find_one({"_id": principal.driver_id})
+        if doc is None or message_id not in doc.get("ids", []):
+            raise ApiError(404, ErrorCode.NOT_FOUND, "收件箱里没有这条消息", field="message_id")
+        await db.inboxes.update_one({"_id": principal.driver_id}, {"$addToSet": {"read": message_id}})
+        return {"message_id": message_id, "read": True}
+
+    return await once.run(work)
 
 
 # ---- the delivery ledger (发送台账)

@@ -38,7 +38,7 @@ from roadbranch_shared.pii import (
 )
 
 from roster.adapters.tables import Table
-from roster.app.contact_points import contact_point_changed
+from roster.app.contact_points import contact_point_changed, stored_preferences
 from roster.domain.drivers import (
     DriverRow,
     RowProblem,
@@ -344,7 +344,10 @@ class DriverImports:
                 update["$set"].update(
                     {f"identity.{k}": identity[k] for k in ("phone", "phone_index", "phone_masked")}
                 )
-                payloads.append(contact_point_changed(self.keys, driver_id, phone=row.phone, at=now))
+                choices = stored_preferences(self.keys, driver_id, doc.get("contact"))
+                payloads.append(
+                    contact_point_changed(self.keys, driver_id, phone=row.phone, at=now, **choices)
+                )
             if "name_index" not in doc["identity"]:
                 # Imported before names were indexed: index the name he is on record with (a later
                 # list does not rename him), so a search by name finds him from now on.

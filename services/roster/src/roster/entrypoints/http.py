@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.idempotency import Idempotent
 from roadbranch_shared.request_body import RequestBody, one_of
 
-from roster.app.contacts import CHANNELS
+from roster.app.contacts import CHANNELS, QUIET_MODES
 from roster.app.imports import DriverImports, ImportRequest, check_table
 from roster.app.privacy import NoSuchDriver, Privacy
 from roster.domain.drivers import COLUMNS, DriverSource
@@ -141,20 +142,60 @@ async def identity(
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None
 
 
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class QuietHoursIn(RequestBody):
+    mode: str = Field(
+        description="county: the county's quiet hours | own: from start to end | off: none, any hour",
+        json_schema_extra=one_of(QUIET_MODES),
+    )
+    start: str | None = Field(default=None, pattern=LOCAL_TIME, description='local time "HH:MM", with own')
+    end: str | None = Field(
+        default=None,
+        pattern=LOCAL_TIME,
+        description='local time "HH:MM" (next morning if earlier than start)',
+    )
+
+
 class ContactIn(RequestBody):
     preferred_channel: str = Field(
         description="sms | wechat | email | inbox",
         json_schema_extra=one_of(CHANNELS),
     )
     wechat_id: str | None = Field(default=None, min_length=1, max_length=64)
+    quiet_hours: QuietHoursIn | None = Field(
+        default=None,
+        description="his own quiet hours for non-urgent messages; left out, what he chose before stays",
+    )
+
+
+def quiet_hours_problems(quiet: QuietHoursIn) -> list[FieldError]:
+    """An own window needs a start and an end that differ; the other modes take neither."""
+    if quiet.mode not in QUIET_MODES:
+        return [FieldError("quiet_hours.mode", "unknown_mode", "免打扰方式须为：" + "、".join(QUIET_MODES))]
+    problems = []
+    for name in ("start", "end"):
+        given = getattr(quiet, name)
+        if quiet.mode == "own" and given is None:
+            problems.append(
+                FieldError(f"quiet_hours.{name}", "required", "自定义免打扰时段须填写开始和结束时间")
+            )
+        if quiet.mode != "own" and given is not None:
+            problems.append(
+                FieldError(f"quiet_hours.{name}", "not_allowed", "只有自定义时段（own）才填写时间")
+            )
+    if quiet.mode == "own" and quiet.start is not None and quiet.start == quiet.end:
+        problems.append(FieldError("quiet_hours.end", "same_as_start", "结束时间不能与开始时间相同"))
+    return problems
 
 
 @router.put("/drivers/{driver_id}/contact-preferences")
 async def contact_preferences(
-    request: Request, driver_id: str, body: ContactIn, principal: ContactEditors
+    request: Request, driver_id: str, body: ContactIn, principal: ContactEditors, once: Idempotent
 ) -> dict[str, Any]:
-    """How the driver wants reminders: a driver sets his own, staff anyone's. Published for the
-    notifier on roster.contact.v1."""
+    """How the driver wants reminders, and when not (his own quiet hours): a driver sets his own,
+    staff anyone's. Published for the notifier on roster.contact.v1."""
     if principal.role == Role.DRIVER and principal.driver_id != driver_id:
         raise ApiError(403, ErrorCode.FORBIDDEN, "司机只能修改自己的联系方式", field="driver_id")
     if body.preferred_channel not in CHANNELS:
@@ -163,12 +204,23 @@ async def contact_preferences(
         )
     if body.preferred_channel == "wechat" and not body.wechat_id:
         raise ApiError.invalid([FieldError("wechat_id", "required", "选择微信时须填写微信号")])
-    try:
-        return await request.app.state.contacts.set(
-            driver_id, preferred_channel=body.preferred_channel, wechat_id=body.wechat_id
-        )
-    except NoSuchDriver:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None
+    if body.quiet_hours is not None and (problems := quiet_hours_problems(body.quiet_hours)):
+        raise ApiError.invalid(problems)
+    quiet = body.quiet_hours.model_dump() if body.quiet_hours else None
+
+    async def work() -> dict[str, Any]:
+        try:
+            found: dict[str, Any] = await request.app.state.contacts.set(
+                driver_id,
+                preferred_channel=body.preferred_channel,
+                wechat_id=body.wechat_id,
+                quiet_hours=quiet,
+            )
+            return found
+        except NoSuchDriver:
+            raise ApiError(404, ErrorCode.NOT_FOUND, "没有这名司机", field="driver_id") from None
+
+    return await once.run(work)
 
 
 def privacy_of(request: Request) -> Privacy:

@@ -9,6 +9,7 @@ from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.idempotency import Idempotent
 from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.request_body import RequestBody, one_of
 
@@ -80,9 +81,15 @@ async def member_check(request: Request, check_id: str, _: Readers) -> dict[str,
 
 
 @router.post("/members/self-declaration", status_code=201)
-async def declare(request: Request, principal: Driver) -> dict[str, Any]:
-    """A driver declares that he is a Party member (亮身份); a verification case opens."""
-    return _case_view(await run_command(members_of(request).declare(str(principal.driver_id))))
+async def declare(request: Request, principal: Driver, once: Idempotent) -> dict[str, Any]:
+    """A driver declares that he is a Party member (亮身份); a verification case opens (declared
+    again, the same case: his case's id is his driver id's)."""
+    members = members_of(request)
+
+    async def work() -> dict[str, Any]:
+        return _case_view(await run_command(members.declare(str(principal.driver_id))))
+
+    return await once.run(work)
 
 
 @router.get("/members")

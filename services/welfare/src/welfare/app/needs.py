@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.welfare import (
     NeedAssigned,
     NeedEscalated,
@@ -60,12 +61,19 @@ class Needs:
         location: Document | None,
         by: str,
         by_staff: bool,
+        request: str | None = None,
     ) -> Document:
+        """File a need. `request` (an Idempotency-Key's digest) makes its id: a repeat of a request
+        whose answer was lost in a crash finds the need it filed instead of filing a second."""
         rules.check_choice("category", category, rules.CATEGORIES, "category")
         rules.check_choice("urgency", urgency, rules.URGENCIES, "urgency")
         await refuse_unless_known(self.db, driver_id)
         now = self.clock.now()
-        need_id = f"need_{uuid.uuid4().hex[:16]}"
+        need_id = f"need_{request[:16] if request else uuid.uuid4().hex[:16]}"
+        if request is not None:
+            filed_before = await self.db.needs.find_one({"_id": need_id})
+            if filed_before is not None and filed_before["driver_id"] == driver_id:
+                return filed_before
         need = {
             "_id": need_id,
             "driver_id": driver_id,
@@ -95,7 +103,12 @@ class Needs:
             filed_at=now,
             filed_by_staff=by_staff,
         )
-        await create(self.db.needs, need, [filed])
+        try:
+            await create(self.db.needs, need, [filed])
+        except DuplicateKeyError:
+            if request is None:
+                raise
+            return await self.get(need_id)  # the same request, filed by a run that raced this one
         return need
 
     async def get(self, need_id: str) -> Document:
@@ -198,35 +211,53 @@ class Needs:
             self.on_resolved(changed.after["category"], changed.after["resolution"]["seconds"])
         return changed.after
 
-    async def rate(self, need_id: str, rating: int, comment: str, *, driver_id: str, by: str) -> Document:
+    async def rate(
+        self, need_id: str, rating: int, comment: str, *, driver_id: str, by: str, request: str | None = None
+    ) -> Document:
+        """Rate once per resolution. `request` (an Idempotency-Key's digest) is kept with the rating,
+        so the same request repeated after a crash finds its rating rather than "already rated"."""
         rules.check_rating(rating)
 
         def decide(need: Document) -> Decision:
             if need["driver_id"] != driver_id:
                 raise WelfareError("need_id", "not_yours", "只能评价自己的诉求", WelfareError.FORBIDDEN)
+            given = need.get("rating")
+            if request is not None and given is not None and given.get("request") == request:
+                return {}, []
             rules.require_status(need, (rules.RESOLVED,), "评价")
-            if need.get("rating") is not None:
+            if given is not None:
                 raise WelfareError("rating", "already_rated", "这次办结已评价过")
             now = self.clock.now()
             event = NeedRated(
                 need_id=need_id, driver_id=driver_id, rating=rating, has_comment=bool(comment), rated_at=now
             )
+            entry: Document = {"rating": rating, "comment": comment, "at": now}
+            if request is not None:
+                entry["request"] = request
             update = {
-                "$set": {"rating": {"rating": rating, "comment": comment, "at": now}},
+                "$set": {"rating": entry},
                 "$push": {"history": {"action": "rated", "at": now, "by": by, "rating": rating}},
             }
             return update, [event]
 
         return (await self._change(need_id, decide)).after
 
-    async def reopen(self, need_id: str, reason: str, *, by: str, driver_id: str | None = None) -> Document:
-        """Reopen a resolved need; its response-time target runs again from now."""
+    async def reopen(
+        self, need_id: str, reason: str, *, by: str, driver_id: str | None = None, request: str | None = None
+    ) -> Document:
+        """Reopen a resolved need; its response-time target runs again from now. `request` (an
+        Idempotency-Key's digest) is kept in the history line, so a repeat finds its reopening."""
 
         def decide(need: Document) -> Decision:
             if driver_id is not None and need["driver_id"] != driver_id:
                 raise WelfareError("need_id", "not_yours", "只能重新打开自己的诉求", WelfareError.FORBIDDEN)
+            if request is not None and any(h.get("request") == request for h in need.get("history", [])):
+                return {}, []
             rules.require_status(need, (rules.RESOLVED,), "重新打开")
             now = self.clock.now()
+            line: Document = {"action": "reopened", "at": now, "by": by, "reason": reason}
+            if request is not None:
+                line["request"] = request
             event = NeedReopened(
                 need_id=need_id,
                 driver_id=need["driver_id"],
@@ -248,7 +279,7 @@ class Needs:
                     "resolution": None,
                 },
                 "$inc": {"reopen_count": 1},
-                "$push": {"history": {"action": "reopened", "at": now, "by": by, "reason": reason}},
+                "$push": {"history": line},
             }
             return update, [event]
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StrictBool, StrictFloat
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
+from roadbranch_shared.idempotency import Idempotent
 from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
 
 from welfare.app.needs import Needs
@@ -54,8 +55,13 @@ class NeedIn(RequestBody):
 
 
 @router.post("/needs", status_code=201)
-async def file_need(request: Request, body: NeedIn, principal: Filers) -> dict[str, Any]:
-    """File a need. A driver files his own; staff file on a driver's behalf (from a call or a visit)."""
+async def file_need(request: Request, body: NeedIn, principal: Filers, once: Idempotent) -> dict[str, Any]:
+    """File a need. A driver files his own; staff file on a driver's behalf (from a call or a visit).
+    With an `Idempotency-Key` a repeat files nothing more and answers the first answer again."""
+    return await once.run(lambda: _file_need(request, body, principal, once.digest))
+
+
+async def _file_need(request: Request, body: NeedIn, principal: Principal, key: str | None) -> dict[str, Any]:
     if principal.role == Role.DRIVER:
         if body.driver_id not in (None, principal.driver_id):
             raise ApiError(403, ErrorCode.FORBIDDEN, "司机只能为自己提交诉求", field="driver_id")
@@ -73,6 +79,7 @@ async def file_need(request: Request, body: NeedIn, principal: Filers) -> dict[s
             location=body.location.model_dump() if body.location else None,
             by=actor(principal),
             by_staff=by_staff,
+            request=key,
         )
     )
     await request.app.state.drivers.catch_up_erasure(driver_id)
@@ -160,14 +167,26 @@ class RatingIn(RequestBody):
 
 
 @router.post("/needs/{need_id}/rating")
-async def rate(request: Request, need_id: str, body: RatingIn, principal: Drivers) -> dict[str, Any]:
-    """The driver who filed the need rates the help, 1 to 5, once per resolution."""
-    need = await run_command(
-        needs_of(request).rate(
-            need_id, body.rating, body.comment, driver_id=str(principal.driver_id), by=actor(principal)
+async def rate(
+    request: Request, need_id: str, body: RatingIn, principal: Drivers, once: Idempotent
+) -> dict[str, Any]:
+    """The driver who filed the need rates the help, 1 to 5, once per resolution (a repeat with the
+    same `Idempotency-Key` gets the first answer; without one, a second rating is a 409)."""
+
+    async def work() -> dict[str, Any]:
+        need = await run_command(
+            needs_of(request).rate(
+                need_id,
+                body.rating,
+                body.comment,
+                driver_id=str(principal.driver_id),
+                by=actor(principal),
+                request=once.digest,
+            )
         )
-    )
-    return public(need, "need_id")
+        return public(need, "need_id")
+
+    return await once.run(work)
 
 
 class ReopenIn(RequestBody):
@@ -175,13 +194,21 @@ class ReopenIn(RequestBody):
 
 
 @router.post("/needs/{need_id}/reopen")
-async def reopen(request: Request, need_id: str, body: ReopenIn, principal: Filers) -> dict[str, Any]:
+async def reopen(
+    request: Request, need_id: str, body: ReopenIn, principal: Filers, once: Idempotent
+) -> dict[str, Any]:
     """Reopen a resolved need (the driver his own, or staff); its target runs again from now."""
     own = principal.driver_id if principal.role == Role.DRIVER else None
-    need = await run_command(
-        needs_of(request).reopen(need_id, body.reason, by=actor(principal), driver_id=own)
-    )
-    return public(need, "need_id")
+
+    async def work() -> dict[str, Any]:
+        need = await run_command(
+            needs_of(request).reopen(
+                need_id, body.reason, by=actor(principal), driver_id=own, request=once.digest
+            )
+        )
+        return public(need, "need_id")
+
+    return await once.run(work)
 
 
 class ResourceIn(RequestBody):
