@@ -519,6 +519,7 @@ class Pilot:
                 },
             },
         )["station_id"]
+        self.state["station"] = station
         self.tokens.add("station", "station_staff", "staff-station-1", org_scope=station)
         self.tokens.save()
         for driver in non_members[: plan.station_check_ins]:
@@ -700,6 +701,7 @@ DEMO_STAFF = (
 )
 DEMO_PASSWORD = "Daolu-meigu-2026"
 DEMO_SECRETARY = "shuji"  # the mobile branch's secretary, scoped to the branch the pilot made
+DEMO_STATION_STAFF = "yizhan"  # the warm-heart station's staff, scoped to the station the pilot opened
 
 
 class SmsSink:
@@ -850,13 +852,18 @@ class SignIn:
         grant: dict[str, Any] = response.json()
         return grant
 
-    def demo_accounts(self, branch: str | None = None) -> list[tuple[str, str, str]]:
-        """One account per staff role (and the secretary of `branch`, the pilot's mobile branch), each
-        signed in once to set its password: (role, username, password)."""
+    def demo_accounts(
+        self, branch: str | None = None, station: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """One account per staff role (and the secretary of `branch`, the pilot's mobile branch, and
+        the staff of `station`, the pilot's warm-heart station), each signed in once to set its
+        password: (role, username, password)."""
         admin = self.password(*DEMO_ADMIN)["access_token"]
         made = [("administrator", *DEMO_ADMIN)]
         secretary = (DEMO_SECRETARY, "流动党员党支部书记（演示）", "branch_secretary", branch)
-        for username, display_name, role, scope in (*DEMO_STAFF, *([secretary] if branch else [])):
+        station_staff = (DEMO_STATION_STAFF, "暖心之家驿站值班员（演示）", "station_staff", station)
+        scoped = [*([secretary] if branch else []), *([station_staff] if station else [])]
+        for username, display_name, role, scope in (*DEMO_STAFF, *scoped):
             created = self.http.post(
                 "/v1/accounts",
                 headers={"Authorization": f"Bearer {admin}"},

@@ -37,7 +37,7 @@ def sign_in_help(services: PilotServices, pilot: Pilot, run_dir: Path) -> None:
     """Make the demo accounts, sign a pilot driver in by SMS code, and say how people sign in."""
     identity = services.urls["identity"]
     sign_in = SignIn(identity)
-    accounts = sign_in.demo_accounts(branch=pilot.state["branch"])
+    accounts = sign_in.demo_accounts(branch=pilot.state["branch"], station=pilot.state.get("station"))
     phone = synthetic_people(1)[0].phone
     driver = sign_in.driver(phone, services.sms)
     sms_log = (run_dir / "sms.log").relative_to(ROOT)

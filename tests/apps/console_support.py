@@ -123,7 +123,8 @@ def console_stack(stack_info: StackInfo, run_dir: Path) -> Iterator[dict[str, An
     with played(stack_info, run_dir, SEED_PLAN, notifications=False, extra_env=clock) as run:
         services = run["services"]
         sign_in_api = SignIn(services.urls["identity"])
-        sign_in_api.demo_accounts(branch=run["pilot"].state["branch"])
+        state = run["pilot"].state
+        sign_in_api.demo_accounts(branch=state["branch"], station=state.get("station"))
         with gateway(services, run_dir) as front, sync_playwright() as playwright:
             browser = launch(playwright)
             yield {

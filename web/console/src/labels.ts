@@ -76,17 +76,18 @@ export const ATTENDANCE: Record<string, string> = {
   absent: "缺席",
 };
 
+// As the services name them (roadbranch_shared.contracts.welfare.NEED_CATEGORIES, welfare's URGENCIES).
 export const NEED_CATEGORIES: Record<string, string> = {
-  certificate_review: "证件审验",
-  medical: "就医",
-  rights: "权益维护",
+  certificate_review: "证件年审",
+  medical: "看病就医",
+  rights: "权益保障",
   road_traffic: "道路交通",
   parking_rest: "停车休息",
   family_hardship: "家庭困难",
   other: "其他",
 };
 
-export const URGENCY: Record<string, string> = { low: "不急", normal: "一般", high: "紧急", urgent: "特急" };
+export const URGENCY: Record<string, string> = { low: "一般", normal: "较急", high: "紧急", urgent: "特急" };
 
 export const NEED_STATUS: Record<string, string> = {
   filed: "已受理",
@@ -123,3 +124,26 @@ export function label(table: Record<string, string>, code: string | null | undef
   if (!code) return "";
   return table[code] ?? code;
 }
+
+// 暖起来: care campaigns (送温暖、送健康、送服务), their stock, and the stations' facilities.
+
+export const CAMPAIGN_KINDS: Record<string, string> = { warmth: "送温暖", health: "送健康", service: "送服务" };
+
+export const CAMPAIGN_STATUS: Record<string, string> = { open: "进行中", closed: "已结束" };
+
+/** The items the pilot handed out; a campaign may receive others under a name of its own. */
+export const CAMPAIGN_ITEMS: Record<string, string> = {
+  gloves: "手套",
+  heatstroke_relief: "防暑降温用品",
+  epidemic_supplies: "防疫物资",
+};
+
+/** A station's yes/no facilities (beds and parking spaces are counted apart). */
+export const STATION_FACILITIES: Record<string, string> = {
+  rest_room: "休息室",
+  drinking_water: "饮用水",
+  hot_water: "热水",
+  food_heating: "热饭",
+  shower: "淋浴",
+  laundry: "洗衣",
+};

@@ -72,8 +72,10 @@ export const SECTIONS: Section[] = [
     key: "warm",
     title: "暖起来",
     pages: [
-      { path: "/warm/needs", title: "诉求受理", roles: [...WELFARE, "org_department", "operator"] },
+      { path: "/warm/needs", title: "诉求受理", roles: WELFARE },
       { path: "/warm/stations", title: "暖心之家驿站", roles: [...WELFARE, "station_staff", "org_department", "operator"] },
+      { path: "/warm/resources", title: "资源清单", roles: [...WELFARE, "org_department", "operator"] },
+      { path: "/warm/campaigns", title: "关爱活动", roles: WELFARE },
     ],
   },
   {

@@ -315,7 +315,8 @@ async def driver_sign_in(body: CodeSignIn, p: PartsDep) -> dict[str, Any]:
 
 @router.get("/v1/me", tags=["me"])
 async def me(principal: CurrentPrincipal, p: PartsDep) -> dict[str, Any]:
-    """Who is signed in: the account (staff) or the driver id, and the role in use."""
+    """Who is signed in: the account (staff) or the driver id, the role in use and the scope that
+    role has in this session (`org_scope`: a branch secretary's branch, a station staff's station)."""
     body: dict[str, Any] = {
         "subject": principal.subject,
         "role": principal.role,
@@ -323,9 +324,10 @@ async def me(principal: CurrentPrincipal, p: PartsDep) -> dict[str, Any]:
     }
     if principal.role is Role.DRIVER:
         return {**body, "driver_id": principal.driver_id}
+    body["org_scope"] = principal.org_scope
     account = await p.accounts.get(principal.subject)
     if account is None:
-        return {**body, "org_scope": principal.org_scope}
+        return body
     return {**body, "account": account_view(account)}
 
 
