@@ -41,15 +41,16 @@ debs:
 
 # The web front ends (web/): npm packages from the lockfile (npm's cache under ours), then the build.
 NPM := npm --cache $(CACHE)/npm --no-audit --no-fund --prefer-offline
-WEB_SOURCES := $(shell find web/api/generate.mjs web/api/openapi web/api/src web/console/src web/console/index.html web/console/vite.config.ts -type f -not -path '*/generated/*' 2>/dev/null)
+WEB_SOURCES := $(shell find web/api/generate.mjs web/api/openapi web/api/src web/console/src web/console/index.html web/console/vite.config.ts web/driver/src web/driver/public web/driver/index.html web/driver/vite.config.ts -type f -not -path '*/generated/*' 2>/dev/null)
 web/node_modules/.package-lock.json: web/package-lock.json web/package.json $(wildcard web/*/package.json)
 	cd web && $(NPM) ci
 	@touch $@
 
-web/console/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+# One build makes both apps (the console, and the driver's app with its service worker).
+web/console/dist/index.html web/driver/dist/sw.js &: web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && npm run build
 
-web: web/console/dist/index.html
+web: web/console/dist/index.html web/driver/dist/sw.js
 
 deps: .venv/synced debs web
 	$(RUN) python -m roadbranch_shared.devstack prepare
@@ -70,9 +71,9 @@ test-fast: .venv/synced
 demo: deps
 	$(RUN) python demo/run.py $(if $(ONCE),--once)
 
-# The console's end-to-end tests, keeping their screenshots in docs/screenshots/ (committed).
+# The console's and the driver app's end-to-end tests, keeping their screenshots in docs/screenshots/ (committed).
 screenshots: deps
-	ROADBRANCH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(RUN) pytest tests/console -q
+	ROADBRANCH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(RUN) pytest tests/console tests/driver -q
 
 bench: deps
 	$(RUN) python bench/run.py

@@ -26,11 +26,17 @@ from pilot import SEED_PLAN, Pilot, PilotServices, SignIn, settle, settle_notifi
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSOLE = ROOT / "web" / "console" / "dist"  # built by `make web` (a step of `make demo`)
+DRIVER_APP = ROOT / "web" / "driver" / "dist"  # the same build
 STARTED = time.monotonic()
 
 
 def step(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+def sms_log_of(run_dir: Path) -> Path:
+    """Where the demo's SMS sink writes the messages it receives (the drivers' sign-in codes)."""
+    return (run_dir / "sms.log").relative_to(ROOT)
 
 
 def sign_in_help(services: PilotServices, pilot: Pilot, run_dir: Path) -> None:
@@ -40,7 +46,7 @@ def sign_in_help(services: PilotServices, pilot: Pilot, run_dir: Path) -> None:
     accounts = sign_in.demo_accounts(branch=pilot.state["branch"], station=pilot.state.get("station"))
     phone = synthetic_people(1)[0].phone
     driver = sign_in.driver(phone, services.sms)
-    sms_log = (run_dir / "sms.log").relative_to(ROOT)
+    sms_log = sms_log_of(run_dir)
     print()
     print("登录方式（演示账号）")
     print(f'  员工：POST {identity}/v1/sessions  {{"username": …, "password": …}}')
@@ -118,9 +124,11 @@ def main(argv: list[str] | None = None) -> int:
             step(f"{name:<11} API docs {url}/docs   metrics {url}/metrics")
         sign_in_help(services, pilot, run_dir)
         if not once:
-            gateway = Gateway(services.urls, CONSOLE, run_dir / "gateway").start()
+            gateway = Gateway(services.urls, CONSOLE, run_dir / "gateway", driver_dist=DRIVER_APP).start()
             print()
             print(f"员工控制台：{gateway.url}/  （用上面的演示账号登录）")
+            sms_log = sms_log_of(run_dir)
+            print(f"司机手机端：{gateway.url}/driver/  （演示司机手机号登录，验证码见 {sms_log}）")
             print(f"  各服务的接口也经此地址：{gateway.url}/api/<服务名>/…")
             stay_up()
         return 0

@@ -6,6 +6,6 @@ export default defineConfig({
   plugins: [vue()],
   test: {
     environment: "happy-dom",
-    include: ["api/**/*.test.ts", "console/**/*.test.ts"],
+    include: ["api/**/*.test.ts", "console/**/*.test.ts", "driver/**/*.test.ts"],
   },
 });
