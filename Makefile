@@ -41,7 +41,7 @@ debs:
 
 # The web front ends (web/): npm packages from the lockfile (npm's cache under ours), then the build.
 NPM := npm --cache $(CACHE)/npm --no-audit --no-fund --prefer-offline
-WEB_SOURCES := $(shell find web/api/generate.mjs web/api/openapi web/api/src web/console/src web/console/index.html web/console/vite.config.ts web/driver/src web/driver/public web/driver/index.html web/driver/vite.config.ts -type f -not -path '*/generated/*' 2>/dev/null)
+WEB_SOURCES := $(shell find web/api/generate.mjs web/api/openapi web/api/src web/console/src web/console/index.html web/console/vite.config.ts web/driver/src web/driver/index.html web/driver/vite.config.ts -type f -not -path '*/generated/*' 2>/dev/null)
 web/node_modules/.package-lock.json: web/package-lock.json web/package.json $(wildcard web/*/package.json)
 	cd web && $(NPM) ci
 	@touch $@
