@@ -57,9 +57,16 @@ class DriverSignIn:
 
     # ---- the view of roster.contact.v1
 
-    async def contact_changed(self, driver_id: str, phone: str | None, seq: int) -> None:
+    async def contact_changed(
+        self, driver_id: str, phone: str | None, seq: int, changed_at: datetime
+    ) -> None:
+        """Keep the driver's phone index as of `seq`. `changed_at` (when roster changed it) decides
+        which of two drivers with one number signs in: the number's newest record (a number given
+        up and taken by someone else, or a driver registered again), whatever order the events
+        came in."""
         newer = {"$or": [{"seq": {"$exists": False}}, {"seq": {"$lt": seq}}], "erased": {"$ne": True}}
-        update = {"$set": {"phone_index": self.phone_index(phone) if phone else None, "seq": seq}}
+        index = self.phone_index(phone) if phone else None
+        update = {"$set": {"phone_index": index, "seq": seq, "changed_at": changed_at}}
         if not await update_if(self.drivers, driver_id, newer, update):
             existing = await self.drivers.find_one({"_id": driver_id}, {"_id": 1})
             if existing is None:
@@ -80,7 +87,9 @@ class DriverSignIn:
     async def send_code(self, phone: str, now: datetime) -> None:
         """Make and send a code if roster knows the phone (the caller has passed the rate limits)."""
         index = self.phone_index(phone)
-        driver = await self.drivers.find_one({"phone_index": index, "erased": {"$ne": True}})
+        driver = await self.drivers.find_one(
+            {"phone_index": index, "erased": {"$ne": True}}, sort=[("changed_at", -1)]
+        )
         code = f"{secrets.randbelow(10**6):06d}"
         nonce = secrets.token_hex(8)
         # An unknown phone gets a code entry too (that no code opens), so both cost the same.

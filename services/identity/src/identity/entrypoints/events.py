@@ -23,7 +23,7 @@ def subscriptions(group: str, parts: Callable[[], Parts]) -> list[EventSubscript
     async def contact_changed(e: roster.ContactPointChanged, envelope: Envelope) -> None:
         p = parts()
         phone = open_contact_point(p.pii, e.driver_id, "phone", e.phone_sealed) if e.phone_sealed else e.phone
-        await p.drivers.contact_changed(e.driver_id, phone, envelope.seq)
+        await p.drivers.contact_changed(e.driver_id, phone, envelope.seq, e.changed_at)
 
     @contact.on_tombstone
     async def contact_erased(driver_id: str) -> None:
