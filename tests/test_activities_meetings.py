@@ -223,6 +223,13 @@ async def test_a_lesson_with_every_kind_of_attendance_gives_the_right_figures(
             "question_ids": [q["question_id"] for q in questions],
         },
     )
+
+    def open_make_ups(driver: str) -> list[str]:
+        found = activities.ok("GET", "/v1/drivers/me/make-ups", driver=driver)["meetings"]
+        return [m["meeting_id"] for m in found]
+
+    assert meeting_id in open_make_ups(makes_up)
+    assert meeting_id not in open_make_ups(online), "he was there: nothing to make up"
     material = activities.ok("GET", f"/v1/meetings/{meeting_id}/make-up", driver=makes_up)
     assert material["material"].startswith("第一讲")
     assert "answer" not in str(material["quiz"]["questions"])
@@ -238,13 +245,16 @@ async def test_a_lesson_with_every_kind_of_attendance_gives_the_right_figures(
         "POST", f"/v1/meetings/{meeting_id}/make-up", driver=makes_up, json={"answers": [1, 0]}
     )
     assert again.json()["error"]["reason"] == "already_made_up"
+    assert meeting_id not in open_make_ups(makes_up), "made up: no longer offered"
     present = activities.call("GET", f"/v1/meetings/{meeting_id}/make-up", driver=online)
     assert (present.status_code, present.json()["error"]["reason"]) == (409, "was_present")
+    assert meeting_id in open_make_ups(absent)
     activities.set_clock(NOV_10 + timedelta(days=31))
     closed = activities.call(
         "POST", f"/v1/meetings/{meeting_id}/make-up", driver=absent, json={"answers": [1, 0]}
     )
     assert closed.json()["error"]["reason"] == "window_closed"
+    assert meeting_id not in open_make_ups(absent), "the window closed: no longer offered"
 
     view = activities.ok("GET", f"/v1/meetings/{meeting_id}")
     assert view["figures"]["made_up"] == 1
@@ -289,6 +299,36 @@ async def test_a_lesson_with_every_kind_of_attendance_gives_the_right_figures(
     assert phone.json()["error"]["fields"][0]["field"] == "text"
     saved = activities.call("POST", f"/v1/meetings/{meeting_id}/quotes", "branch_secretary", json=quote)
     assert saved.status_code == 201, saved.text
+    [quote_id] = [q["quote_id"] for q in saved.json()["quotes"] if q["speaker_id"] == on_site]
+
+    # The speaker reads his words in his app and takes his consent back: the words leave the
+    # meeting, once; nobody else may take them back for him.
+    [mine] = activities.ok("GET", "/v1/drivers/me/quotes", driver=on_site)["quotes"]
+    assert (mine["quote_id"], mine["text"], mine["withdrawn_at"]) == (quote_id, quote["text"], None)
+    assert activities.ok("GET", "/v1/drivers/me/quotes", driver=online)["quotes"] == []
+    withdraw = f"/v1/meetings/{meeting_id}/quotes/{quote_id}/withdraw"
+    not_his = activities.call("POST", withdraw, driver=online)
+    assert (not_his.status_code, not_his.json()["error"]["field"]) == (403, "quote_id")
+    assert activities.call("POST", withdraw, "branch_secretary").status_code == 403
+    missing = activities.call(
+        "POST", f"/v1/meetings/{meeting_id}/quotes/quo_nothing/withdraw", driver=on_site
+    )
+    assert (missing.status_code, missing.json()["error"]["field"]) == (404, "quote_id")
+    taken_back = activities.ok("POST", withdraw, driver=on_site)
+    assert (taken_back["text"], taken_back["withdrawn_at"] is not None) == ("", True)
+    again = activities.ok("POST", withdraw, driver=on_site)
+    assert again["withdrawn_at"] == taken_back["withdrawn_at"], "a second withdrawal changes nothing"
+    [staff_view] = activities.ok("GET", f"/v1/meetings/{meeting_id}", "branch_secretary")["quotes"]
+    assert (staff_view["text"], staff_view["withdrawn_at"]) == ("", taken_back["withdrawn_at"])
+
+    async def withdrawn() -> list[dict[str, Any]]:
+        return await published(
+            stack_info.kafka_bootstrap, MEETINGS, "roadbranch.activities.quote.withdrawn.v1", meeting_id
+        )
+
+    [event] = await eventually(withdrawn, message="quote.withdrawn on Kafka")
+    assert (event["data"]["quote_id"], event["data"]["speaker_id"]) == (quote_id, on_site)
+    assert "text" not in event["data"]
     activities.set_clock(None)
 
 

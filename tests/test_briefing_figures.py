@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -470,3 +470,54 @@ def _figures_of(briefing: Briefing, period: str, expected: dict[str, Any]) -> An
         return got if all(got.get(k) == v for k, v in expected.items()) else None
 
     return check
+
+
+async def test_words_their_speaker_took_back_leave_the_briefing_and_a_replay_brings_none_back(
+    pilot: dict[str, Any], briefing: Briefing, source: EventSource
+) -> None:
+    branch, speaker = pilot["branch"], pilot["drivers"][1]
+    meeting = f"mtg_{secrets.token_hex(4)}"
+    said_at = NOW - timedelta(hours=1)
+
+    def said(quote_id: str, text: str) -> act.QuoteRecorded:
+        return act.QuoteRecorded(
+            meeting_id=meeting,
+            organisation_id=branch,
+            kind="party_lesson",
+            quote_id=quote_id,
+            speaker_id=speaker,
+            text=text,
+            consent_at=said_at,
+            recorded_at=said_at,
+        )
+
+    def quoted() -> list[str]:
+        return [q["text"] for q in briefing.figures()["gather"]["quotes"]]
+
+    def shown(text: str, present: bool = True) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return (text in quoted()) == present
+
+        return check
+
+    first = said(f"quo_{secrets.token_hex(4)}", "跑车再远，支部一直在身边。")
+    recorded = await source.emit(meeting, first)
+    await eventually(shown(first.text), message="his words in the briefing")
+    await source.emit(
+        meeting,
+        act.QuoteWithdrawn(
+            meeting_id=meeting,
+            organisation_id=branch,
+            kind="party_lesson",
+            quote_id=first.quote_id,
+            speaker_id=speaker,
+            withdrawn_at=said_at + timedelta(minutes=30),
+        ),
+    )
+    await eventually(shown(first.text, False), message="his words gone once taken back")
+    # A redelivery of the older quote.recorded, then later words of his: the old words stay out.
+    await source.publish(recorded, first)
+    later = said(f"quo_{secrets.token_hex(4)}", "学习点滴都在手机上，方便。")
+    await source.emit(meeting, later)
+    await eventually(shown(later.text), message="his later words")
+    assert first.text not in quoted()

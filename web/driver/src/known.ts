@@ -1,6 +1,7 @@
 // What this phone has seen, for what the services do not list for a driver: the learning items he
-// opened (from a link in a message or the group) and the meetings he was shown, so a meeting held
-// since can offer its make-up (补学). Kept in localStorage, forgotten at sign-out.
+// opened (from a link in a message or the group), and the answers of sent actions worth showing
+// later. Kept in localStorage, forgotten at sign-out.
+import { ref } from "vue";
 import { storage } from "./api";
 
 const KEY = "roadbranch.driver.known";
@@ -13,30 +14,26 @@ export interface KnownContent {
   confirmed?: boolean;
 }
 
-export interface KnownMeeting {
-  meeting_id: string;
-  topic: string;
-  kind: string;
-  starts_at: string;
-}
-
 interface Known {
   contents: KnownContent[];
-  meetings: KnownMeeting[];
   results: Record<string, unknown>;
 }
 
 function read(): Known {
   try {
     const found = JSON.parse(storage.getItem(KEY) ?? "null") as Partial<Known> | null;
-    return { contents: found?.contents ?? [], meetings: found?.meetings ?? [], results: found?.results ?? {} };
+    return { contents: found?.contents ?? [], results: found?.results ?? {} };
   } catch {
-    return { contents: [], meetings: [], results: {} };
+    return { contents: [], results: {} };
   }
 }
 
+// Bumped on every write, so what the pages compute from this store follows it.
+const version = ref(0);
+
 function write(known: Known): void {
   storage.setItem(KEY, JSON.stringify(known));
+  version.value += 1;
 }
 
 export function knownContents(): KnownContent[] {
@@ -49,17 +46,6 @@ export function rememberContent(item: KnownContent): void {
   write(known);
 }
 
-export function knownMeetings(): KnownMeeting[] {
-  return read().meetings;
-}
-
-export function rememberMeetings(items: KnownMeeting[]): void {
-  const known = read();
-  const ids = new Set(items.map((m) => m.meeting_id));
-  known.meetings = [...items, ...known.meetings.filter((m) => !ids.has(m.meeting_id))].slice(0, 100);
-  write(known);
-}
-
 /** The answer of a sent action worth showing later (a make-up quiz's result), by what it is about. */
 export function rememberResult(ref: string, body: unknown): void {
   const known = read();
@@ -67,10 +53,12 @@ export function rememberResult(ref: string, body: unknown): void {
   write(known);
 }
 
-export function resultOf(ref: string): unknown {
-  return read().results[ref];
+export function resultOf(about: string): unknown {
+  void version.value;
+  return read().results[about];
 }
 
 export function forgetKnown(): void {
   storage.removeItem(KEY);
+  version.value += 1;
 }

@@ -196,6 +196,19 @@ class QuoteRecorded(EventPayload):
     recorded_at: datetime
 
 
+@event_type("roadbranch.activities.quote.withdrawn.v1", topic=ACTIVITIES_MEETING)
+class QuoteWithdrawn(EventPayload):
+    """The speaker took back his consent to his words (in the driver app): the text is gone from the
+    meeting, and the briefing no longer quotes it. Once per quote."""
+
+    meeting_id: str
+    organisation_id: str
+    kind: str
+    quote_id: str
+    speaker_id: str
+    withdrawn_at: datetime
+
+
 @event_type("roadbranch.activities.content.read.v1", topic=ACTIVITIES_CONTENT)
 class ContentRead(EventPayload):
     """A driver opened a learning item for the first time, or confirmed he studied it (confirmed)."""

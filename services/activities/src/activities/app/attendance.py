@@ -156,6 +156,23 @@ class Attendances:
         found.sort(key=lambda m: m["starts_at"])
         return [self._own(m, driver_id) for m in found[:limit]]
 
+    async def make_ups(self, driver_id: str, limit: int) -> list[Document]:
+        """The held meetings a driver missed (absent or on leave) and may still make up (补学): not
+        made up, within the window; newest first, each as he sees it with its deadline. A scan of
+        the held meetings: one driver's app, now and then."""
+        now = self.meetings.clock.now()
+        fields = {k: 1 for k in (*OWN_VIEW, "status", "held_at", f"attendance.{driver_id}")}
+        found = []
+        async for m in self.meetings.db.meetings.find({"status": Status.HELD}, fields):
+            record = (m.get("attendance") or {}).get(driver_id)
+            if not record or record.get("made_up_at") or record.get("status") not in Attendance.MAY_MAKE_UP:
+                continue
+            deadline = makeup_deadline(m["held_at"], self.makeup_window_days)
+            if now <= deadline:
+                found.append({**self._own(m, driver_id), "make_up_deadline": deadline})
+        found.sort(key=lambda m: m["held_at"], reverse=True)
+        return found[:limit]
+
     async def own_view(self, meeting_id: str, person_id: str) -> Document:
         """What a driver sees of a meeting: its details and his own attendance, nobody else's."""
         meeting = await self.meetings.meeting(meeting_id)

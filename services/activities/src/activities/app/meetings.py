@@ -19,6 +19,7 @@ from roadbranch_shared.contracts.activities import (
     MeetingRescheduled,
     MeetingScheduled,
     QuoteRecorded,
+    QuoteWithdrawn,
 )
 from roadbranch_shared.domain import DomainError, check_consented_words
 from roadbranch_shared.events import EventPayload
@@ -346,6 +347,60 @@ class Meetings:
 
         return await self.command(meeting_id, principal, decide)
 
+    async def withdraw_quote(self, meeting_id: str, quote_id: str, driver_id: str) -> Document:
+        """The speaker takes back his consent: his words leave the meeting (the quote stays, empty and
+        marked, so the figures of who spoke do not move) and quote.withdrawn tells the briefing.
+        Only the speaker himself; a second withdrawal changes nothing and says so by its answer."""
+        withdrawn: Document = {}
+
+        async def decide(meeting: Document) -> None:
+            quotes = meeting.get("quotes", [])
+            mine = next((q for q in quotes if q.get("quote_id") == quote_id), None)
+            if mine is None:
+                raise DomainError("quote_id", "not_found", "没有这条原话", DomainError.NOT_FOUND)
+            if mine["speaker_id"] != driver_id:
+                raise DomainError("quote_id", "not_yours", "只能撤回您本人的原话", DomainError.FORBIDDEN)
+            if mine.get("withdrawn_at") or mine.get("erased"):
+                withdrawn.update(mine)
+                return
+            now = self.clock.now()
+            changed = {**mine, "text": "", "withdrawn_at": now}
+            event = QuoteWithdrawn(
+                meeting_id=meeting_id,
+                organisation_id=meeting["organisation_id"],
+                kind=meeting["kind"],
+                quote_id=quote_id,
+                speaker_id=driver_id,
+                withdrawn_at=now,
+            )
+            others = [changed if q.get("quote_id") == quote_id else q for q in quotes]
+            await self.write(meeting, {"$set": {"quotes": others}}, [event])
+            withdrawn.clear()
+            withdrawn.update(changed)
+
+        await self.command(meeting_id, None, decide)
+        return {"meeting_id": meeting_id, **own_quote(withdrawn)}
+
+    async def quotes_of(self, driver_id: str, limit: int) -> list[Document]:
+        """A driver's own words in every meeting, newest first, with whether he has taken them back
+        (an erased speaker has none). A scan by the array field: one driver's app, now and then."""
+        found: list[Document] = []
+        fields = {"topic": 1, "kind": 1, "starts_at": 1, "quotes": 1}
+        async for meeting in self.db.meetings.find({"quotes.speaker_id": driver_id}, fields):
+            for quote in meeting.get("quotes", []):
+                if quote.get("speaker_id") == driver_id and not quote.get("erased"):
+                    found.append(
+                        {
+                            "meeting_id": meeting["_id"],
+                            "topic": meeting.get("topic"),
+                            "kind": meeting.get("kind"),
+                            "starts_at": meeting.get("starts_at"),
+                            **own_quote(quote),
+                        }
+                    )
+        found.sort(key=lambda q: q["recorded_at"], reverse=True)
+        return found[:limit]
+
     async def list(
         self, principal: Principal, *, organisation_id: str | None, status: str | None, limit: int
     ) -> list[Document]:
@@ -375,3 +430,12 @@ class Meetings:
         for m in found:
             m["meeting_id"] = m.pop("_id")
         return found[:limit]
+
+
+def own_quote(quote: Document) -> Document:
+    """A quote as its speaker sees it: the words (empty once withdrawn), when he consented and when
+    he took it back; not who wrote it down."""
+    return {
+        k: quote.get(k)
+        for k in ("quote_id", "speaker_id", "text", "consent_at", "recorded_at", "withdrawn_at")
+    }

@@ -1,5 +1,6 @@
 """HTTP API of meetings and attendance: staff schedule, move, cancel, hold and record; a driver sees
-his own meetings, answers an invitation (leave, online), checks himself in, and makes a meeting up.
+his own meetings, answers an invitation (leave, online), checks himself in, makes a meeting up, and
+reads and takes back his own words.
 A driver's writes honour `Idempotency-Key` (roadbranch_shared.idempotency)."""
 
 from __future__ import annotations
@@ -147,6 +148,26 @@ async def my_meetings(
     return {"meetings": await activities(request).attendances.upcoming(driver_id, limit)}
 
 
+@mine_router.get("/make-ups")
+async def my_make_ups(
+    request: Request, principal: CurrentPrincipal, limit: int = Query(50, ge=1, le=200)
+) -> dict[str, Any]:
+    """补学 open to the calling driver: held meetings he missed (absent or on leave), not made up,
+    within the window, newest first, each with `make_up_deadline`."""
+    driver_id = driver_id_of(principal)
+    return {"meetings": await activities(request).attendances.make_ups(driver_id, limit)}
+
+
+@mine_router.get("/quotes")
+async def my_quotes(
+    request: Request, principal: CurrentPrincipal, limit: int = Query(100, ge=1, le=500)
+) -> dict[str, Any]:
+    """The calling driver's own words recorded after meetings (心声), newest first, with the time
+    he consented and, once he took them back, `withdrawn_at` (the text is then empty)."""
+    driver_id = driver_id_of(principal)
+    return {"quotes": await activities(request).meetings.quotes_of(driver_id, limit)}
+
+
 @router.get("/{meeting_id}/make-up")
 async def make_up_material(meeting_id: str, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     """补学: the material, the deadline and the quiz (without answers) for an absent or on-leave driver."""
@@ -170,3 +191,14 @@ async def record_quote(
 ) -> dict[str, Any]:
     """An attendee's own words after the meeting, with his consent, for the briefing."""
     return await run_command(activities(request).meetings.record_quote(meeting_id, principal, body.fields()))
+
+
+@router.post("/{meeting_id}/quotes/{quote_id}/withdraw")
+async def withdraw_quote(
+    meeting_id: str, quote_id: str, request: Request, principal: CurrentPrincipal, once: Idempotent
+) -> dict[str, Any]:
+    """The speaker takes back his consent to his words: they leave the meeting and the briefing
+    (quote.withdrawn). Only his own (403 on quote_id); again, it changes nothing."""
+    driver_id = driver_id_of(principal)
+    work = activities(request).meetings.withdraw_quote
+    return await once.run(lambda: run_command(work(meeting_id, quote_id, driver_id)))

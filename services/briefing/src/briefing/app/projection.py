@@ -272,6 +272,11 @@ class Projection:
                 },
             )
 
+        @on(act.QuoteWithdrawn)
+        async def quote_withdrawn(e: act.QuoteWithdrawn, env: Envelope) -> None:
+            # After its quote.recorded in the meeting's series: the words go, the briefing skips it.
+            await put("quotes", e.quote_id, env, {"text": "", "withdrawn_at": e.withdrawn_at})
+
         @on(act.ContentPublished)
         async def content(e: act.ContentPublished, env: Envelope) -> None:
             await put(
