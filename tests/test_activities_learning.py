@@ -54,6 +54,15 @@ async def test_pushed_content_is_read_by_drivers_and_gives_read_rates(
     )
 
     first, second, *_ = pilot["drivers"]
+
+    def pushed_to(driver: str) -> dict[str, Any] | None:
+        mine = activities.ok("GET", "/v1/drivers/me/contents", driver=driver)["contents"]
+        return next((c for c in mine if c["content_id"] == content_id), None)
+
+    listed = pushed_to(first)
+    assert listed is not None, "his app lists what was pushed to him"
+    assert (listed["title"], listed["category"], listed["read"]) == (item["title"], "theory_policy", None)
+    assert activities.call("GET", "/v1/drivers/me/contents").status_code == 403, "drivers only"
     opened = activities.ok("GET", f"/v1/contents/{content_id}", driver=first)
     assert opened["title"].startswith("离乡不离党")
     assert "figures" not in opened, "a driver sees the item, not who read it"
@@ -63,6 +72,8 @@ async def test_pushed_content_is_read_by_drivers_and_gives_read_rates(
         "POST", f"/v1/contents/{content_id}/reads", driver=second, json={"confirmed": True}
     )
     assert confirmed["read"]["confirmed_at"]
+    assert (pushed_to(first) or {}).get("read", {}).get("opened_at"), "his own read, as recorded"
+    assert (pushed_to(second) or {}).get("read", {}).get("confirmed_at")
     staff_read = activities.call("POST", f"/v1/contents/{content_id}/reads", json={"confirmed": True})
     assert staff_read.status_code == 403, "reads are recorded by drivers for themselves only"
 

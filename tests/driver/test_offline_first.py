@@ -203,6 +203,5 @@ def test_a_driver_acts_without_signal_and_each_action_lands_once(driver_app: dic
     expect(page.locator(".van-nav-bar__title")).to_have_text("消息")
     expect(page.get_by_role("list", name="消息列表").or_(page.get_by_text("还没有消息"))).to_be_visible()
     expect(page.get_by_role("alert")).to_have_count(0)
-    shoot(app, page, "driver-inbox")
     context.unroute_all(behavior="ignoreErrors")
     context.close()

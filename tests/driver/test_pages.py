@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from driver_support import phone_context, shoot, sign_in, wait_for
 from pilot import synthetic_people
 from playwright.sync_api import Page, expect
@@ -175,6 +176,14 @@ def test_a_member_driver_answers_makes_up_withdraws_rates_and_finds_a_station(
     expect(station).to_contain_text("空床位 4")
     expect(station).to_contain_text("24 小时开放")
     shoot(app, page, "driver-stations")
+    # By the phone's location (the browser asks him once): the nearest open station, its distance.
+    context.grant_permissions(["geolocation"])
+    context.set_geolocation({"latitude": 28.35, "longitude": 103.13})
+    page.reload()
+    page.get_by_role("button", name="按我的位置查找").click()
+    station = page.get_by_role("article", name="峨曲古乡公路养护站暖心之家")
+    expect(station).to_contain_text(re.compile(r"约 2(\.\d+)? 公里"))
+    expect(station).to_contain_text("空床位 4")
     context.close()
 
 
@@ -200,4 +209,78 @@ def test_a_driver_not_yet_known_as_a_member_declares_himself(driver_app: dict[st
     assert case["status"] == "candidate"
     page.reload()
     expect(page.get_by_role("status").filter(has_text="已提交，等待工作专班核实")).to_be_visible()
+    context.close()
+
+
+def test_a_learning_push_reaches_his_inbox_and_opening_it_marks_it_read(driver_app: dict[str, Any]) -> None:
+    app = driver_app
+    acts, notify = app["pilot"].api["activities"], app["pilot"].api["notify"]
+    phone = synthetic_people(3)[2].phone  # the third of the pilot's member drivers
+    context = phone_context(app)
+    page = context.new_page()
+    driver_id = sign_in(page, app, phone)
+
+    # Messages in the app, at any hour (so the test does not wait for the county's quiet hours).
+    tab(page, "我的")
+    page.get_by_role("radio", name="站内消息").click()
+    page.get_by_role("radio", name="不设免打扰").click()
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.get_by_text("全部已发送")).to_be_visible()
+
+    def chosen() -> bool:
+        found = notify.call("GET", f"/v1/recipients/{driver_id}", "staff")
+        return bool(
+            found["preferred_channel"] == "inbox" and (found["quiet_hours"] or {}).get("mode") == "off"
+        )
+
+    wait_for("his choice on notify", chosen, page=page)
+    title = f"货车司机冬季防滑链使用要点（{driver_id[-4:]}）"
+    acts.call(
+        "POST",
+        "/v1/contents",
+        "staff",
+        json={
+            "organisation_id": app["pilot"].state["branch"],
+            "category": "road_safety",
+            "title": title,
+            "body": "上山前检查防滑链，遇冰雪路面提前安装。",
+        },
+    )
+
+    tab(page, "消息")
+    messages = page.get_by_role("list", name="消息列表")
+
+    def arrived() -> bool:
+        page.reload()
+        page.locator(".van-nav-bar__title").wait_for()
+        return messages.get_by_role("button").filter(has_text=title).count() == 1
+
+    wait_for("the push in his inbox", arrived, timeout=120, page=page)
+    message = messages.get_by_role("button").filter(has_text=title)
+    expect(message.get_by_label("未读")).to_have_count(1)
+    shoot(app, page, "driver-inbox")
+    message.click()
+    expect(message).to_have_attribute("aria-expanded", "true")
+    expect(message.get_by_label("未读")).to_have_count(0)
+
+    session = page.evaluate("JSON.parse(localStorage.getItem('roadbranch.session'))")
+    mine = {"Authorization": f"Bearer {session['access_token']}"}
+
+    def read_on_notify() -> bool:
+        inbox = httpx.get(f"{app['url']}/api/notify/v1/inbox", headers=mine, timeout=30).json()
+        return any(m["read"] for m in inbox["messages"] if title in m["text"])
+
+    wait_for("the read mark on notify", read_on_notify, page=page)
+    page.reload()
+    expect(messages.get_by_role("button").filter(has_text=title).get_by_label("未读")).to_have_count(0)
+
+    # 学习 lists what was pushed to him, not only what he opened from a link.
+    tab(page, "学习")
+    pushed = page.get_by_role("button").filter(has_text=title)
+    expect(pushed).to_contain_text("去学习")
+    pushed.click()
+    page.get_by_role("button", name="我已学习").click()
+    expect(page.get_by_text(re.compile("✓ 已学习"))).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("button").filter(has_text=title)).to_contain_text("已学习")
     context.close()

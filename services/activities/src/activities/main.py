@@ -58,6 +58,7 @@ for subscription in roster_events.subscriptions(membership, settings.consumer_gr
     service.subscribe(subscription)
 service.include(meetings_http.router)
 service.include(meetings_http.mine_router)
+service.include(learning_http.mine_router)
 service.include(learning_http.router)
 service.include(compliance_http.router)
 service.include(organisations_http.router)

@@ -146,6 +146,21 @@ class Contents:
         doc = await self.content(content_id)
         return {"content_id": content_id, "title": doc["title"], "read": doc["reads"].get(driver_id)}
 
+    async def pushed_to(self, driver_id: str, limit: int) -> list[Document]:
+        """The items pushed to a driver (he is in the audience fixed at publication), newest first,
+        each with his own read (opened, confirmed) and nobody else's."""
+        fields = {"title": 1, "category": 1, "organisation_id": 1, "published_at": 1, f"reads.{driver_id}": 1}
+        found = [c async for c in self.db.contents.find({"audience": driver_id}, fields)]
+        found.sort(key=lambda c: c["published_at"], reverse=True)
+        return [
+            {
+                "content_id": c["_id"],
+                **{k: c.get(k) for k in ("title", "category", "organisation_id", "published_at")},
+                "read": (c.get("reads") or {}).get(driver_id),
+            }
+            for c in found[:limit]
+        ]
+
     async def list(self, organisation_id: str | None, limit: int) -> list[Document]:
         query = {"organisation_id": organisation_id} if organisation_id else {}
         found = [c async for c in self.db.contents.find(query, {"_id": 1, "published_at": 1})]

@@ -15,6 +15,17 @@ from activities.entrypoints.meetings_http import Staff, activities, driver_id_of
 from activities.entrypoints.models import Attempt, CreateQuiz, PublishContent, Question, ReadContent
 
 router = APIRouter(prefix="/v1", tags=["learning"])
+mine_router = APIRouter(prefix="/v1/drivers/me", tags=["learning"])
+
+
+@mine_router.get("/contents")
+async def my_contents(
+    request: Request, principal: CurrentPrincipal, limit: int = Query(50, ge=1, le=200)
+) -> dict[str, Any]:
+    """The learning items pushed to the calling driver, newest first, each with his own read
+    (`opened_at`, `confirmed_at`), so his app lists them without a link."""
+    driver_id = driver_id_of(principal)
+    return {"contents": await activities(request).contents.pushed_to(driver_id, limit)}
 
 
 @router.post("/contents", status_code=201)
