@@ -91,10 +91,10 @@ def test_a_driver_acts_without_signal_and_each_action_lands_once(driver_app: dic
     online_text = f"驾驶证年审到期，人在外地，不知道去哪里办（{driver_id[-4:]}）"
     page.goto(f"{app['url']}/driver/needs")
     page.get_by_role("button", name="提交诉求").click()
-    page.get_by_role("radio", name="证件审验").click()
+    page.get_by_role("radio", name="证件年审").click()
     page.get_by_label("具体情况").fill(online_text)
     page.get_by_role("button", name="提交诉求").click()
-    need_card = page.get_by_role("article", name="诉求 证件审验")
+    need_card = page.get_by_role("article", name="诉求 证件年审")
     expect(need_card.filter(has_text=online_text)).to_have_count(1)
     expect(need_card.filter(has_text=online_text)).to_contain_text("已受理")
     assert len(staff_needs(app, online_text)) == 1
@@ -111,7 +111,7 @@ def test_a_driver_acts_without_signal_and_each_action_lands_once(driver_app: dic
     expect(
         page.get_by_text(re.compile(r"离线，显示的是 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 时的数据"))
     ).to_be_visible()
-    expect(page.get_by_role("article", name="诉求 证件审验").filter(has_text=online_text)).to_be_visible()
+    expect(page.get_by_role("article", name="诉求 证件年审").filter(has_text=online_text)).to_be_visible()
 
     offline_text = f"车在 S208 K110 附近抛锚，需要联系拖车和修理（{driver_id[-4:]}）"
     page.get_by_role("button", name="提交诉求").click()

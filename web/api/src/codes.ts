@@ -1,5 +1,5 @@
-// The Chinese names of the codes the services answer with, for every front end (the console's
-// labels.ts holds the same tables until it re-exports these).
+// The Chinese names of the codes the services answer with, for every front end (the console
+// re-exports them from its labels.ts; the driver app imports them from here).
 
 export const FIELD_LABELS: Record<string, string> = {
   name: "姓名",
@@ -77,17 +77,18 @@ export const ATTENDANCE: Record<string, string> = {
   absent: "缺席",
 };
 
+// As the services name them (roadbranch_shared.contracts.welfare.NEED_CATEGORIES, welfare's URGENCIES).
 export const NEED_CATEGORIES: Record<string, string> = {
-  certificate_review: "证件审验",
-  medical: "就医",
-  rights: "权益维护",
+  certificate_review: "证件年审",
+  medical: "看病就医",
+  rights: "权益保障",
   road_traffic: "道路交通",
   parking_rest: "停车休息",
   family_hardship: "家庭困难",
   other: "其他",
 };
 
-export const URGENCY: Record<string, string> = { low: "不急", normal: "一般", high: "紧急", urgent: "特急" };
+export const URGENCY: Record<string, string> = { low: "一般", normal: "较急", high: "紧急", urgent: "特急" };
 
 export const NEED_STATUS: Record<string, string> = {
   filed: "已受理",
