@@ -1,7 +1,8 @@
 // A GET's data and whether it came from the service worker's cache (no signal), and when that
 // answer had arrived.
-import { unwrap } from "@roadbranch/api";
-import { ref } from "vue";
+import { ApiProblem, unwrap } from "@roadbranch/api";
+import { onMounted, onUnmounted, ref } from "vue";
+import { onSent } from "./sync";
 
 export interface Loaded<T> {
   data: T;
@@ -34,4 +35,31 @@ export function useStaleness() {
       at.value = at.value === null ? cached : Math.min(at.value, cached);
     },
   };
+}
+
+/** A page's reads: `read` runs when the page opens, on pull-to-refresh and whenever the outbox has
+ * sent something (so what he did shows as the services have it). It calls `note` with each
+ * answer's cache time; a failure is said in `problem`, in the services' Chinese. */
+export function usePageData(read: (note: (cached: number | null) => void) => Promise<void>) {
+  const problem = ref("");
+  const refreshing = ref(false);
+  const stale = useStaleness();
+  async function refresh() {
+    problem.value = "";
+    stale.reset();
+    try {
+      await read(stale.note);
+    } catch (error) {
+      problem.value = error instanceof ApiProblem ? error.message : String(error);
+    } finally {
+      refreshing.value = false;
+    }
+  }
+  let stop = () => {};
+  onMounted(() => {
+    void refresh();
+    stop = onSent(() => void refresh());
+  });
+  onUnmounted(() => stop());
+  return { problem, refreshing, stale, refresh };
 }
