@@ -77,10 +77,10 @@ def played(
 
 
 @contextmanager
-def gateway(services: PilotServices, run_dir: Path) -> Iterator[Gateway]:
+def gateway(services: PilotServices, run_dir: Path, driver_dist: Path | None = None) -> Iterator[Gateway]:
     if not (CONSOLE_DIST / "index.html").is_file():
         raise RuntimeError(f"the console is not built: run `make web` ({CONSOLE_DIST} is missing)")
-    running = Gateway(services.urls, CONSOLE_DIST, run_dir / "gateway").start()
+    running = Gateway(services.urls, CONSOLE_DIST, run_dir / "gateway", driver_dist=driver_dist).start()
     try:
         yield running
     finally:
@@ -115,17 +115,24 @@ def sign_in(page: Page, base: str, username: str, password: str = DEMO_PASSWORD)
 
 
 @contextmanager
-def console_stack(stack_info: StackInfo, run_dir: Path) -> Iterator[dict[str, Any]]:
+def console_stack(
+    stack_info: StackInfo,
+    run_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    driver_dist: Path | None = None,
+) -> Iterator[dict[str, Any]]:
     """The seed pilot played (no notifications settled: the pages do not need them), the demo
-    sign-ins made, the gateway in front and one Chromium; all stopped after."""
+    sign-ins made, the gateway in front (with the driver app under /driver/ when `driver_dist` is
+    given) and one Chromium; all stopped after."""
     # The roster's scans may be run "as of" a later day, so a test can find members out of contact.
-    clock = {"ROADBRANCH_ROSTER_CLOCK_CONTROL": "true"}
-    with played(stack_info, run_dir, SEED_PLAN, notifications=False, extra_env=clock) as run:
+    env = {"ROADBRANCH_ROSTER_CLOCK_CONTROL": "true", **(extra_env or {})}
+    with played(stack_info, run_dir, SEED_PLAN, notifications=False, extra_env=env) as run:
         services = run["services"]
         sign_in_api = SignIn(services.urls["identity"])
         state = run["pilot"].state
         sign_in_api.demo_accounts(branch=state["branch"], station=state.get("station"))
-        with gateway(services, run_dir) as front, sync_playwright() as playwright:
+        with gateway(services, run_dir, driver_dist) as front, sync_playwright() as playwright:
             browser = launch(playwright)
             yield {
                 **run,
@@ -134,6 +141,7 @@ def console_stack(stack_info: StackInfo, run_dir: Path) -> Iterator[dict[str, An
                 "browser": browser,
                 "shots": Screenshots(run_dir),
                 "sign_in": sign_in_api,
+                "run_dir": run_dir,
             }
             browser.close()
 

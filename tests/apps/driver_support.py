@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
+from roadbranch_shared.polling import wait_until
 
 PHONE_VIEW = {"width": 390, "height": 844}
 # WeChat's in-app browser on Android (XWeb), as the page sees it.
@@ -22,16 +23,8 @@ WECHAT_UA = (
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = 60, page: Page | None = None) -> Any:
     """Poll until `probe` answers; with a page, its route handlers run meanwhile (Playwright's sync
     API runs them only while it is called)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        if page is not None:
-            page.wait_for_timeout(300)
-        else:
-            time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
+    pause = (lambda seconds: page.wait_for_timeout(seconds * 1000)) if page is not None else time.sleep
+    return wait_until(probe, what, timeout=timeout, interval=0.3, sleep=pause)
 
 
 def staff_needs(app: dict[str, Any], text: str) -> list[dict[str, Any]]:
