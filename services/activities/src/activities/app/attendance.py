@@ -160,16 +160,15 @@ class Attendances:
         """The held meetings a driver missed (absent or on leave) and may still make up (补学): not
         made up, within the window; newest first, each as he sees it with its deadline. A scan of
         the held meetings: one driver's app, now and then."""
-        now = self.meetings.clock.now()
         fields = {k: 1 for k in (*OWN_VIEW, "status", "held_at", f"attendance.{driver_id}")}
         found = []
         async for m in self.meetings.db.meetings.find({"status": Status.HELD}, fields):
-            record = (m.get("attendance") or {}).get(driver_id)
-            if not record or record.get("made_up_at") or record.get("status") not in Attendance.MAY_MAKE_UP:
+            try:
+                self.check_may_make_up(m, driver_id)
+            except DomainError:
                 continue
             deadline = makeup_deadline(m["held_at"], self.makeup_window_days)
-            if now <= deadline:
-                found.append({**self._own(m, driver_id), "make_up_deadline": deadline})
+            found.append({**self._own(m, driver_id), "make_up_deadline": deadline})
         found.sort(key=lambda m: m["held_at"], reverse=True)
         return found[:limit]
 

@@ -351,7 +351,6 @@ class Meetings:
         """The speaker takes back his consent: his words leave the meeting (the quote stays, empty and
         marked, so the figures of who spoke do not move) and quote.withdrawn tells the briefing.
         Only the speaker himself; a second withdrawal changes nothing and says so by its answer."""
-        withdrawn: Document = {}
 
         async def decide(meeting: Document) -> None:
             quotes = meeting.get("quotes", [])
@@ -361,7 +360,6 @@ class Meetings:
             if mine["speaker_id"] != driver_id:
                 raise DomainError("quote_id", "not_yours", "只能撤回您本人的原话", DomainError.FORBIDDEN)
             if mine.get("withdrawn_at") or mine.get("erased"):
-                withdrawn.update(mine)
                 return
             now = self.clock.now()
             changed = {**mine, "text": "", "withdrawn_at": now}
@@ -375,11 +373,10 @@ class Meetings:
             )
             others = [changed if q.get("quote_id") == quote_id else q for q in quotes]
             await self.write(meeting, {"$set": {"quotes": others}}, [event])
-            withdrawn.clear()
-            withdrawn.update(changed)
 
-        await self.command(meeting_id, None, decide)
-        return {"meeting_id": meeting_id, **own_quote(withdrawn)}
+        meeting = await self.command(meeting_id, None, decide)
+        [quote] = [q for q in meeting["quotes"] if q.get("quote_id") == quote_id]
+        return {"meeting_id": meeting_id, **own_quote(quote)}
 
     async def quotes_of(self, driver_id: str, limit: int) -> list[Document]:
         """A driver's own words in every meeting, newest first, with whether he has taken them back
