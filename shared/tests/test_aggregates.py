@@ -1,0 +1,210 @@
+"""The aggregate stores keep one contract: the in-memory store (for per-command tests) and the MongoDB
+store on the real FerretDB of the session (marked integration) pass the same tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.aggregates import (
+    Aggregate,
+    AggregateStore,
+    InMemoryAggregateStore,
+    MongoAggregateStore,
+    OneOf,
+    field_changes,
+)
+from roadbranch_shared.events import EventPayload, event_type
+from roadbranch_shared.topics import Topic
+
+COUNTERS = Topic("test.aggregates.counter.v1", 1, key="counter id")
+SOURCE = "/roadbranch/test"
+
+
+@event_type("test.aggregates.counted.v1", topic=COUNTERS)
+class Counted(EventPayload):
+    counter_id: str
+    total: int
+
+
+class Counter(Aggregate):
+    owner: str
+    total: int = 0
+    notes: list[str] = []  # noqa: RUF012 (pydantic copies defaults)
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+
+    def add(self, amount: int, note: str = "") -> list[EventPayload]:
+        if self.closed_by is not None:
+            raise ValueError("closed")
+        self.total += amount
+        if note:
+            self.notes = [*self.notes, note]
+        return [Counted(counter_id=self.id, total=self.total)]
+
+    def close(self, by: str, at: datetime | None = None) -> list[EventPayload]:
+        self.closed_by, self.closed_at = by, at
+        return []
+
+
+class Missing(Exception):
+    pass
+
+
+MISSING = Missing("no such counter")
+
+
+@pytest.fixture(params=["memory", pytest.param("ferretdb", marks=pytest.mark.integration)])
+def server(request: pytest.FixtureRequest) -> str | None:
+    """None for the in-memory store, else the URI of the session's FerretDB (started on demand)."""
+    return None if request.param == "memory" else str(request.getfixturevalue("stack_info").mongo_uri)
+
+
+@pytest.fixture
+async def store(server: str | None) -> AsyncIterator[AggregateStore[Counter]]:
+    if server is None:
+        yield InMemoryAggregateStore(Counter, source=SOURCE)
+        return
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(server, tz_aware=True)
+    db = client[f"aggregates_{uuid.uuid4().hex[:8]}"]
+    try:
+        yield MongoAggregateStore(db.counters, Counter, source=SOURCE)
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def stored(store: AggregateStore[Counter], counter_id: str) -> dict[str, Any]:
+    """The stored document with its bookkeeping (version, outbox entries), as the relay would see it."""
+    if isinstance(store, InMemoryAggregateStore):
+        document = dict(store.documents[counter_id])
+        document["outbox"] = [e for e in store.published if e["key"] == counter_id]
+        return document
+    assert isinstance(store, MongoAggregateStore)
+    found = await store.collection.find_one({"_id": counter_id})
+    assert found is not None
+    return found
+
+
+def payloads(document: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(type, sequence, total) of each event in a stored document's outbox."""
+    bodies = [json.loads(e["body"]) for e in document["outbox"]]
+    return [(b["type"], b["seq"], b["data"]["total"]) for b in bodies]
+
+
+async def test_a_new_aggregate_is_stored_with_its_first_events_and_only_the_fields_given(
+    store: AggregateStore[Counter],
+) -> None:
+    counter = Counter(id="c1", owner="o1", total=2)
+    await store.create(counter, [Counted(counter_id="c1", total=2)])
+
+    document = await stored(store, "c1")
+    assert {k: v for k, v in document.items() if k != "outbox"} == {
+        "_id": "c1",
+        "owner": "o1",
+        "total": 2,
+        "version": 1,
+    }
+    assert payloads(document) == [("test.aggregates.counted.v1", 1, 2)]
+    assert await store.get("c1") == counter
+    assert await store.get("nobody") is None
+
+
+async def test_a_change_writes_the_changed_fields_with_the_events_at_the_next_versions(
+    store: AggregateStore[Counter],
+) -> None:
+    await store.create(Counter(id="c2", owner="o1"), [])
+    changed = await store.change("c2", lambda c: c.add(3, "first") + c.add(4), missing=MISSING)
+
+    assert (changed.before.total, changed.after.total) == (0, 7)
+    assert [e.total for e in changed.events] == [3, 7]  # type: ignore[attr-defined]
+    document = await stored(store, "c2")
+    assert (document["version"], document["total"], document["notes"]) == (2, 7, ["first"])
+    assert payloads(document) == [("test.aggregates.counted.v1", 1, 3), ("test.aggregates.counted.v1", 2, 7)]
+    assert "closed_by" not in document  # never set, never written
+
+
+async def test_a_change_without_events_still_writes_the_state_and_keeps_the_version(
+    store: AggregateStore[Counter],
+) -> None:
+    await store.create(Counter(id="c3", owner="o1"), [Counted(counter_id="c3", total=0)])
+    await store.change("c3", lambda c: c.close("staff-1"), missing=MISSING)
+    document = await stored(store, "c3")
+    assert (document["closed_by"], document["version"]) == ("staff-1", 1)
+
+
+async def test_a_refused_command_leaves_the_aggregate_as_it_was(store: AggregateStore[Counter]) -> None:
+    await store.create(Counter(id="c4", owner="o1", closed_by="staff-1"), [])
+    with pytest.raises(ValueError, match="closed"):
+        await store.change("c4", lambda c: c.add(1), missing=MISSING)
+    with pytest.raises(Missing):
+        await store.change("nobody", lambda c: c.add(1), missing=MISSING)
+    document = await stored(store, "c4")
+    assert (document.get("total"), document["version"], document["outbox"]) == (None, 0, [])
+
+
+async def test_an_id_is_created_once(store: AggregateStore[Counter]) -> None:
+    await store.create(Counter(id="c5", owner="o1"), [])
+    with pytest.raises(DuplicateKeyError):
+        await store.create(Counter(id="c5", owner="o2"), [])
+    found = await store.get("c5")
+    assert found is not None
+    assert found.owner == "o1"
+
+
+async def test_concurrent_commands_on_one_aggregate_all_apply_in_turn(store: AggregateStore[Counter]) -> None:
+    await store.create(Counter(id="c6", owner="o1"), [])
+    await asyncio.gather(*(store.change("c6", lambda c: c.add(1), missing=MISSING) for _ in range(25)))
+    document = await stored(store, "c6")
+    assert (document["total"], document["version"]) == (25, 25)
+    assert [total for _, _, total in payloads(document)] == list(range(1, 26))
+
+
+async def test_find_by_fields_in_id_order_a_page_at_a_time(store: AggregateStore[Counter]) -> None:
+    for i, owner in enumerate(["a", "b", "a", "c", "a"]):
+        await store.create(Counter(id=f"f{i}", owner=owner, total=i), [])
+    assert [c.id for c in await store.find({"owner": "a"})] == ["f0", "f2", "f4"]
+    assert [c.id for c in await store.find({"owner": OneOf(("b", "c"))})] == ["f1", "f3"]
+    assert [c.id for c in await store.find({"owner": "a"}, after="f0", limit=1)] == ["f2"]
+    assert [c.id for c in await store.find(limit=2)] == ["f0", "f1"]
+
+
+async def test_fields_the_model_does_not_know_are_kept_through_a_change(
+    store: AggregateStore[Counter],
+) -> None:
+    if isinstance(store, InMemoryAggregateStore):
+        store.documents["c7"] = {"_id": "c7", "owner": "o1", "total": 1, "legacy": {"x": 1}, "version": 0}
+    else:
+        assert isinstance(store, MongoAggregateStore)
+        await store.collection.insert_one(
+            {"_id": "c7", "owner": "o1", "total": 1, "legacy": {"x": 1}, "version": 0}
+        )
+    changed = await store.change("c7", lambda c: c.add(1), missing=MISSING)
+    assert changed.after.document()["legacy"] == {"x": 1}
+    document = await stored(store, "c7")
+    assert (document["legacy"], document["total"], document["version"]) == ({"x": 1}, 2, 1)
+
+
+def test_the_update_of_a_change_names_only_what_changed() -> None:
+    before = {"_id": "x", "a": 1, "b": [1], "gone": True}
+    after = {"_id": "x", "a": 1, "b": [1, 2], "new": None}
+    assert field_changes(before, after) == {"$set": {"b": [1, 2], "new": None}, "$unset": {"gone": ""}}
+    assert field_changes(before, dict(before)) == {}
+
+
+async def test_a_change_answers_what_is_stored_times_to_the_millisecond(
+    store: AggregateStore[Counter],
+) -> None:
+    await store.create(Counter(id="c8", owner="o1"), [])
+    at = datetime(2026, 12, 1, 8, 0, 0, 123456, tzinfo=UTC)
+    changed = await store.change("c8", lambda c: c.close("staff-1", at), missing=MISSING)
+    assert changed.after.closed_at == at.replace(microsecond=123000)
+    found = await store.get("c8")
+    assert found == changed.after
