@@ -9,7 +9,7 @@ from welfare.app.campaigns import Campaigns
 from welfare.app.clock import Clock
 from welfare.app.drivers import DriverView
 from welfare.app.figures import WelfareFigures, WelfareMetrics
-from welfare.app.needs import Needs
+from welfare.app.needs import Needs, NeedsDirectory, mongo_needs
 from welfare.app.resources import Resources
 from welfare.app.staff import ReachableStaff
 from welfare.app.stations import Stations
@@ -41,7 +41,8 @@ async def prepare(db: AsyncDatabase[dict]) -> None:
     state.drivers = drivers
     state.reachable_staff = reachable_staff
     state.needs = Needs(
-        db,
+        mongo_needs(db),
+        NeedsDirectory.of(db),
         clock,
         settings.response_target_hours,
         leader_id=settings.escalation_leader_id,
