@@ -114,6 +114,9 @@ async def test_a_new_aggregate_is_stored_with_its_first_events_and_only_the_fiel
     }
     assert payloads(document) == [("test.aggregates.counted.v1", 1, 2)]
     assert await store.get("c1") == counter
+    again = await store.get("c1")
+    assert again is not None
+    assert (counter.version, again.version) == (1, 1)
     assert await store.get("nobody") is None
 
 
@@ -127,6 +130,7 @@ async def test_a_change_writes_the_changed_fields_with_the_events_at_the_next_ve
     assert [e.total for e in changed.events] == [3, 7]  # type: ignore[attr-defined]
     document = await stored(store, "c2")
     assert (document["version"], document["total"], document["notes"]) == (2, 7, ["first"])
+    assert changed.after.version == 2
     assert payloads(document) == [("test.aggregates.counted.v1", 1, 3), ("test.aggregates.counted.v1", 2, 7)]
     assert "closed_by" not in document  # never set, never written
 
@@ -174,6 +178,9 @@ async def test_find_by_fields_in_id_order_a_page_at_a_time(store: AggregateStore
     assert [c.id for c in await store.find({"owner": OneOf(("b", "c"))})] == ["f1", "f3"]
     assert [c.id for c in await store.find({"owner": "a"}, after="f0", limit=1)] == ["f2"]
     assert [c.id for c in await store.find(limit=2)] == ["f0", "f1"]
+    await store.change("f1", lambda c: c.add(1, "x") + c.add(1, "y"), missing=MISSING)
+    assert [c.id for c in await store.find({"notes": "y"})] == ["f1"]  # a list field holds the value
+    assert [c.id for c in await store.find({"notes": OneOf(("z", "x"))})] == ["f1"]
 
 
 async def test_fields_the_model_does_not_know_are_kept_through_a_change(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -44,8 +44,8 @@ from roadbranch_shared.outbox import (
     update_aggregate,
 )
 
-# What the store keeps beside the aggregate's own fields.
-BOOKKEEPING = ("version", "outbox")
+# What the store and its relay keep beside the aggregate's own fields (never part of the model).
+BOOKKEEPING = ("version", "outbox", "outbox_lease")
 
 
 class Aggregate(BaseModel):
@@ -54,6 +54,12 @@ class Aggregate(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="allow", arbitrary_types_allowed=True)
 
     id: str = Field(alias="_id")
+    # How many events the aggregate has raised so far, set by the store that read or wrote it.
+    _version: int = PrivateAttr(default=0)
+
+    @property
+    def version(self) -> int:
+        return self._version
 
     def document(self) -> Document:
         """The aggregate as it is stored (and as the services' answers are built from)."""
@@ -118,10 +124,11 @@ def matches(document: Document, where: Mapping[str, Any]) -> bool:
     """`find`'s conditions on a document (the in-memory store's query)."""
     for name, wanted in where.items():
         value = document.get(name)
+        held = value if isinstance(value, list) else [value]  # MongoDB: an array matches what it holds
         if isinstance(wanted, OneOf):
-            if value not in wanted:
+            if not any(v in wanted for v in held) and value not in wanted:
                 return False
-        elif value != wanted:
+        elif value != wanted and wanted not in held:
             return False
     return True
 
@@ -154,7 +161,9 @@ class _Versioned(Generic[A]):
 
     def _load(self, stored: Document) -> tuple[A, int]:
         fields = {k: v for k, v in stored.items() if k not in BOOKKEEPING}
-        return self.model.model_validate(fields), int(stored.get("version", 0))
+        aggregate = self.model.model_validate(fields)
+        aggregate._version = int(stored.get("version", 0))
+        return aggregate, aggregate.version
 
     async def _read(self, aggregate_id: str) -> Document | None:
         raise NotImplementedError
@@ -207,7 +216,7 @@ class MongoAggregateStore(_Versioned[A]):
         self.collection = collection
 
     async def _read(self, aggregate_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": aggregate_id}, {"outbox": 0})
+        return await self.collection.find_one({"_id": aggregate_id}, {"outbox": 0, "outbox_lease": 0})
 
     async def _write(
         self, aggregate_id: str, version: int, update: dict[str, Any], events: Sequence[EventPayload]
@@ -221,13 +230,17 @@ class MongoAggregateStore(_Versioned[A]):
         self, where: Mapping[str, Any] | None = None, *, after: str = "", limit: int | None = None
     ) -> list[A]:
         cursor = self.collection.find(
-            mongo_query(where or {}, after), {"outbox": 0}, sort=[("_id", 1)], limit=limit or 0
+            mongo_query(where or {}, after),
+            {"outbox": 0, "outbox_lease": 0},
+            sort=[("_id", 1)],
+            limit=limit or 0,
         )
         return [self._load(d)[0] async for d in cursor]
 
     async def create(self, aggregate: A, events: Sequence[EventPayload]) -> None:
         staged = self._staged(aggregate.id, events, 0)
         await insert_aggregate(self.collection, aggregate.document(), staged)
+        aggregate._version = len(events)
 
 
 class InMemoryAggregateStore(_Versioned[A]):
@@ -282,6 +295,7 @@ class InMemoryAggregateStore(_Versioned[A]):
         entries = [outbox_entry(e) for e in self._staged(aggregate.id, events, 0)]
         self.documents[aggregate.id] = {**as_bson_keeps(aggregate.document()), "version": len(events)}
         self.published.extend(entries)
+        aggregate._version = len(events)
 
 
 __all__ = [
