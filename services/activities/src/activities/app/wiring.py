@@ -13,7 +13,7 @@ from activities.app.compliance import Compliance
 from activities.app.figures import LearningFigures
 from activities.app.learning import Contents, Quizzes
 from activities.app.meetings import Document, Meetings
-from activities.app.venues import Venues
+from activities.app.venues import Venues, mongo_venues
 from activities.app.views import Membership
 from activities.settings import Settings
 
@@ -35,7 +35,7 @@ class Activities:
         cls, db: AsyncDatabase[Document], settings: Settings, clock: Clock, registry: CollectorRegistry
     ) -> Activities:
         membership = Membership(db)
-        venues = Venues(db, clock, county=settings.county)
+        venues = Venues(mongo_venues(db), clock, county=settings.county)
         meetings = Meetings(db, membership, clock, venues)
         attendances = Attendances(
             meetings,

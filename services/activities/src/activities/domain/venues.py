@@ -9,8 +9,13 @@ ID or phone number, since both go out on the venue topic and the ids end up in U
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
+from roadbranch_shared.aggregates import Aggregate
+from roadbranch_shared.contracts.activities import VenueRegistered, VenueUpdated
 from roadbranch_shared.domain import DomainError
+from roadbranch_shared.events import EventPayload
 from roadbranch_shared.pii import find_pii
 
 from activities.domain.meetings import VENUE_KINDS, check_person_id
@@ -66,3 +71,75 @@ def check_venue(name: str, venue_kind: str, instructor_ids: Sequence[str]) -> st
     check_venue_kind(venue_kind)
     check_instructors(instructor_ids)
     return checked
+
+
+class Venue(Aggregate):
+    """One venue of the directory: `venue.registered` when it joins, `venue.updated` (the venue as it
+    is now) after every change; a change to what it already is raises nothing."""
+
+    name: str
+    venue_kind: str
+    county: str
+    instructor_ids: list[str]
+    registered_by: str
+    registered_at: datetime
+    updated_at: datetime
+    updated_by: str | None = None
+
+    @classmethod
+    def register(
+        cls,
+        venue_id: str,
+        *,
+        name: str,
+        venue_kind: str,
+        county: str,
+        instructor_ids: Sequence[str],
+        by: str,
+        now: datetime,
+    ) -> tuple[Venue, list[EventPayload]]:
+        check_venue_id(venue_id)
+        instructors = list(instructor_ids)
+        checked = check_venue(name, venue_kind, instructors)
+        venue = cls(
+            id=venue_id,
+            name=checked,
+            venue_kind=venue_kind,
+            county=county,
+            instructor_ids=instructors,
+            registered_by=by,
+            registered_at=now,
+            updated_at=now,
+        )
+        registered = VenueRegistered(
+            venue_id=venue_id,
+            name=checked,
+            venue_kind=venue_kind,
+            county=county,
+            instructor_ids=instructors,
+            registered_at=now,
+        )
+        return venue, [registered]
+
+    def rename(self, name: str, *, by: str, now: datetime) -> list[EventPayload]:
+        return self._update({"name": check_name(name)}, by=by, now=now)
+
+    def station(self, instructor_ids: Sequence[str], *, by: str, now: datetime) -> list[EventPayload]:
+        """Station exactly these instructors (those left out are withdrawn)."""
+        return self._update({"instructor_ids": check_instructors(instructor_ids)}, by=by, now=now)
+
+    def _update(self, wanted: dict[str, Any], *, by: str, now: datetime) -> list[EventPayload]:
+        changes = {k: v for k, v in wanted.items() if getattr(self, k) != v}
+        if not changes:
+            return []  # a repeated PUT writes and publishes nothing
+        for name, value in {**changes, "updated_by": by, "updated_at": now}.items():
+            setattr(self, name, value)
+        updated = VenueUpdated(
+            venue_id=self.id,
+            name=self.name,
+            venue_kind=self.venue_kind,
+            county=self.county,
+            instructor_ids=self.instructor_ids,
+            updated_at=now,
+        )
+        return [updated]
