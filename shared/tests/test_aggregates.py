@@ -16,9 +16,12 @@ from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.aggregates import (
     Aggregate,
     AggregateStore,
+    Decision,
     InMemoryAggregateStore,
     MongoAggregateStore,
     OneOf,
+    change_document,
+    create_document,
     field_changes,
 )
 from roadbranch_shared.events import EventPayload, event_type
@@ -215,3 +218,46 @@ async def test_a_change_answers_what_is_stored_times_to_the_millisecond(
     assert changed.after.closed_at == at.replace(microsecond=123000)
     found = await store.get("c8")
     assert found == changed.after
+
+
+@pytest.fixture
+async def collection(stack_info: Any) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)
+    db = client[f"documents_{uuid.uuid4().hex[:8]}"]
+    try:
+        yield db.counters
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+@pytest.mark.integration
+async def test_the_document_change_decides_on_what_it_read_and_writes_at_that_version(
+    collection: Any,
+) -> None:
+    await create_document(
+        collection, {"_id": "d1", "total": 0}, [Counted(counter_id="d1", total=0)], source=SOURCE
+    )
+
+    def add(document: dict[str, Any]) -> Decision:
+        total = document["total"] + 1
+        return {"$set": {"total": total}}, [Counted(counter_id="d1", total=total)]
+
+    async def add_later(document: dict[str, Any]) -> Decision:
+        await asyncio.sleep(0)
+        return add(document)
+
+    await asyncio.gather(
+        *(
+            change_document(collection, "d1", add if i % 2 else add_later, source=SOURCE, missing=MISSING)
+            for i in range(10)
+        )
+    )
+    nothing = await change_document(collection, "d1", lambda d: ({}, []), source=SOURCE, missing=MISSING)
+    assert nothing.after["version"] == 11
+    with pytest.raises(Missing):
+        await change_document(collection, "nobody", add, source=SOURCE, missing=MISSING)
+    stored_document = await collection.find_one({"_id": "d1"})
+    assert (stored_document["total"], stored_document["version"]) == (10, 11)
+    assert [total for _, _, total in payloads(stored_document)] == list(range(11))
+    assert [seq for _, seq, _ in payloads(stored_document)] == list(range(1, 12))

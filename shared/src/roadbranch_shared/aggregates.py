@@ -22,8 +22,9 @@ were. Fields the model does not declare are kept as they are (`extra="allow"`).
 from __future__ import annotations
 
 import copy
+import inspect
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -151,13 +152,79 @@ def mongo_query(where: Mapping[str, Any], after: str) -> Document:
     return query
 
 
+# Commands on one aggregate take turns within a process (a burst costs one read and one write each
+# instead of every loser retrying); the version check still guards against other processes. Not
+# shared.documents' own locks: update_if takes those for the write inside a turn.
+_turns = DocumentLocks()
+
+Decision = tuple[Mapping[str, Any], Sequence[EventPayload]]
+Decide = Callable[[Document], Decision | Awaitable[Decision]]
+
+
+@dataclass(frozen=True)
+class DocumentChanged:
+    """What `change_document` did: the document before and as stored after, and the events."""
+
+    before: Document
+    after: Document
+    events: Sequence[EventPayload]
+
+
+async def create_document(
+    collection: AsyncCollection[Document], document: Document, events: Sequence[EventPayload], *, source: str
+) -> None:
+    """Write a new aggregate document with its first events (DuplicateKeyError if its id is taken)."""
+    staged = stage_events(events, source=source, subject=str(document["_id"]), from_version=0)
+    await insert_aggregate(collection, document, staged)
+
+
+async def change_document(
+    collection: AsyncCollection[Document],
+    aggregate_id: Any,
+    decide: Decide,
+    *,
+    source: str,
+    missing: Exception,
+    tries: int = 20,
+) -> DocumentChanged:
+    """The untyped `change`: `decide(current)` (sync or async; it may refuse by raising) returns a
+    MongoDB update and the events, written in one update at the version read, again on a conflict.
+    An empty update without events writes nothing."""
+
+    async def once() -> tuple[Document, Sequence[EventPayload], bool]:
+        current = await collection.find_one({"_id": aggregate_id}, {"outbox": 0, "outbox_lease": 0})
+        if current is None:
+            raise missing
+        decided = decide(current)
+        update, events = await decided if inspect.isawaitable(decided) else decided
+        if not update and not events:
+            return current, events, False
+        staged = stage_events(
+            events, source=source, subject=str(aggregate_id), from_version=current["version"]
+        )
+        await update_aggregate(
+            collection, aggregate_id, expected_version=current["version"], update=update, events=staged
+        )
+        return current, events, True
+
+    async with _turns.hold(collection.full_name, aggregate_id):
+        before, events, written = await retry_on_conflict(once, tries=tries)
+    after = (
+        await collection.find_one({"_id": aggregate_id}, {"outbox": 0, "outbox_lease": 0})
+        if written
+        else before
+    )
+    assert after is not None
+    return DocumentChanged(before, after, events)
+
+
 class _Versioned(Generic[A]):
     """What both stores share: building aggregates from stored documents, and running a command."""
 
-    def __init__(self, model: type[A], source: str) -> None:
+    def __init__(self, model: type[A], source: str, name: str) -> None:
         self.model = model
         self.source = source
-        self._turns = DocumentLocks()
+        self.name = name  # whose commands take turns: one per collection
 
     def _load(self, stored: Document) -> tuple[A, int]:
         fields = {k: v for k, v in stored.items() if k not in BOOKKEEPING}
@@ -199,7 +266,7 @@ class _Versioned(Generic[A]):
                 written = True
             return Changed(before, after, events)
 
-        async with self._turns.hold(self.model.__name__, aggregate_id):
+        async with _turns.hold(self.name, aggregate_id):
             changed = await retry_on_conflict(once, tries=tries)
         if not written:
             return changed
@@ -212,7 +279,7 @@ class MongoAggregateStore(_Versioned[A]):
     """Aggregates in a MongoDB collection, their events through the collection's outbox."""
 
     def __init__(self, collection: AsyncCollection[Document], model: type[A], *, source: str) -> None:
-        super().__init__(model, source)
+        super().__init__(model, source, collection.full_name)
         self.collection = collection
 
     async def _read(self, aggregate_id: str) -> Document | None:
@@ -249,7 +316,7 @@ class InMemoryAggregateStore(_Versioned[A]):
     `published` holds the outbox entries a relay would publish, in the order they were written."""
 
     def __init__(self, model: type[A], *, source: str) -> None:
-        super().__init__(model, source)
+        super().__init__(model, source, f"memory-{id(self)}")
         self.documents: dict[str, Document] = {}
         self.published: list[OutboxEntry] = []
 
@@ -302,8 +369,12 @@ __all__ = [
     "Aggregate",
     "AggregateStore",
     "Changed",
+    "Decision",
+    "DocumentChanged",
     "InMemoryAggregateStore",
     "MongoAggregateStore",
     "OneOf",
+    "change_document",
+    "create_document",
     "field_changes",
 ]

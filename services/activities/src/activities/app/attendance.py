@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from roadbranch_shared.aggregates import Decision
 from roadbranch_shared.auth import Principal
 from roadbranch_shared.documents import update_if
 from roadbranch_shared.domain import DomainError
@@ -46,7 +47,7 @@ class Attendances:
             way = Way.PROXY if r.get("proxy") else Way.RECORDED
             check_record(r["status"], way=way, reason=r.get("reason"), field=f"records.{i}")
 
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             check_open(meeting, "登记考勤")
             now = self.meetings.clock.now()
             fields: dict[str, Any] = {}
@@ -65,7 +66,7 @@ class Attendances:
                 }
                 fields[f"attendance.{r['person_id']}"] = record
                 events.append(record_payload(meeting, r["person_id"], record))
-            await self.meetings.write(meeting, {"$set": fields}, events)
+            return {"$set": fields}, events
 
         return await self.meetings.command(meeting_id, principal, decide)
 
@@ -74,10 +75,10 @@ class Attendances:
         code = new_check_in_code()
         expires_at = self.meetings.clock.now() + timedelta(minutes=self.code_minutes)
 
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             check_open(meeting, "签到")
             stored = {"digest": code_digest(meeting_id, code), "expires_at": expires_at}
-            await self.meetings.write(meeting, {"$set": {"check_in": stored, "wrong_codes": {}}}, [])
+            return {"$set": {"check_in": stored, "wrong_codes": {}}}, []
 
         await self.meetings.command(meeting_id, principal, decide)
         return {"meeting_id": meeting_id, "code": code, "expires_at": expires_at}
@@ -85,12 +86,12 @@ class Attendances:
     async def check_in(self, meeting_id: str, driver_id: str, code: str) -> Document:
         """A driver checks himself in on site with the code shown at the venue."""
 
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             if driver_id not in meeting["invitees"]:
                 raise DomainError("meeting_id", "not_invited", "您不在本次会议的参会范围内", "forbidden")
             done = (meeting.get("attendance") or {}).get(driver_id) or {}
             if (done.get("way"), done.get("status")) == (Way.CHECK_IN, Attendance.ON_SITE):
-                return  # checked in already (a repeat, maybe after the code expired): the same answer
+                return {}, []  # checked in already (a repeat, maybe after the code expired): the same answer
             check_open(meeting, "签到")
             try:
                 check_code(meeting, driver_id, code, self.meetings.clock.now())
@@ -107,11 +108,7 @@ class Attendances:
                 "recorded_by": driver_id,
                 "recorded_at": now,
             }
-            await self.meetings.write(
-                meeting,
-                {"$set": {f"attendance.{driver_id}": record}},
-                [record_payload(meeting, driver_id, record)],
-            )
+            return {"$set": {f"attendance.{driver_id}": record}}, [record_payload(meeting, driver_id, record)]
 
         await self.meetings.command(meeting_id, None, decide)
         return await self.own_view(meeting_id, driver_id)
@@ -122,11 +119,11 @@ class Attendances:
         the same answer again changes nothing, a new one replaces his earlier answer."""
         reason = reason.strip() if reason and reason.strip() else None
 
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             check_answer(meeting, driver_id, status, reason, self.meetings.clock.now())
             earlier = (meeting.get("attendance") or {}).get(driver_id) or {}
             if (earlier.get("status"), earlier.get("reason")) == (status, reason):
-                return
+                return {}, []
             record = {
                 "status": status,
                 "way": Way.ANSWER,
@@ -134,11 +131,7 @@ class Attendances:
                 "recorded_by": driver_id,
                 "recorded_at": self.meetings.clock.now(),
             }
-            await self.meetings.write(
-                meeting,
-                {"$set": {f"attendance.{driver_id}": record}},
-                [record_payload(meeting, driver_id, record)],
-            )
+            return {"$set": {f"attendance.{driver_id}": record}}, [record_payload(meeting, driver_id, record)]
 
         await self.meetings.command(meeting_id, None, decide)
         return await self.own_view(meeting_id, driver_id)

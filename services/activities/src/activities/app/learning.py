@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from roadbranch_shared.aggregates import Decision, change_document, create_document
 from roadbranch_shared.auth import Principal
 from roadbranch_shared.contracts.activities import ContentPublished, ContentRead, MakeUpCompleted, QuizPassed
 from roadbranch_shared.documents import update_if
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.events import EventPayload
-from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from activities.app.access import check_manages
 from activities.app.attendance import Attendances
@@ -21,6 +21,8 @@ from activities.app.meetings import SOURCE, Document, Meetings
 from activities.app.views import VERIFIED
 from activities.domain.learning import check_category, check_question, grade, without_answers
 from activities.domain.meetings import Audience, makeup_deadline
+
+NO_SUCH_CONTENT = DomainError("content_id", "not_found", "没有这条学习内容", DomainError.NOT_FOUND)
 
 
 class Contents:
@@ -76,9 +78,7 @@ class Contents:
             audience_driver_ids=audience,
             county=self.venues.county,
         )
-        await insert_aggregate(
-            self.db.contents, doc, stage_events([event], source=SOURCE, subject=content_id, from_version=0)
-        )
+        await create_document(self.db.contents, doc, [event], source=SOURCE)
         return await self.view(content_id)
 
     async def _all_member_drivers(self) -> list[str]:
@@ -91,7 +91,7 @@ class Contents:
     async def content(self, content_id: str) -> Document:
         doc = await self.db.contents.find_one({"_id": content_id}, {"outbox": 0, "outbox_lease": 0})
         if doc is None:
-            raise DomainError("content_id", "not_found", "没有这条学习内容", DomainError.NOT_FOUND)
+            raise NO_SUCH_CONTENT
         return doc
 
     async def view(self, content_id: str) -> Document:
@@ -114,8 +114,7 @@ class Contents:
         """A driver opened (or confirmed he studied) an item: the first open and the first confirmation
         are each recorded and published once."""
 
-        async def attempt() -> None:
-            doc = await self.content(content_id)
+        def decide(doc: Document) -> Decision:
             if driver_id not in doc["audience"]:
                 raise DomainError("content_id", "not_in_audience", "这条内容不是推送给您的", "forbidden")
             seen = doc["reads"].get(driver_id) or {}
@@ -126,7 +125,7 @@ class Contents:
             if confirmed and not seen.get("confirmed_at"):
                 fields[f"reads.{driver_id}.confirmed_at"] = now
             if not fields:
-                return
+                return {}, []
             event = ContentRead(
                 content_id=content_id,
                 organisation_id=doc["organisation_id"],
@@ -134,16 +133,13 @@ class Contents:
                 confirmed=confirmed,
                 read_at=now,
             )
-            await update_aggregate(
-                self.db.contents,
-                content_id,
-                expected_version=doc["version"],
-                update={"$set": fields},
-                events=stage_events([event], source=SOURCE, subject=content_id, from_version=doc["version"]),
-            )
+            return {"$set": fields}, [event]
 
-        await retry_on_conflict(attempt)
-        doc = await self.content(content_id)
+        doc = (
+            await change_document(
+                self.db.contents, content_id, decide, source=SOURCE, missing=NO_SUCH_CONTENT
+            )
+        ).after
         return {"content_id": content_id, "title": doc["title"], "read": doc["reads"].get(driver_id)}
 
     async def pushed_to(self, driver_id: str, limit: int) -> list[Document]:
@@ -209,9 +205,9 @@ class Quizzes:
         }
         await self.db.quizzes.insert_one(quiz)
 
-        async def attach(meeting: Document) -> None:
+        async def attach(meeting: Document) -> Decision:
             entry = {"purpose": body["purpose"], "pass_mark": body["pass_mark"], "passed": {}}
-            await self.meetings.write(meeting, {"$set": {f"quizzes.{quiz_id}": entry}}, [])
+            return {"$set": {f"quizzes.{quiz_id}": entry}}, []
 
         await self.meetings.command(body["meeting_id"], None, attach)
         return await self.view(quiz_id, with_answers=True)
@@ -282,9 +278,9 @@ class Quizzes:
         now = attempt["at"]
         if result.passed:
 
-            async def decide(meeting: Document) -> None:
+            async def decide(meeting: Document) -> Decision:
                 if person_id in meeting["quizzes"][quiz_id]["passed"]:
-                    return
+                    return {}, []
                 fields: dict[str, Any] = {f"quizzes.{quiz_id}.passed.{person_id}": result.score}
                 events: list[EventPayload] = [
                     QuizPassed(
@@ -315,7 +311,7 @@ class Quizzes:
                             completed_at=now,
                         )
                     )
-                await self.meetings.write(meeting, {"$set": fields}, events)
+                return {"$set": fields}, events
 
             await self.meetings.command(meeting["_id"], None, decide)
         return {

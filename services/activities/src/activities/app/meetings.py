@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.aggregates import Decision, change_document, create_document
 from roadbranch_shared.auth import Principal, Role
 from roadbranch_shared.contracts.activities import (
     AttendanceRecorded,
@@ -23,7 +24,6 @@ from roadbranch_shared.contracts.activities import (
 )
 from roadbranch_shared.domain import DomainError, check_consented_words
 from roadbranch_shared.events import EventPayload
-from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from activities.app.access import check_manages, venues_of
 from activities.app.clock import Clock
@@ -45,6 +45,7 @@ from activities.domain.meetings import (
 
 Document = dict[str, Any]
 SOURCE = "/services/activities"
+NO_SUCH_MEETING = DomainError("meeting_id", "not_found", "没有这个会议", DomainError.NOT_FOUND)
 
 
 def record_payload(meeting: Document, person_id: str, record: Document) -> AttendanceRecorded:
@@ -72,7 +73,7 @@ class Meetings:
     async def meeting(self, meeting_id: str) -> Document:
         meeting = await self.db.meetings.find_one({"_id": meeting_id}, {"outbox": 0, "outbox_lease": 0})
         if meeting is None:
-            raise DomainError("meeting_id", "not_found", "没有这个会议", DomainError.NOT_FOUND)
+            raise NO_SUCH_MEETING
         return meeting
 
     async def managed(self, meeting_id: str, principal: Principal) -> Document:
@@ -82,27 +83,24 @@ class Meetings:
         )
         return meeting
 
-    async def write(self, meeting: Document, update: dict[str, Any], events: list[EventPayload]) -> None:
-        await update_aggregate(
-            self.db.meetings,
-            meeting["_id"],
-            expected_version=meeting["version"],
-            update=update,
-            events=stage_events(
-                events, source=SOURCE, subject=meeting["_id"], from_version=meeting["version"]
-            ),
-        )
-
     async def command(
-        self, meeting_id: str, principal: Principal | None, decide: Callable[[Document], Awaitable[None]]
+        self, meeting_id: str, principal: Principal | None, decide: Callable[[Document], Awaitable[Decision]]
     ) -> Document:
-        """Reload, check the caller (if any), decide and write; again while another write got there first."""
+        """Check the caller (if any) on the meeting as read, decide and write at the version read;
+        again while another write got there first."""
 
-        async def attempt() -> None:
-            meeting = await (self.managed(meeting_id, principal) if principal else self.meeting(meeting_id))
-            await decide(meeting)
+        async def checked(meeting: Document) -> Decision:
+            if principal is not None:
+                await check_manages(
+                    self.membership,
+                    principal,
+                    meeting["organisation_id"],
+                    meeting.get("venue_id"),
+                    self.venues,
+                )
+            return await decide(meeting)
 
-        await retry_on_conflict(attempt)
+        await change_document(self.db.meetings, meeting_id, checked, source=SOURCE, missing=NO_SUCH_MEETING)
         return await self.view(meeting_id)
 
     async def view(self, meeting_id: str) -> Document:
@@ -165,9 +163,7 @@ class Meetings:
             invitee_driver_ids=doc["invitee_drivers"],
             scheduled_at=now,
         )
-        await insert_aggregate(
-            self.db.meetings, doc, stage_events([event], source=SOURCE, subject=meeting_id, from_version=0)
-        )
+        await create_document(self.db.meetings, doc, [event], source=SOURCE)
         return await self.view(meeting_id)
 
     async def _at_venue(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -201,7 +197,7 @@ class Meetings:
         return invitees, [p for p in invitees if p not in non_voting]
 
     async def reschedule(self, meeting_id: str, principal: Principal, body: dict[str, Any]) -> Document:
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             check_open(meeting, "改期")
             moved: dict[str, Any] = {
                 k: body[k] for k in ("starts_at", "ends_at", "venue_kind", "venue_name", "mode") if k in body
@@ -228,12 +224,12 @@ class Meetings:
                 rescheduled_at=self.clock.now(),
             )
             keep = ("invitees", "voters", "invitee_drivers", *moved)
-            await self.write(meeting, {"$set": {k: merged[k] for k in keep}}, [event])
+            return {"$set": {k: merged[k] for k in keep}}, [event]
 
         return await self.command(meeting_id, principal, decide)
 
     async def cancel(self, meeting_id: str, principal: Principal, reason: str) -> Document:
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             check_open(meeting, "取消")
             now = self.clock.now()
             event = MeetingCancelled(
@@ -244,7 +240,7 @@ class Meetings:
                 cancelled_at=now,
             )
             update = {"$set": {"status": Status.CANCELLED, "cancel_reason": reason, "cancelled_at": now}}
-            await self.write(meeting, update, [event])
+            return update, [event]
 
         return await self.command(meeting_id, principal, decide)
 
@@ -252,7 +248,7 @@ class Meetings:
         """The meeting took place: the summary, the date it was held (the meeting's own date unless
         given), every invitee without a record counts as absent, and the figures are published."""
 
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             check_open(meeting, "再次召开")
             now = self.clock.now()
             held_at: datetime = body.get("held_at") or meeting["starts_at"]
@@ -310,7 +306,7 @@ class Meetings:
             }
             if body.get("material"):
                 fields["material"] = body["material"]
-            await self.write(meeting, {"$set": fields}, events)
+            return {"$set": fields}, events
 
         return await self.command(meeting_id, principal, decide)
 
@@ -320,7 +316,7 @@ class Meetings:
         check_consented_words(body["text"], body.get("consent"))
         quote_id = f"quo_{uuid.uuid4().hex[:12]}"
 
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             if body["speaker_id"] not in meeting["invitees"]:
                 raise DomainError("speaker_id", "not_invited", "发言人不在本次会议的参会范围内", "invalid")
             now = self.clock.now()
@@ -343,7 +339,7 @@ class Meetings:
                 consent_at=consent_at,
                 recorded_at=now,
             )
-            await self.write(meeting, {"$push": {"quotes": quote}}, [event])
+            return {"$push": {"quotes": quote}}, [event]
 
         return await self.command(meeting_id, principal, decide)
 
@@ -352,7 +348,7 @@ class Meetings:
         marked, so the figures of who spoke do not move) and quote.withdrawn tells the briefing.
         Only the speaker himself; a second withdrawal changes nothing and says so by its answer."""
 
-        async def decide(meeting: Document) -> None:
+        async def decide(meeting: Document) -> Decision:
             quotes = meeting.get("quotes", [])
             mine = next((q for q in quotes if q.get("quote_id") == quote_id), None)
             if mine is None:
@@ -360,7 +356,7 @@ class Meetings:
             if mine["speaker_id"] != driver_id:
                 raise DomainError("quote_id", "not_yours", "只能撤回您本人的原话", DomainError.FORBIDDEN)
             if mine.get("withdrawn_at") or mine.get("erased"):
-                return
+                return {}, []
             now = self.clock.now()
             changed = {**mine, "text": "", "withdrawn_at": now}
             event = QuoteWithdrawn(
@@ -372,7 +368,7 @@ class Meetings:
                 withdrawn_at=now,
             )
             others = [changed if q.get("quote_id") == quote_id else q for q in quotes]
-            await self.write(meeting, {"$set": {"quotes": others}}, [event])
+            return {"$set": {"quotes": others}}, [event]
 
         meeting = await self.command(meeting_id, None, decide)
         [quote] = [q for q in meeting["quotes"] if q.get("quote_id") == quote_id]
