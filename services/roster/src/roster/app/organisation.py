@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.aggregates import Decision, change_document, create_document
 from roadbranch_shared.contracts.roster import (
     MemberAssignedToBranch,
     OrganisationCreated,
     PairingAssigned,
     PairingContactOverdue,
 )
-from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
 from roster.domain.members import CaseStatus
@@ -37,16 +36,9 @@ from roster.domain.organisation import (
 )
 
 Document = dict[str, Any]
-Update = Callable[[Document], Awaitable[None]]
 
-
-async def _retrying(load: Callable[[], Awaitable[Document]], write: Update) -> None:
-    """Optimistic concurrency: reload and retry the command when another write got there first."""
-
-    async def command() -> None:
-        await write(await load())
-
-    await retry_on_conflict(command)
+NO_SUCH_MEMBER = OrgError("member_id", "not_found", "没有这名党员", "not_found")
+NO_SUCH_PAIRING = OrgError("pairing_id", "not_found", "没有这个结对", "not_found")
 
 
 class Organisations:
@@ -89,9 +81,7 @@ class Organisations:
             "created_by": by,
             "created_at": now,
         }
-        await insert_aggregate(
-            self.db.organisations, doc, stage_events([created], source=SOURCE, subject=org_id, from_version=0)
-        )
+        await create_document(self.db.organisations, doc, [created], source=SOURCE)
         # Written after the child: a crash in between leaves a child its parent does not list yet.
         if parent_id:
             await self._touch(self.db.organisations, parent_id, {"$addToSet": {"children": org_id}})
@@ -157,13 +147,10 @@ class Organisations:
             group = await self.organisation(group_id, field="group_id")
             if group["kind"] != Kind.PARTY_GROUP or group["parent_id"] != branch_id:
                 raise OrgError("group_id", "not_in_branch", "党小组须属于所分配的党支部")
-        previous: str | None = None
 
-        async def write(member: Document) -> None:
-            nonlocal previous
+        def decide(member: Document) -> Decision:
             if member["status"] != CaseStatus.VERIFIED:
                 raise OrgError("member_id", "not_verified", "只有经核实的党员才能编入支部", "conflict")
-            previous = member.get("branch_id")
             event = MemberAssignedToBranch(
                 member_id=member_id,
                 driver_id=member["driver_id"],
@@ -171,17 +158,12 @@ class Organisations:
                 group_id=group_id,
                 assigned_at=datetime.now(UTC),
             )
-            await update_aggregate(
-                self.db.members,
-                member_id,
-                expected_version=member["version"],
-                update={"$set": {"branch_id": branch_id, "group_id": group_id}},
-                events=stage_events(
-                    [event], source=SOURCE, subject=member_id, from_version=member["version"]
-                ),
-            )
+            return {"$set": {"branch_id": branch_id, "group_id": group_id}}, [event]
 
-        await _retrying(lambda: self._member(member_id), write)
+        changed = await change_document(
+            self.db.members, member_id, decide, source=SOURCE, missing=NO_SUCH_MEMBER
+        )
+        previous = changed.before.get("branch_id")
         await self.placed(member_id, branch_id, previous)
         return await self._member(member_id)
 
@@ -213,9 +195,7 @@ class Organisations:
             "last_contacts": {},
             "overdue_raised": {},
         }
-        await insert_aggregate(
-            self.db.pairings, doc, stage_events([event], source=SOURCE, subject=pairing_id, from_version=0)
-        )
+        await create_document(self.db.pairings, doc, [event], source=SOURCE)
         await self._touch(self.db.organisations, org_id, {"$addToSet": {"pairing_ids": pairing_id}})
         return await self.pairing(pairing_id)
 
@@ -234,7 +214,7 @@ class Organisations:
     async def pairing(self, pairing_id: str) -> Document:
         pairing = await self.db.pairings.find_one({"_id": pairing_id})
         if pairing is None:
-            raise OrgError("pairing_id", "not_found", "没有这个结对", "not_found")
+            raise NO_SUCH_PAIRING
         return pairing
 
     async def log_contact(
@@ -263,10 +243,8 @@ class Organisations:
         # A scan by nature: every pairing is looked at once per run (ids first: we write as we go).
         for pairing_id in [p["_id"] async for p in self.db.pairings.find({}, {"_id": 1})]:
 
-            async def write(pairing: Document, pairing_id: str = pairing_id) -> None:
+            def decide(pairing: Document, pairing_id: str = pairing_id) -> Decision:
                 items = overdue_members(pairing, as_of, self.overdue_after_days)
-                if not items:
-                    return
                 events = [
                     PairingContactOverdue(
                         organisation_id=pairing["organisation_id"],
@@ -278,18 +256,14 @@ class Organisations:
                     )
                     for item in items
                 ]
-                await update_aggregate(
-                    self.db.pairings,
-                    pairing_id,
-                    expected_version=pairing["version"],
-                    update={"$set": {f"overdue_raised.{i.member_id}": as_of for i in items}},
-                    events=stage_events(
-                        events, source=SOURCE, subject=pairing_id, from_version=pairing["version"]
-                    ),
-                )
-                raised.extend(e.model_dump(mode="json") for e in events)
+                return {
+                    "$set": {f"overdue_raised.{i.member_id}": as_of for i in items}
+                } if items else {}, events
 
-            await _retrying(partial(self.pairing, pairing_id), write)
+            changed = await change_document(
+                self.db.pairings, pairing_id, decide, source=SOURCE, missing=NO_SUCH_PAIRING
+            )
+            raised.extend(e.model_dump(mode="json") for e in changed.events)
         return raised
 
     async def _member(self, member_id: str, *, field: str = "member_id") -> Document:
@@ -302,16 +276,5 @@ class Organisations:
         self, collection: AsyncCollection[Document], doc_id: str, update: Mapping[str, Any]
     ) -> None:
         """An update that publishes nothing (bookkeeping), retried on a version conflict."""
-
-        async def load() -> Document:
-            doc = await collection.find_one({"_id": doc_id}, {"version": 1})
-            if doc is None:
-                raise OrgError("id", "not_found", "记录不存在", "not_found")
-            return doc
-
-        async def write(doc: Document) -> None:
-            await update_aggregate(
-                collection, doc_id, expected_version=doc["version"], update=update, events=[]
-            )
-
-        await _retrying(load, write)
+        missing = OrgError("id", "not_found", "记录不存在", "not_found")
+        await change_document(collection, doc_id, lambda _: (update, []), source=SOURCE, missing=missing)
