@@ -1,7 +1,7 @@
 """Sending what is due, never lost and never doubled (送达保障).
 
-For each due message the dispatcher decides (recipient erased? meeting moved? quiet hours? daily
-cap?), picks the recipient's next channel, and then:
+For each due message the dispatcher gathers the facts and carries out what `notify.domain.delivery`
+decides (recipient erased? meeting moved? quiet hours? daily cap? which channel?); a send:
 
 1. claims the delivery by inserting its ledger document with the deterministic _id
    `<message id>|<channel>` (message id = cause, template, recipient) in state `sending`;
@@ -21,8 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.notify import DeliveryFailed, DeliverySent
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, stage_events, update_aggregate
 
@@ -40,30 +39,31 @@ from notify.app.meetings import Meetings
 from notify.app.metrics import NotifyMetrics
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
-from notify.domain.channels import Outcome, Recipient, SendResult, channel_plan
-from notify.domain.timing import QuietHours, backoff, own_quiet_hours
+from notify.domain.channels import Outcome, Recipient, SendResult
+from notify.domain.delivery import (
+    DIGEST,
+    AlreadySent,
+    DeliveryPolicy,
+    FallBack,
+    GiveUp,
+    Hold,
+    MarkSent,
+    Message,
+    Retry,
+    Send,
+    after_send,
+    next_step,
+    resume_step,
+)
+from notify.domain.timing import QuietHours
 
 log = logging.getLogger(__name__)
-Document = dict[str, Any]
 SOURCE = "/notify"
-DIGEST = "digest"
 NO_CHANNEL = "none"
 ALL_CHANNELS_FAILED = "all_channels_failed"
 # Messages that should have reached someone and could not (an erasure or a moved meeting withdraws
 # a message on purpose: not counted).
 UNDELIVERABLE = frozenset({"no_contact_point", "no_channel_left"})
-
-
-@dataclass(frozen=True)
-class DeliveryPolicy:
-    fallback_order: list[str]
-    daily_cap: int
-    max_attempts: int
-    retry_base_seconds: float
-    retry_max_seconds: float
-    send_timeout_seconds: float
-    batch_size: int
-    concurrency: int
 
 
 class Dispatcher:
@@ -134,59 +134,52 @@ class Dispatcher:
     async def _handle(
         self, notice: Document, now: datetime, meetings_on: dict[tuple[str, datetime], frozenset[str] | None]
     ) -> None:
-        recipient = await self.view.recipient(notice["recipient"], notice["kind"])
-        if recipient is None:
-            return await self._give_up(notice, now, "cancelled", "no_contact_point")
-        if recipient.erased:
-            return await self._give_up(notice, now, "cancelled", "recipient_erased")
-        meeting = notice.get("meeting")
-        if meeting:
-            key = (meeting["id"], meeting["starts_at"])
-            if key not in meetings_on:
-                meetings_on[key] = await self.meetings.invitees_if_on(*key)
-            invitees = meetings_on[key]
-            if invitees is None or notice["recipient"] not in invitees:
-                return await self._give_up(notice, now, "cancelled", "meeting_changed")
-        if not notice["urgent"]:
-            # A driver's own quiet hours, when he chose them, instead of the county's.
-            release = own_quiet_hours(self.quiet, recipient.quiet_hours).release(now)
-            if release > now:
-                return await self._hold(notice, release)
-        plan = [c for c in channel_plan(recipient, self.policy.fallback_order, set(self.senders))]
-        plan = [c for c in plan if c not in notice.get("tried", [])]
-        if not plan:
-            return await self._give_up(notice, now, "failed", "no_channel_left")
-        channel = plan[0]
-        delivery_id = f"{notice['_id']}|{channel}"
+        """One due message: gather what the decision needs, decide (`next_step`), carry the step out."""
+        message = Message.queued(notice)
+        recipient = await self.view.recipient(message.recipient_id, notice["kind"])
+        invitees = await self._invitees(notice["meeting"], meetings_on) if message.about_meeting else None
+        step = next_step(message, recipient, invitees, now, self.quiet, self.policy, self.senders.keys())
+        if isinstance(step, GiveUp):
+            return await self._give_up(notice, now, step.status, step.reason)
+        if isinstance(step, Hold):
+            return await self._hold(notice, step.until)
+        return await self._deliver(notice, message, step, now)
+
+    async def _invitees(
+        self, meeting: Document, meetings_on: dict[tuple[str, datetime], frozenset[str] | None]
+    ) -> frozenset[str] | None:
+        """Who the meeting invites if it is still on; asked once a pass for all its messages."""
+        key = (meeting["id"], meeting["starts_at"])
+        if key not in meetings_on:
+            meetings_on[key] = await self.meetings.invitees_if_on(*key)
+        return meetings_on[key]
+
+    async def _deliver(self, notice: Document, message: Message, step: Send, now: datetime) -> None:
+        """Claim the delivery on the step's channel, or take up the claim an earlier pass left."""
+        delivery_id = f"{message.id}|{step.channel}"
         # A message seen before (a retry) has its claim: read it. A fresh one is claimed straight
         # away; the claim only fails if a crash left one behind, which is read then.
-        delivery = await self._find(delivery_id) if notice.get("attempted") else None
+        delivery = await self._find(delivery_id) if message.attempted else None
         if delivery is None:
-            if self._counts_against_cap(notice) and not await self._reserve(recipient, notice["_id"], now):
-                return await self._merge_into_digest(notice, recipient, now)
-            delivery = await self._claim(notice, recipient, channel, delivery_id, now)
+            if step.counts_against_cap and not await self._reserve(step.recipient, message.id, now):
+                return await self._merge_into_digest(notice, step.recipient, now)
+            delivery = await self._claim(notice, step.recipient, step.channel, delivery_id, now)
+            if delivery is not None:
+                return await self._attempt(notice, step, delivery, now)
+            delivery = await self._find(delivery_id)
             if delivery is None:
-                delivery = await self._find(delivery_id)
-                if delivery is None:
-                    return  # cannot be: the claim was refused as a duplicate; the next pass looks again
-                return await self._resume(notice, recipient, delivery, now, plan)
-        else:
-            return await self._resume(notice, recipient, delivery, now, plan)
-        text = self._text(notice)
-        result = await self._send(channel, recipient, text, delivery_id, now)
-        await self._record(notice, delivery, result, now, plan)
+                return None  # cannot be: the claim was refused as a duplicate; the next pass looks again
+        return await self._resume(notice, step, delivery, now)
 
-    async def _resume(
-        self, notice: Document, recipient: Recipient, delivery: Document, now: datetime, plan: list[str]
-    ) -> None:
+    async def _resume(self, notice: Document, step: Send, delivery: Document, now: datetime) -> None:
         """A delivery claimed before: done, failed (next channel), or to be sent again under its key."""
         channel = delivery["channel"]
-        if delivery["status"] == "sent":
+        then = resume_step(delivery["status"], self.senders[channel].deduplicates)
+        if isinstance(then, AlreadySent):
             return await self._dequeue(notice)
-        if delivery["status"] == "failed":
-            return await self._fall_back(notice, channel, now, plan)
-        if delivery["status"] == "sending" and not self.senders[channel].deduplicates:
-            # A crash left it in flight: the provider may have it already and cannot tell a repeat.
+        if isinstance(then, FallBack):
+            return await self._fall_back(notice, channel, now, step.plan)
+        if then.may_duplicate:
             self.metrics.duplicates_after_crash.labels(channel).inc()
         delivery["attempts"] += 1
         await update_if(
@@ -195,8 +188,7 @@ class Dispatcher:
             {},
             {"$set": {"status": "sending", "attempts": delivery["attempts"], "attempted_at": now}},
         )
-        result = await self._send(channel, recipient, self._text(notice), delivery["_id"], now)
-        return await self._record(notice, delivery, result, now, plan)
+        return await self._attempt(notice, step, delivery, now)
 
     async def _find(self, delivery_id: str) -> Document | None:
         return await self.db.deliveries.find_one({"_id": delivery_id}, {"outbox": 0})
@@ -243,41 +235,38 @@ class Dispatcher:
             log.warning("send on %s raised %s", channel, type(e).__name__)
             return SendResult(Outcome.TRANSIENT, f"error_{type(e).__name__}")
 
-    async def _record(
-        self, notice: Document, delivery: Document, result: SendResult, now: datetime, plan: list[str]
-    ) -> None:
+    async def _attempt(self, notice: Document, step: Send, delivery: Document, now: datetime) -> None:
+        """Send under the claim's key and mark what came of it (`after_send`)."""
         channel = delivery["channel"]
-        if result.outcome is Outcome.SENT:
+        result = await self._send(channel, step.recipient, self._text(notice), delivery["_id"], now)
+        then = after_send(result, delivery["attempts"], now, self.policy)
+        if isinstance(then, MarkSent):
             await self._finish(
                 delivery,
-                {"status": "sent", "sent_at": now, "provider_ref": result.provider_ref},
+                {"status": "sent", "sent_at": now, "provider_ref": then.provider_ref},
                 self._sent_event(delivery, now),
             )
             self.metrics.deliveries.labels(channel, "sent").inc()
             return await self._dequeue(notice)
-        if result.outcome is Outcome.TRANSIENT and delivery["attempts"] < self.policy.max_attempts:
-            retry_at = now + backoff(
-                delivery["attempts"], self.policy.retry_base_seconds, self.policy.retry_max_seconds
-            )
+        if isinstance(then, Retry):
             await update_if(
                 self.db.deliveries,
                 delivery["_id"],
                 {},
-                {"$set": {"status": "retrying", "reason": result.reason, "next_attempt_at": retry_at}},
+                {"$set": {"status": "retrying", "reason": then.reason, "next_attempt_at": then.at}},
             )
             await update_if(
-                self.db.queue, notice["_id"], {}, {"$set": {"due_at": retry_at, "attempted": True}}
+                self.db.queue, notice["_id"], {}, {"$set": {"due_at": then.at, "attempted": True}}
             )
             self.metrics.deliveries.labels(channel, "retried").inc()
             return None
-        reason = result.reason if result.outcome is Outcome.PERMANENT else f"gave_up:{result.reason}"
         await self._finish(
             delivery,
-            {"status": "failed", "failed_at": now, "reason": reason},
-            self._failed_event(delivery, reason, now),
+            {"status": "failed", "failed_at": now, "reason": then.reason},
+            self._failed_event(delivery, then.reason, now),
         )
         self.metrics.deliveries.labels(channel, "failed").inc()
-        return await self._fall_back(notice, channel, now, plan)
+        return await self._fall_back(notice, channel, now, step.plan)
 
     async def _finish(self, delivery: Document, fields: Document, event: EventPayload) -> None:
         events = stage_events(
@@ -293,7 +282,7 @@ class Dispatcher:
 
     # ---- what happens instead of a send
 
-    async def _fall_back(self, notice: Document, channel: str, now: datetime, plan: list[str]) -> None:
+    async def _fall_back(self, notice: Document, channel: str, now: datetime, plan: Sequence[str]) -> None:
         remaining = [c for c in plan if c != channel]
         if not remaining:
             # Every channel failed; each failure is in the ledger.
@@ -309,9 +298,6 @@ class Dispatcher:
         """Quiet hours: the message waits for the morning."""
         await update_if(self.db.queue, notice["_id"], {}, {"$set": {"due_at": until, "held_until": until}})
         self.metrics.deliveries.labels(NO_CHANNEL, "held").inc()
-
-    def _counts_against_cap(self, notice: Document) -> bool:
-        return not notice["urgent"] and notice["template"] != DIGEST and not notice.get("tried")
 
     async def _reserve(self, recipient: Recipient, message_id: str, now: datetime) -> bool:
         """Count one message against the recipient's cap for the local day; False if it is full."""
