@@ -261,3 +261,36 @@ async def test_the_document_change_decides_on_what_it_read_and_writes_at_that_ve
     assert (stored_document["total"], stored_document["version"]) == (10, 11)
     assert [total for _, _, total in payloads(stored_document)] == list(range(11))
     assert [seq for _, seq, _ in payloads(stored_document)] == list(range(1, 12))
+
+
+@pytest.mark.integration
+async def test_a_document_change_may_create_it_once_and_a_second_writer_decides_on_that(
+    collection: Any,
+) -> None:
+    def raise_once(document: dict[str, Any]) -> Decision:
+        if document["raised"]:
+            return {}, []
+        return {"$set": {"raised": True}}, [Counted(counter_id="d2", total=1)]
+
+    changes = [
+        change_document(
+            collection,
+            "d2",
+            raise_once,
+            source=SOURCE,
+            or_create=lambda: ({"raised": True}, [Counted(counter_id="d2", total=1)]),
+        )
+        for _ in range(5)
+    ]
+    results = await asyncio.gather(*changes)
+    assert sum(bool(r.events) for r in results) == 1
+    created = [r for r in results if r.events]
+    assert created[0].before == {}
+    stored_document = await collection.find_one({"_id": "d2"})
+    assert (stored_document["raised"], stored_document["version"], len(stored_document["outbox"])) == (
+        True,
+        1,
+        1,
+    )
+    with pytest.raises(LookupError):
+        await change_document(collection, "nobody", raise_once, source=SOURCE)

@@ -163,7 +163,8 @@ Decide = Callable[[Document], Decision | Awaitable[Decision]]
 
 @dataclass(frozen=True)
 class DocumentChanged:
-    """What `change_document` did: the document before and as stored after, and the events."""
+    """What `change_document` did: the document before (empty if it created it) and as stored
+    after, and the events."""
 
     before: Document
     after: Document
@@ -184,17 +185,27 @@ async def change_document(
     decide: Decide,
     *,
     source: str,
-    missing: Exception,
+    missing: Exception | None = None,
+    or_create: Callable[[], tuple[Document, Sequence[EventPayload]]] | None = None,
     tries: int = 20,
 ) -> DocumentChanged:
     """The untyped `change`: `decide(current)` (sync or async; it may refuse by raising) returns a
     MongoDB update and the events, written in one update at the version read, again on a conflict.
-    An empty update without events writes nothing."""
+    An empty update without events writes nothing. Where there is no such aggregate, `or_create()`
+    gives the new document and its first events (a writer creating it first makes this decide on
+    his), else `missing` is raised."""
 
     async def once() -> tuple[Document, Sequence[EventPayload], bool]:
         current = await collection.find_one({"_id": aggregate_id}, {"outbox": 0, "outbox_lease": 0})
+        if current is None and or_create is not None:
+            document, first = or_create()
+            try:
+                await create_document(collection, {**document, "_id": aggregate_id}, first, source=source)
+            except DuplicateKeyError:
+                raise ConcurrencyConflict(collection.name, aggregate_id, 0) from None
+            return {}, first, True
         if current is None:
-            raise missing
+            raise missing if missing is not None else LookupError(f"{collection.name}/{aggregate_id}")
         decided = decide(current)
         update, events = await decided if inspect.isawaitable(decided) else decided
         if not update and not events:

@@ -9,16 +9,9 @@ from datetime import date
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.aggregates import Decision, change_document
 from roadbranch_shared.contracts.activities import ComplianceOverdue
 from roadbranch_shared.domain import DomainError
-from roadbranch_shared.outbox import (
-    ConcurrencyConflict,
-    insert_aggregate,
-    retry_on_conflict,
-    stage_events,
-    update_aggregate,
-)
 
 from activities.app.clock import Clock
 from activities.app.meetings import SOURCE, Document
@@ -133,28 +126,16 @@ class Compliance:
             raised_at=self.clock.now(),
         )
 
-        async def attempt() -> bool:
-            alerts = await self.db.compliance_alerts.find_one({"_id": org_id}, {"raised": 1, "version": 1})
-            if alerts is None:
-                doc = {"_id": org_id, "raised": {key: event.raised_at}}
-                try:
-                    await insert_aggregate(
-                        self.db.compliance_alerts,
-                        doc,
-                        stage_events([event], source=SOURCE, subject=org_id, from_version=0),
-                    )
-                except DuplicateKeyError:  # another scan created it first: decide again
-                    raise ConcurrencyConflict("compliance_alerts", org_id, 0) from None
-                return True
+        def decide(alerts: Document) -> Decision:
             if key in alerts["raised"]:
-                return False
-            await update_aggregate(
-                self.db.compliance_alerts,
-                org_id,
-                expected_version=alerts["version"],
-                update={"$set": {f"raised.{key}": event.raised_at}},
-                events=stage_events([event], source=SOURCE, subject=org_id, from_version=alerts["version"]),
-            )
-            return True
+                return {}, []
+            return {"$set": {f"raised.{key}": event.raised_at}}, [event]
 
-        return await retry_on_conflict(attempt)
+        changed = await change_document(
+            self.db.compliance_alerts,
+            org_id,
+            decide,
+            source=SOURCE,
+            or_create=lambda: ({"raised": {key: event.raised_at}}, [event]),
+        )
+        return bool(changed.events)

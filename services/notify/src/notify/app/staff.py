@@ -12,16 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.aggregates import change_document
 from roadbranch_shared.contracts.notify import StaffContactSet
 from roadbranch_shared.documents import update_if
-from roadbranch_shared.outbox import (
-    ConcurrencyConflict,
-    insert_aggregate,
-    retry_on_conflict,
-    stage_events,
-    update_aggregate,
-)
+from roadbranch_shared.outbox import ConcurrencyConflict, stage_events, update_aggregate
 from roadbranch_shared.pii import PiiKeys, encrypt
 
 from notify.app.view import RecipientKind, RecipientView
@@ -91,26 +85,14 @@ class StaffDirectory:
         )
         event = self.entry_event(recipient, at)
 
-        async def write() -> None:
-            doc = await self.db.staff.find_one({"_id": subject}, {"version": 1})
-            if doc is None:
-                events = stage_events([event], source=SOURCE, subject=subject, from_version=0)
-                try:
-                    await insert_aggregate(self.db.staff, {"_id": subject, **fields}, events)
-                except DuplicateKeyError:
-                    raise ConcurrencyConflict("staff", subject, 0) from None
-                return
-            version = int(doc.get("version", 0))
-            await update_aggregate(
-                self.db.staff,
-                subject,
-                expected_version=version,
-                update={"$set": fields},
-                events=stage_events([event], source=SOURCE, subject=subject, from_version=version),
-            )
-
         await self._number_unnumbered(subject)
-        await retry_on_conflict(write)
+        await change_document(
+            self.db.staff,
+            subject,
+            lambda _: ({"$set": fields}, [event]),
+            source=SOURCE,
+            or_create=lambda: (fields, [event]),
+        )
 
     async def page(self, *, limit: int, after: str) -> list[DirectoryEntry]:
         """Entries in subject order after `after` (the last subject of the previous page)."""
