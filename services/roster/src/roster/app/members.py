@@ -14,13 +14,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.aggregates import Decision, change_document
 from roadbranch_shared.contracts.roster import MemberCandidateFound, MemberRejected, MemberVerified
-from roadbranch_shared.outbox import (
-    insert_aggregate,
-    retry_on_conflict,
-    stage_events,
-    update_aggregate,
-)
+from roadbranch_shared.outbox import insert_aggregate, stage_events
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
 
 from roster.adapters.tables import Table
@@ -37,6 +33,7 @@ from roster.domain.members import (
 )
 
 Document = dict[str, Any]
+NO_SUCH_CASE = CaseError("member_id", "not_found", "没有这个核实案", CaseError.NOT_FOUND)
 
 
 @dataclass
@@ -130,7 +127,7 @@ class Members:
     async def case(self, member_id: str) -> Document:
         case = await self.db.members.find_one({"_id": member_id})
         if case is None:
-            raise CaseError("member_id", "not_found", "没有这个核实案", CaseError.NOT_FOUND)
+            raise NO_SUCH_CASE
         return case
 
     async def record_attempt(
@@ -144,18 +141,15 @@ class Members:
             "at": at or datetime.now(UTC),
         }
 
-        async def record() -> None:
-            case = await self.case(member_id)
+        def record(case: Document) -> Decision:
             if case["status"] != CaseStatus.CANDIDATE:
                 raise CaseError("member_id", "case_closed", "该核实案已经结案")
             update: Document = {"$push": {"attempts": attempt}}
             if outcome != Outcome.UNREACHABLE:  # they spoke: that is contact (for lost-contact checks)
                 update["$max"] = {"last_contact_at": attempt["at"]}
-            await update_aggregate(
-                self.db.members, member_id, expected_version=case["version"], update=update, events=[]
-            )
+            return update, []
 
-        await retry_on_conflict(record)
+        await change_document(self.db.members, member_id, record, source=SOURCE, missing=NO_SUCH_CASE)
         if self.on_attempt is not None:
             self.on_attempt(method, outcome)
         return await self.case(member_id)
@@ -163,8 +157,7 @@ class Members:
     async def decide(self, member_id: str, *, decision: str, reason: str, by: str) -> Document:
         """Close the case: verified (needs a confirming attempt) or rejected. A person decides."""
 
-        async def close() -> Document:
-            case = await self.case(member_id)
+        def close(case: Document) -> Decision:
             can_decide(case, decision)
             now = datetime.now(UTC)
             payload: Any
@@ -180,14 +173,12 @@ class Members:
                 payload = MemberRejected(
                     member_id=member_id, driver_id=case["driver_id"], reason=reason, rejected_at=now
                 )
-            events = stage_events([payload], source=SOURCE, subject=member_id, from_version=case["version"])
-            update = {"$set": {"status": decision, "decision": {"by": by, "at": now, "reason": reason}}}
-            await update_aggregate(
-                self.db.members, member_id, expected_version=case["version"], update=update, events=events
-            )
-            return await self.case(member_id)
+            return {"$set": {"status": decision, "decision": {"by": by, "at": now, "reason": reason}}}, [
+                payload
+            ]
 
-        return await retry_on_conflict(close)
+        await change_document(self.db.members, member_id, close, source=SOURCE, missing=NO_SUCH_CASE)
+        return await self.case(member_id)
 
     async def _open_case(
         self,
@@ -230,13 +221,10 @@ class Members:
             return False
 
     async def _note_check(self, member_id: str, check_id: str, record: Document | None) -> None:
-        async def note() -> None:
-            case = await self.case(member_id)
+        def note(case: Document) -> Decision:
             update: Document = {"$push": {"checks": check_id}}
             if record is not None and not case.get("record"):
                 update["$set"] = {"record": record}
-            await update_aggregate(
-                self.db.members, member_id, expected_version=case["version"], update=update, events=[]
-            )
+            return update, []
 
-        await retry_on_conflict(note)
+        await change_document(self.db.members, member_id, note, source=SOURCE, missing=NO_SUCH_CASE)
