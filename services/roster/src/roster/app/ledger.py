@@ -7,19 +7,20 @@ The rules are pure functions at the top (unit-tested without servers); `Ledger` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.aggregates import Decision, DocumentChanged, change_document
 from roadbranch_shared.contracts.roster import MemberAssignedToBranch, MemberContactLost, MemberTransferredIn
-from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
 from roster.domain.members import CaseError, CaseStatus, Outcome
 
 Document = dict[str, Any]
 SCAN_PAGE = 200
+NO_SUCH_MEMBER = CaseError("member_id", "not_found", "没有这名党员", CaseError.NOT_FOUND)
 
 
 class TransferStatus:
@@ -97,14 +98,15 @@ class Ledger:
     async def member(self, member_id: str) -> Document:
         member = await self.db.members.find_one({"_id": member_id})
         if member is None:
-            raise CaseError("member_id", "not_found", "没有这名党员", CaseError.NOT_FOUND)
+            raise NO_SUCH_MEMBER
         return member
 
     async def request_transfer(
         self, member_id: str, *, letter_number: str, from_organisation: str, requested_on: date, by: str
     ) -> Document:
-        async def attempt() -> Document:
-            member = await self.member(member_id)
+        made: list[Document] = []
+
+        def decide(member: Document) -> Decision:
             can_request_transfer(member)
             transfer = {
                 "transfer_id": f"trf_{len(member.get('transfers', [])) + 1}",
@@ -116,10 +118,11 @@ class Ledger:
                 "requested_by": by,
                 "requested_at": datetime.now(UTC),
             }
-            await self._write(member, {"$push": {"transfers": transfer}})
-            return transfer
+            made[:] = [transfer]
+            return {"$push": {"transfers": transfer}}, []
 
-        return await retry_on_conflict(attempt)
+        await self._change(member_id, decide)
+        return made[0]
 
     async def accept_transfer(
         self, member_id: str, transfer_id: str, *, accepted_on: date, branch_id: str, by: str
@@ -128,8 +131,9 @@ class Ledger:
         `member.transferred_in` and `member.assigned` together. Returns the answered transfer and
         the branch he was in before (for the organisations' bookkeeping)."""
 
-        async def attempt() -> tuple[Document, str | None]:
-            member = await self.member(member_id)
+        made: list[Document] = []
+
+        def decide(member: Document) -> Decision:
             transfer = transfer_to_answer(member, transfer_id, accepted_on, "accepted_on")
             answered = {
                 **transfer,
@@ -154,17 +158,18 @@ class Ledger:
                     assigned_at=datetime.now(UTC),
                 ),
             ]
-            placement = {"branch_id": branch_id, "group_id": None}
-            await self._answer(member, answered, events, placement)
-            return answered, member.get("branch_id")
+            made[:] = [answered]
+            return answering(member, answered, {"branch_id": branch_id, "group_id": None}), events
 
-        return await retry_on_conflict(attempt)
+        changed = await self._change(member_id, decide)
+        return made[0], changed.before.get("branch_id")
 
     async def return_transfer(
         self, member_id: str, transfer_id: str, *, returned_on: date, reason: str, by: str
     ) -> Document:
-        async def attempt() -> Document:
-            member = await self.member(member_id)
+        made: list[Document] = []
+
+        def decide(member: Document) -> Decision:
             transfer = transfer_to_answer(member, transfer_id, returned_on, "returned_on")
             answered = {
                 **transfer,
@@ -173,10 +178,11 @@ class Ledger:
                 "reason": reason,
                 "answered_by": by,
             }
-            await self._answer(member, answered, [])
-            return answered
+            made[:] = [answered]
+            return answering(member, answered), []
 
-        return await retry_on_conflict(attempt)
+        await self._change(member_id, decide)
+        return made[0]
 
     async def pairings_of(self, member_id: str) -> list[Document]:
         """The N+1 pairs the member is in, as a member or as the committee person."""
@@ -206,8 +212,9 @@ class Ledger:
     async def resolve_lost_contact(self, member_id: str, *, note: str, by: str) -> Document:
         """Close the open case: a person's decision; the member's status stays as it is."""
 
-        async def attempt() -> Document:
-            member = await self.member(member_id)
+        made: list[Document] = []
+
+        def decide(member: Document) -> Decision:
             case = member.get("lost_contact") or {}
             if case.get("status") != "open":
                 raise CaseError("member_id", "no_open_case", "这名党员没有未办结的失联情况")
@@ -218,17 +225,17 @@ class Ledger:
                 "resolved_by": by,
                 "note": note,
             }
-            await self._write(member, {"$set": {"lost_contact": closed}})
-            return closed
+            made[:] = [closed]
+            return {"$set": {"lost_contact": closed}}, []
 
-        return await retry_on_conflict(attempt)
+        await self._change(member_id, decide)
+        return made[0]
 
     async def _raise_lost_contact(self, member_id: str, as_of: datetime) -> bool:
-        async def attempt() -> bool:
-            member = await self.member(member_id)
+        def decide(member: Document) -> Decision:
             # Re-checked on the fresh read: a concurrent scan may have raised it already.
             if not contact_lost(member, as_of, self.lost_contact_after):
-                return False
+                return {}, []
             event = MemberContactLost(
                 member_id=member_id,
                 driver_id=member["driver_id"],
@@ -238,28 +245,17 @@ class Ledger:
             update: Document = {"$set": {"lost_contact": {"raised_at": as_of, "status": "open"}}}
             if member.get("lost_contact"):
                 update["$push"] = {"lost_contact_history": member["lost_contact"]}
-            await self._write(member, update, [event])
-            return True
+            return update, [event]
 
-        return await retry_on_conflict(attempt)
+        return bool((await self._change(member_id, decide)).events)
 
-    async def _answer(
-        self, member: Document, answered: Document, events: list[Any], also: Mapping[str, Any] | None = None
-    ) -> None:
-        transfers = [
-            answered if t["transfer_id"] == answered["transfer_id"] else t for t in member["transfers"]
-        ]
-        await self._write(member, {"$set": {"transfers": transfers, **(also or {})}}, events)
-
-    async def _write(self, member: Document, update: Document, payloads: list[Any] | None = None) -> None:
-        """One write through the outbox; ConcurrencyConflict when another command got there first."""
-        events = stage_events(
-            payloads or [], source=SOURCE, subject=member["_id"], from_version=member["version"]
+    async def _change(self, member_id: str, decide: Callable[[Document], Decision]) -> DocumentChanged:
+        return await change_document(
+            self.db.members, member_id, decide, source=SOURCE, missing=NO_SUCH_MEMBER
         )
-        await update_aggregate(
-            self.db.members,
-            member["_id"],
-            expected_version=member["version"],
-            update=update,
-            events=events,
-        )
+
+
+def answering(member: Document, answered: Document, also: Mapping[str, Any] | None = None) -> Document:
+    """The update that replaces one transfer with its answer (and sets `also`)."""
+    transfers = [answered if t["transfer_id"] == answered["transfer_id"] else t for t in member["transfers"]]
+    return {"$set": {"transfers": transfers, **(also or {})}}
