@@ -37,6 +37,7 @@ from roster.domain.organisation import (
 
 Document = dict[str, Any]
 
+NO_SUCH_ORGANISATION = OrgError("organisation_id", "not_found", "没有这个组织", "not_found")
 NO_SUCH_MEMBER = OrgError("member_id", "not_found", "没有这名党员", "not_found")
 NO_SUCH_PAIRING = OrgError("pairing_id", "not_found", "没有这个结对", "not_found")
 

@@ -12,16 +12,16 @@ organisation's past committees remain readable.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.aggregates import Decision, change_document
 from roadbranch_shared.contracts.roster import SeatAssigned, SeatEnded
-from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
-from roster.app.organisation import Organisations
+from roster.app.organisation import NO_SUCH_ORGANISATION, Organisations
 from roster.domain.organisation import OrgError, check_seat, check_term_end
 
 Document = dict[str, Any]
@@ -38,8 +38,7 @@ class Seats:
         """Add a seat; the organisation as `Organisations.view` shows it."""
         seat_id = f"seat_{uuid.uuid4().hex[:12]}"
 
-        async def write() -> None:
-            org = await self.organisations.organisation(org_id)
+        def decide(org: Document) -> Decision:
             check_seat(org["kind"], org["seats"], role, person_id, term_start, term_end)
             now = datetime.now(UTC)
             seat = {
@@ -60,16 +59,15 @@ class Seats:
                 term_end=term_end,
                 assigned_at=now,
             )
-            await self._write(org, {"$push": {"seats": seat}}, event)
+            return {"$push": {"seats": seat}}, [event]
 
-        await retry_on_conflict(write)
+        await self._change(org_id, decide)
         return await self.organisations.view(org_id)
 
     async def end(self, org_id: str, seat_id: str, *, term_end: date, by: str) -> Document:
         """End the seat's term on `term_end`; the organisation as `Organisations.view` shows it."""
 
-        async def write() -> None:
-            org = await self.organisations.organisation(org_id)
+        def decide(org: Document) -> Decision:
             seat = next((s for s in org["seats"] if s.get("seat_id") == seat_id), None)
             if seat is None:
                 raise OrgError("seat_id", "not_found", "该组织没有这个职务", OrgError.NOT_FOUND)
@@ -90,17 +88,12 @@ class Seats:
                 term_end=term_end,
                 ended_at=now,
             )
-            await self._write(org, {"$set": {"seats": seats}}, event)
+            return {"$set": {"seats": seats}}, [event]
 
-        await retry_on_conflict(write)
+        await self._change(org_id, decide)
         return await self.organisations.view(org_id)
 
-    async def _write(self, org: Document, update: Mapping[str, Any], event: Any) -> None:
-        """One write through the outbox; ConcurrencyConflict when another command got there first."""
-        await update_aggregate(
-            self.db.organisations,
-            org["_id"],
-            expected_version=org["version"],
-            update=update,
-            events=stage_events([event], source=SOURCE, subject=org["_id"], from_version=org["version"]),
+    async def _change(self, org_id: str, decide: Callable[[Document], Decision]) -> None:
+        await change_document(
+            self.db.organisations, org_id, decide, source=SOURCE, missing=NO_SUCH_ORGANISATION
         )
