@@ -7,10 +7,12 @@ organisation department only, and every such read is written to the audit log.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.aggregates import Decision, change_document
 from roadbranch_shared.contracts.roster import DriverErased
 from roadbranch_shared.outbox import retry_on_conflict, stage_events, tombstone_entry, update_aggregate
 from roadbranch_shared.pii import PiiKeys, decrypt
@@ -27,6 +29,10 @@ PERSONAL_FIELDS = ("identity", "contact", "household_registration", "location", 
 
 class NoSuchDriver(LookupError):
     pass
+
+
+class NoMemberCase(LookupError):
+    """A driver erased without a member case: there is no record to forget."""
 
 
 class Privacy:
@@ -83,17 +89,12 @@ class Privacy:
     async def _forget_member_record(self, member_id: str) -> None:
         """The member case keeps its decisions (no personal data) but not the record or notes."""
 
-        async def forget() -> None:
-            case = await self.db.members.find_one({"_id": member_id})
-            if case is None:
-                return
+        def forget(case: Document) -> Decision:
             attempts = [{**a, "notes": ""} for a in case.get("attempts", [])]
-            update = {"$set": {"record": None, "attempts": attempts, "driver_erased": True}}
-            await update_aggregate(
-                self.db.members, member_id, expected_version=case["version"], update=update, events=[]
-            )
+            return {"$set": {"record": None, "attempts": attempts, "driver_erased": True}}, []
 
-        await retry_on_conflict(forget)
+        with contextlib.suppress(NoMemberCase):  # no case was ever opened for him
+            await change_document(self.db.members, member_id, forget, source=SOURCE, missing=NoMemberCase())
 
     async def read_identity(self, driver_id: str, *, subject: str, role: str, purpose: str) -> Document:
         """The unmasked name, ID number and phone; the read is audited before anything is returned."""
