@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
+from roadbranch_shared.aggregates import Decision, change_document
 from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
 
 from roster.app.contact_points import contact_point_changed
@@ -37,9 +37,10 @@ class ContactPreferences:
         """Set how the driver is reached. `quiet_hours` ({mode: county | own | off, start, end}) is
         his own quiet time; None keeps what he chose before (the county's if he never chose)."""
 
-        async def change() -> Document:
-            doc = await self.db.drivers.find_one({"_id": driver_id})
-            if doc is None or doc.get("status") != "active":
+        made: list[Document] = []
+
+        def change(doc: Document) -> Decision:
+            if doc.get("status") != "active":
                 raise NoSuchDriver(driver_id)
             now = datetime.now(UTC)
             phone = decrypt(self.keys, doc["identity"]["phone"], aad=driver_id)
@@ -60,22 +61,20 @@ class ContactPreferences:
                 "quiet_hours": quiet,
                 "updated_at": now,
             }
-            events = stage_events([event], source=SOURCE, subject=driver_id, from_version=doc["version"])
-            await update_aggregate(
-                self.db.drivers,
-                driver_id,
-                expected_version=doc["version"],
-                update={"$set": {"contact": contact}},
-                events=events,
-            )
-            return {
-                "driver_id": driver_id,
-                "preferred_channel": preferred_channel,
-                "wechat_id": contact["wechat_id_masked"],
-                "quiet_hours": quiet,
-            }
+            made[:] = [
+                {
+                    "driver_id": driver_id,
+                    "preferred_channel": preferred_channel,
+                    "wechat_id": contact["wechat_id_masked"],
+                    "quiet_hours": quiet,
+                }
+            ]
+            return {"$set": {"contact": contact}}, [event]
 
-        return await retry_on_conflict(change)
+        await change_document(
+            self.db.drivers, driver_id, change, source=SOURCE, missing=NoSuchDriver(driver_id)
+        )
+        return made[0]
 
 
 def _mask(value: str | None) -> str | None:
