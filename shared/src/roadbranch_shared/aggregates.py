@@ -172,10 +172,17 @@ class DocumentChanged:
 
 
 async def create_document(
-    collection: AsyncCollection[Document], document: Document, events: Sequence[EventPayload], *, source: str
+    collection: AsyncCollection[Document],
+    document: Document,
+    events: Sequence[EventPayload],
+    *,
+    source: str,
+    correlation_id: str | None = None,
 ) -> None:
     """Write a new aggregate document with its first events (DuplicateKeyError if its id is taken)."""
-    staged = stage_events(events, source=source, subject=str(document["_id"]), from_version=0)
+    staged = stage_events(
+        events, source=source, subject=str(document["_id"]), from_version=0, correlation_id=correlation_id
+    )
     await insert_aggregate(collection, document, staged)
 
 

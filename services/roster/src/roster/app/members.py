@@ -14,9 +14,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from roadbranch_shared.aggregates import Decision, change_document
+from roadbranch_shared.aggregates import Decision, change_document, create_document
 from roadbranch_shared.contracts.roster import MemberCandidateFound, MemberRejected, MemberVerified
-from roadbranch_shared.outbox import insert_aggregate, stage_events
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
 
 from roster.adapters.tables import Table
@@ -191,16 +190,8 @@ class Members:
     ) -> bool:
         """True if a new case was opened; False if the driver already has one (it notes the check)."""
         member_id = member_id_of(driver_id)
-        events = stage_events(
-            [
-                MemberCandidateFound(
-                    member_id=member_id, driver_id=driver_id, origin=origin, check_id=check_id, found_at=now
-                )
-            ],
-            source=SOURCE,
-            subject=member_id,
-            from_version=0,
-            correlation_id=check_id,
+        found = MemberCandidateFound(
+            member_id=member_id, driver_id=driver_id, origin=origin, check_id=check_id, found_at=now
         )
         doc = {
             "_id": member_id,
@@ -213,7 +204,7 @@ class Members:
             "attempts": [],
         }
         try:
-            await insert_aggregate(self.db.members, doc, events)
+            await create_document(self.db.members, doc, [found], source=SOURCE, correlation_id=check_id)
             return True
         except DuplicateKeyError:
             if check_id is not None:
