@@ -10,6 +10,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.activities import ComplianceOverdue
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.outbox import (
@@ -20,7 +21,6 @@ from roadbranch_shared.outbox import (
     update_aggregate,
 )
 
-from activities.app.clock import Clock
 from activities.app.meetings import SOURCE, Document
 from activities.app.views import Membership
 from activities.domain.compliance import DEFAULT_POLICY, Standing, check_policy, closing_unmet, standings

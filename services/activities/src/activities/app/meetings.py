@@ -11,6 +11,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.activities import (
     AttendanceRecorded,
     LessonHeld,
@@ -26,7 +27,6 @@ from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from activities.app.access import check_manages, venues_of
-from activities.app.clock import Clock
 from activities.app.venues import Venues
 from activities.app.views import Membership
 from activities.domain.meetings import (

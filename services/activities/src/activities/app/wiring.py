@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
 
 from activities.app.attendance import Attendances
-from activities.app.clock import Clock
 from activities.app.compliance import Compliance
 from activities.app.figures import LearningFigures
 from activities.app.learning import Contents, Quizzes

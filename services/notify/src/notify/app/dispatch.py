@@ -29,13 +29,13 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.notify import DeliveryFailed, DeliverySent
 from roadbranch_shared.documents import update_if
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, stage_events, update_aggregate
 
 from notify.adapters.channels import Sender
-from notify.app.clock import Clock
 from notify.app.meetings import Meetings
 from notify.app.metrics import NotifyMetrics
 from notify.app.templates import Templates

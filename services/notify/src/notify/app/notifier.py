@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.sms import SmsProvider
 
 from notify.adapters.channels import Inbox, Sender, SmtpMail, WeChatWorkApp
-from notify.app.clock import Clock
 from notify.app.dispatch import DeliveryPolicy, Dispatcher
 from notify.app.meetings import Meetings
 from notify.app.metrics import NotifyMetrics
@@ -30,7 +30,7 @@ class Notifier:
     ) -> None:
         self.db = db
         self.settings = settings
-        self.clock = Clock(db, controllable=settings.controllable_clock)
+        self.clock = Clock(controllable=settings.controllable_clock)
         self.templates = Templates(settings.timezone)
         self.view = RecipientView(db, keys)
         self.http = httpx.AsyncClient(

@@ -12,8 +12,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+from roadbranch_shared.clock import Clock
 
-from notify.app.clock import Clock
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
 from notify.domain.rules import Notice

@@ -16,6 +16,7 @@ from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.pii import validate_phone
 from roadbranch_shared.request_body import RequestBody
 
+from notify.adapters.clock_store import keep_clock_at
 from notify.app.notifier import Notifier
 from notify.app.view import RecipientKind, masked_recipient
 from notify.domain.channels import Channel
@@ -287,6 +288,6 @@ async def set_clock(request: Request, body: ClockIn, _: Operator) -> dict[str, A
         raise ApiError.invalid(
             [FieldError("now", "timezone", "时间须带时区，例如 2026-12-01T09:00:00+08:00")]
         )
-    now = await c.set(body.now)
+    now = await keep_clock_at(c, notifier_of(request).db, body.now)
     notifier_of(request).dispatcher.wake()
     return {"now": now, "controllable": True}

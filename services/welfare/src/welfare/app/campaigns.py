@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.welfare import (
     CampaignClosed,
     CampaignItemsIssued,
@@ -23,7 +24,6 @@ from roadbranch_shared.contracts.welfare import (
 from roadbranch_shared.domain import check_consented_words
 
 from welfare.adapters.aggregates import Decision, change, create
-from welfare.app.clock import Clock
 from welfare.app.drivers import DriverView, refuse_unless_known
 from welfare.domain import campaigns as rules
 from welfare.domain.errors import WelfareError

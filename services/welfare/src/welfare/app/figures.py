@@ -14,9 +14,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
 
 from welfare.app.campaigns import campaign_totals
-from welfare.app.clock import Clock
 from welfare.domain.needs import CATEGORIES, OPEN_STATUSES, RESOLVED, age_bucket
 
 Document = dict[str, Any]

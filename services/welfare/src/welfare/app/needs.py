@@ -13,6 +13,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.welfare import (
     NeedAssigned,
     NeedEscalated,
@@ -24,7 +25,6 @@ from roadbranch_shared.contracts.welfare import (
 )
 
 from welfare.adapters.aggregates import Changed, Decision, change, create
-from welfare.app.clock import Clock
 from welfare.app.drivers import refuse_unless_known
 from welfare.domain import needs as rules
 from welfare.domain.errors import WelfareError

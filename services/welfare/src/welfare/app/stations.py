@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.welfare import (
     StationCheckedIn,
     StationCheckedOut,
@@ -23,7 +24,6 @@ from roadbranch_shared.contracts.welfare import (
 )
 
 from welfare.adapters.aggregates import Decision, change, create
-from welfare.app.clock import Clock
 from welfare.app.drivers import refuse_unless_known
 from welfare.domain import stations as rules
 from welfare.domain.errors import WelfareError
