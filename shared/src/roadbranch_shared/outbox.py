@@ -22,7 +22,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
-from roadbranch_shared.documents import document_locks, update_if, update_if_returning, updates_are_atomic
+from roadbranch_shared.documents import (
+    Document,
+    document_locks,
+    update_if,
+    update_if_returning,
+    updates_are_atomic,
+)
 from roadbranch_shared.events import (
     Envelope,
     EventPayload,
@@ -35,7 +41,6 @@ from roadbranch_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
-Document = dict[str, Any]
 OutboxEntry = dict[str, Any]
 Publish = Callable[[OutboxEntry], Awaitable[None]]
 

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.activities import ComplianceOverdue
+from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
@@ -21,7 +22,7 @@ from roadbranch_shared.outbox import (
     update_aggregate,
 )
 
-from activities.app.meetings import SOURCE, Document
+from activities.app.meetings import SOURCE
 from activities.app.views import Membership
 from activities.domain.compliance import DEFAULT_POLICY, Standing, check_policy, closing_unmet, standings
 from activities.domain.meetings import Status

@@ -10,14 +10,14 @@ from typing import Any
 
 from roadbranch_shared.auth import Principal
 from roadbranch_shared.contracts.activities import ContentPublished, ContentRead, MakeUpCompleted, QuizPassed
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from activities.app.access import check_manages
 from activities.app.attendance import Attendances
-from activities.app.meetings import SOURCE, Document, Meetings
+from activities.app.meetings import SOURCE, Meetings
 from activities.app.views import VERIFIED
 from activities.domain.learning import check_category, check_question, grade, without_answers
 from activities.domain.meetings import Audience, makeup_deadline

@@ -22,6 +22,7 @@ from roadbranch_shared.contracts.activities import (
     QuoteRecorded,
     QuoteWithdrawn,
 )
+from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import DomainError, check_consented_words
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
@@ -43,7 +44,6 @@ from activities.domain.meetings import (
     quorum_met,
 )
 
-Document = dict[str, Any]
 SOURCE = "/services/activities"
 
 

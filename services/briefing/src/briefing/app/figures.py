@@ -11,11 +11,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import Document
 
 from briefing.domain.figures import Figures, View, compute
 from briefing.domain.periods import Period, parse_period
 
-Document = dict[str, Any]
 COLLECTIONS = (
     "drivers",
     "members",

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import Document
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, stage_events
 
 SOURCE = "/identity"
-Document = dict[str, Any]
 
 
 class Audit:

@@ -15,14 +15,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.clock import Clock
 from roadbranch_shared.consumers import apply_in_order
 from roadbranch_shared.contracts.activities import MeetingCancelled, MeetingRescheduled, MeetingScheduled
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.events import Envelope
 
 from notify.app.queue import NoticeQueue
 from notify.domain.rules import Notice, drivers, meeting_context, notices_for
 from notify.domain.timing import reminder_times
-
-Document = dict[str, Any]
 
 
 class Meetings:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.clock import Clock
+from roadbranch_shared.documents import Document
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.sms import SmsProvider
 
@@ -20,8 +19,6 @@ from notify.app.templates import Templates
 from notify.app.view import RecipientView
 from notify.domain.timing import QuietHours
 from notify.settings import Settings
-
-Document = dict[str, Any]
 
 
 class Notifier:

@@ -13,13 +13,13 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 from roadbranch_shared.clock import Clock
+from roadbranch_shared.documents import Document
 
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
 from notify.domain.rules import Notice
 
 log = logging.getLogger(__name__)
-Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.notify import StaffContactSet
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
     insert_aggregate,
@@ -27,7 +26,6 @@ from roadbranch_shared.pii import PiiKeys, encrypt
 from notify.app.view import RecipientKind, RecipientView
 from notify.domain.channels import Recipient, channel_plan
 
-Document = dict[str, Any]
 log = logging.getLogger(__name__)
 SOURCE = "/notify/staff"
 

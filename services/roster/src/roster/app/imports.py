@@ -18,6 +18,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 from roadbranch_shared.contracts.roster import DriverRegistered, DriverUpdated
+from roadbranch_shared.documents import Document
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
     insert_aggregate,
@@ -52,7 +53,6 @@ from roster.domain.drivers import (
 log = logging.getLogger(__name__)
 
 SOURCE = "/roadbranch/roster"
-Document = dict[str, Any]
 
 
 @dataclass(frozen=True)

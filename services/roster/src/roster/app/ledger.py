@@ -13,12 +13,12 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.contracts.roster import MemberAssignedToBranch, MemberContactLost, MemberTransferredIn
+from roadbranch_shared.documents import Document
 from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
 from roster.domain.members import CaseError, CaseStatus, Outcome
 
-Document = dict[str, Any]
 SCAN_PAGE = 200
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.roster import MemberCandidateFound, MemberRejected, MemberVerified
+from roadbranch_shared.documents import Document
 from roadbranch_shared.outbox import (
     insert_aggregate,
     retry_on_conflict,
@@ -35,8 +36,6 @@ from roster.domain.members import (
     can_decide,
     check_record,
 )
-
-Document = dict[str, Any]
 
 
 @dataclass

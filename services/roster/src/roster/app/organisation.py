@@ -23,6 +23,7 @@ from roadbranch_shared.contracts.roster import (
     PairingAssigned,
     PairingContactOverdue,
 )
+from roadbranch_shared.documents import Document
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
@@ -36,7 +37,6 @@ from roster.domain.organisation import (
     warnings_for,
 )
 
-Document = dict[str, Any]
 Update = Callable[[Document], Awaitable[None]]
 
 

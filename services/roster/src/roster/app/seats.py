@@ -18,13 +18,12 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.contracts.roster import SeatAssigned, SeatEnded
+from roadbranch_shared.documents import Document
 from roadbranch_shared.outbox import retry_on_conflict, stage_events, update_aggregate
 
 from roster.app.imports import SOURCE
 from roster.app.organisation import Organisations
 from roster.domain.organisation import OrgError, check_seat, check_term_end
-
-Document = dict[str, Any]
 
 
 class Seats:

@@ -21,6 +21,7 @@ from roadbranch_shared.contracts.welfare import (
     CampaignVisitRecorded,
     CampaignWordsRecorded,
 )
+from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import check_consented_words
 
 from welfare.adapters.aggregates import Decision, change, create
@@ -29,7 +30,6 @@ from welfare.domain import campaigns as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.needs import check_choice
 
-Document = dict[str, Any]
 NO_SUCH_CAMPAIGN = WelfareError("campaign_id", "not_found", "没有这次活动", WelfareError.NOT_FOUND)
 # Many visitors may record at once during a campaign day; each retry rereads one small document.
 TRIES = 100

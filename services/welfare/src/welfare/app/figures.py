@@ -15,11 +15,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.clock import Clock
+from roadbranch_shared.documents import Document
 
 from welfare.app.campaigns import campaign_totals
 from welfare.domain.needs import CATEGORIES, OPEN_STATUSES, RESOLVED, age_bucket
-
-Document = dict[str, Any]
 
 
 class WelfareMetrics:

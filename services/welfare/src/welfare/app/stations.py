@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -22,6 +21,7 @@ from roadbranch_shared.contracts.welfare import (
     StationOpened,
     StationUpdated,
 )
+from roadbranch_shared.documents import Document
 
 from welfare.adapters.aggregates import Decision, change, create
 from welfare.app.drivers import refuse_unless_known
@@ -29,7 +29,6 @@ from welfare.domain import stations as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.stations import Amenities, Hours
 
-Document = dict[str, Any]
 NO_SUCH_STATION = WelfareError("station_id", "not_found", "没有这个驿站", WelfareError.NOT_FOUND)
 DETAIL_FIELDS = (
     "name",
