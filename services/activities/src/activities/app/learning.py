@@ -10,7 +10,7 @@ from typing import Any
 
 from roadbranch_shared.auth import Principal
 from roadbranch_shared.contracts.activities import ContentPublished, ContentRead, MakeUpCompleted, QuizPassed
-from roadbranch_shared.documents import Document, update_if
+from roadbranch_shared.documents import Document, public_fields, update_if
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
@@ -89,7 +89,7 @@ class Contents:
         return sorted(set(await self.membership.drivers_among(drivers)) - elsewhere)
 
     async def content(self, content_id: str) -> Document:
-        doc = await self.db.contents.find_one({"_id": content_id}, {"outbox": 0, "outbox_lease": 0})
+        doc = await self.db.contents.find_one({"_id": content_id}, public_fields(shown={"version"}))
         if doc is None:
             raise DomainError("content_id", "not_found", "没有这条学习内容", DomainError.NOT_FOUND)
         return doc

@@ -22,7 +22,7 @@ from roadbranch_shared.contracts.activities import (
     QuoteRecorded,
     QuoteWithdrawn,
 )
-from roadbranch_shared.documents import Document
+from roadbranch_shared.documents import Document, public_fields
 from roadbranch_shared.domain import DomainError, check_consented_words
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
@@ -70,7 +70,7 @@ class Meetings:
         self.venues = venues
 
     async def meeting(self, meeting_id: str) -> Document:
-        meeting = await self.db.meetings.find_one({"_id": meeting_id}, {"outbox": 0, "outbox_lease": 0})
+        meeting = await self.db.meetings.find_one({"_id": meeting_id}, public_fields(shown={"version"}))
         if meeting is None:
             raise DomainError("meeting_id", "not_found", "没有这个会议", DomainError.NOT_FOUND)
         return meeting
@@ -414,14 +414,7 @@ class Meetings:
             query["organisation_id"] = organisation_id
         if status:
             query["status"] = status
-        fields = {
-            "outbox": 0,
-            "outbox_lease": 0,
-            "check_in": 0,
-            "wrong_codes": 0,
-            "attendance": 0,
-            "quotes": 0,
-        }
+        fields = public_fields(shown={"version"}, also=("check_in", "wrong_codes", "attendance", "quotes"))
         found = [m async for m in self.db.meetings.find(query, fields)]
         found.sort(key=lambda m: m["starts_at"], reverse=True)
         for m in found:

@@ -13,7 +13,7 @@ from datetime import datetime
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.notify import StaffContactSet
-from roadbranch_shared.documents import Document, update_if
+from roadbranch_shared.documents import Document, public_fields, update_if
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
     insert_aggregate,
@@ -112,7 +112,9 @@ class StaffDirectory:
 
     async def page(self, *, limit: int, after: str) -> list[DirectoryEntry]:
         """Entries in subject order after `after` (the last subject of the previous page)."""
-        found = self.db.staff.find({"_id": {"$gt": after}}, {"outbox": 0}, sort=[("_id", 1)], limit=limit)
+        found = self.db.staff.find(
+            {"_id": {"$gt": after}}, public_fields(shown={"version"}), sort=[("_id", 1)], limit=limit
+        )
         entries = []
         async for doc in found:
             recipient = self.view.staff_recipient(doc)

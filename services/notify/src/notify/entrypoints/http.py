@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.documents import public_fields
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.idempotency import Idempotent
 from roadbranch_shared.instants import IsoDateTime
@@ -129,7 +130,7 @@ async def deliveries(
         )
     query = {k: v for k, v in {"recipient": recipient, "cause": cause, "template": template}.items() if v}
     db = notifier_of(request).db
-    done = await db.deliveries.find(query, {"outbox": 0}).to_list(limit)
+    done = await db.deliveries.find(query, public_fields(shown={"version"})).to_list(limit)
     waiting = await db.queue.find(query).to_list(limit)
     done.sort(key=lambda d: d.get("created_at") or datetime.min)
     return {"deliveries": [delivery_view(d) for d in done], "pending": [pending_view(d) for d in waiting]}
@@ -137,7 +138,9 @@ async def deliveries(
 
 @router.get("/deliveries/{delivery_id:path}")
 async def delivery(request: Request, delivery_id: str, _: LedgerReaders) -> dict[str, Any]:
-    doc = await notifier_of(request).db.deliveries.find_one({"_id": delivery_id}, {"outbox": 0})
+    doc = await notifier_of(request).db.deliveries.find_one(
+        {"_id": delivery_id}, public_fields(shown={"version"})
+    )
     if doc is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有这条发送记录", field="delivery_id")
     return delivery_view(doc)
