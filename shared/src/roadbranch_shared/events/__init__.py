@@ -16,6 +16,7 @@ from roadbranch_shared.events.registry import (
     registered_events,
     spec_for,
 )
+from roadbranch_shared.events.sources import source_of
 
 __all__ = [
     "Envelope",
@@ -29,5 +30,6 @@ __all__ = [
     "new_event",
     "payload_of",
     "registered_events",
+    "source_of",
     "spec_for",
 ]

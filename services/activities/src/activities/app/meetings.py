@@ -24,7 +24,7 @@ from roadbranch_shared.contracts.activities import (
 )
 from roadbranch_shared.documents import Document, public_fields
 from roadbranch_shared.domain import DomainError, check_consented_words
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.events import EventPayload, source_of
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from activities.app.access import check_manages, venues_of
@@ -44,7 +44,7 @@ from activities.domain.meetings import (
     quorum_met,
 )
 
-SOURCE = "/services/activities"
+SOURCE = source_of("activities")
 
 
 def record_payload(meeting: Document, person_id: str, record: Document) -> AttendanceRecorded:

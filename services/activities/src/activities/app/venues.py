@@ -17,11 +17,12 @@ from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.activities import VenueRegistered, VenueUpdated
 from roadbranch_shared.documents import Document, public_fields
 from roadbranch_shared.domain import DomainError
+from roadbranch_shared.events import source_of
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from activities.domain.venues import check_instructors, check_name, check_venue, check_venue_id
 
-SOURCE = "/services/activities"
+SOURCE = source_of("activities")
 HIDDEN = public_fields(shown={"version"})
 
 

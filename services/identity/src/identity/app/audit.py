@@ -9,10 +9,10 @@ from datetime import datetime
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import Document, public_fields
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.events import EventPayload, source_of
 from roadbranch_shared.outbox import insert_aggregate, stage_events
 
-SOURCE = "/identity"
+SOURCE = source_of("identity")
 
 
 class Audit:

@@ -32,7 +32,7 @@ from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.notify import DeliveryFailed, DeliverySent
 from roadbranch_shared.documents import update_if
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.events import EventPayload, source_of
 from roadbranch_shared.outbox import insert_aggregate, stage_events, update_aggregate
 
 from notify.adapters.channels import Sender
@@ -45,7 +45,7 @@ from notify.domain.timing import QuietHours, backoff, own_quiet_hours
 
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
-SOURCE = "/notify"
+SOURCE = source_of("notify")
 DIGEST = "digest"
 NO_CHANNEL = "none"
 ALL_CHANNELS_FAILED = "all_channels_failed"

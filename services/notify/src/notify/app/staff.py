@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.contracts.notify import StaffContactSet
 from roadbranch_shared.documents import Document, public_fields, update_if
+from roadbranch_shared.events import source_of
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
     insert_aggregate,
@@ -27,7 +28,7 @@ from notify.app.view import RecipientKind, RecipientView
 from notify.domain.channels import Recipient, channel_plan
 
 log = logging.getLogger(__name__)
-SOURCE = "/notify/staff"
+SOURCE = source_of("notify", "staff")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 from roadbranch_shared.contracts.roster import DriverRegistered, DriverUpdated
 from roadbranch_shared.documents import Document
+from roadbranch_shared.events import source_of
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
     insert_aggregate,
@@ -52,7 +53,7 @@ from roster.domain.drivers import (
 
 log = logging.getLogger(__name__)
 
-SOURCE = "/roadbranch/roster"
+SOURCE = source_of("roster")
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from roadbranch_shared.documents import DocumentLocks
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.events import EventPayload, source_of
 from roadbranch_shared.outbox import insert_aggregate, retry_on_conflict, stage_events, update_aggregate
 
 from welfare.domain.errors import WelfareError
 
-SOURCE = "/roadbranch/welfare"
+SOURCE = source_of("welfare")
 Document = dict[str, Any]
 Decision = tuple[dict[str, Any], Sequence[EventPayload]]
 # Not shared.documents' own locks: update_if takes those for the write inside a turn.
