@@ -35,6 +35,7 @@ from roadbranch_shared.events import (
     encode_envelope,
     kafka_headers,
     new_event,
+    spec_for,
 )
 from roadbranch_shared.metrics import OutboxMetrics
 from roadbranch_shared.topics import Topic
@@ -103,8 +104,6 @@ def stage_events(
 
 
 def outbox_entry(envelope: Envelope) -> OutboxEntry:
-    from roadbranch_shared.events import spec_for
-
     spec = spec_for(envelope.type)
     if spec is None:
         raise ValueError(f"event type {envelope.type!r} is not registered")

@@ -7,12 +7,12 @@ from roadbranch_shared.events.envelope import (
     encode_envelope,
     kafka_headers,
     new_event,
+    payload_of,
 )
 from roadbranch_shared.events.registry import (
     EventPayload,
     EventSpec,
     event_type,
-    payload_of,
     registered_events,
     spec_for,
 )
