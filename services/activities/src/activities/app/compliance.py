@@ -10,7 +10,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from roadbranch_shared.clock import Clock
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.activities import ComplianceOverdue
 from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import DomainError
@@ -33,7 +33,7 @@ POLICED_KINDS = ("branch",)
 
 class Compliance:
     def __init__(
-        self, db: AsyncDatabase[Document], membership: Membership, clock: Clock, *, warn_days: int
+        self, db: AsyncDatabase[Document], membership: Membership, clock: TimeSource, *, warn_days: int
     ) -> None:
         self.db = db
         self.membership = membership

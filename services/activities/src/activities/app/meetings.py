@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role
-from roadbranch_shared.clock import Clock
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.activities import (
     AttendanceRecorded,
     LessonHeld,
@@ -62,7 +62,7 @@ def record_payload(meeting: Document, person_id: str, record: Document) -> Atten
 
 class Meetings:
     def __init__(
-        self, db: AsyncDatabase[Document], membership: Membership, clock: Clock, venues: Venues
+        self, db: AsyncDatabase[Document], membership: Membership, clock: TimeSource, venues: Venues
     ) -> None:
         self.db = db
         self.membership = membership

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.auth import Principal
-from roadbranch_shared.clock import Clock
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.activities import VenueRegistered, VenueUpdated
 from roadbranch_shared.documents import Document, public_fields
 from roadbranch_shared.domain import DomainError
@@ -27,7 +27,7 @@ HIDDEN = public_fields(shown={"version"})
 
 
 class Venues:
-    def __init__(self, db: AsyncDatabase[Document], clock: Clock, *, county: str) -> None:
+    def __init__(self, db: AsyncDatabase[Document], clock: TimeSource, *, county: str) -> None:
         self.db = db
         self.clock = clock
         self.county = county

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.clock import Clock
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.consumers import apply_in_order
 from roadbranch_shared.contracts.activities import MeetingCancelled, MeetingRescheduled, MeetingScheduled
 from roadbranch_shared.documents import Document, update_if
@@ -25,7 +25,7 @@ from notify.domain.timing import reminder_times
 
 class Meetings:
     def __init__(
-        self, db: AsyncDatabase[Document], queue: NoticeQueue, clock: Clock, offsets_minutes: list[int]
+        self, db: AsyncDatabase[Document], queue: NoticeQueue, clock: TimeSource, offsets_minutes: list[int]
     ) -> None:
         self.db = db
         self.queue = queue

@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
-from roadbranch_shared.clock import Clock
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.documents import Document
 
 from notify.app.templates import Templates
@@ -33,7 +33,7 @@ class NoticeQueue:
         db: AsyncDatabase[Document],
         view: RecipientView,
         templates: Templates,
-        clock: Clock,
+        clock: TimeSource,
         *,
         batch_size: int,
         on_queued: Callable[[], None] = lambda: None,

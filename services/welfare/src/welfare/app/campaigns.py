@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.clock import Clock
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.welfare import (
     CampaignClosed,
     CampaignItemsIssued,
@@ -36,7 +36,7 @@ TRIES = 100
 
 
 class Campaigns:
-    def __init__(self, db: AsyncDatabase[Document], clock: Clock, drivers: DriverView) -> None:
+    def __init__(self, db: AsyncDatabase[Document], clock: TimeSource, drivers: DriverView) -> None:
         self.db = db
         self.clock = clock
         self.drivers = drivers

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from roadbranch_shared.clock import Clock
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.welfare import (
     StationCheckedIn,
     StationCheckedOut,
@@ -44,7 +44,7 @@ DETAIL_FIELDS = (
 
 class Stations:
     def __init__(
-        self, db: AsyncDatabase[Document], clock: Clock, *, county: str, timezone: str = "Asia/Shanghai"
+        self, db: AsyncDatabase[Document], clock: TimeSource, *, county: str, timezone: str = "Asia/Shanghai"
     ) -> None:
         self.db = db
         self.clock = clock
