@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.documents import Document
 from roadbranch_shared.metrics import BackboneMetrics
 from roadbranch_shared.outbox import (
     OutboxEntry,
@@ -42,8 +43,6 @@ UNREAD = Topic("bench.relay-only.v1", 6, key="aggregate id")  # no one subscribe
 PAD = "p" * 96  # brings an envelope to about 512 bytes, like the raw Kafka figures
 PUBLISHED = "roadbranch_outbox_published_events_total"
 PROCESSED = "faststream_received_processed_messages_total"
-
-Document = dict[str, Any]
 
 
 @dataclass

@@ -13,9 +13,8 @@ from typing import Any
 
 from procstat import CpuMeter
 from pymongo import AsyncMongoClient
+from roadbranch_shared.documents import Document
 from stats import latency_summary, progress, rate
-
-Document = dict[str, Any]
 
 
 def aggregate_document(i: int, now: datetime) -> Document:

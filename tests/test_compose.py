@@ -74,6 +74,7 @@ DASHBOARD_PROVIDER_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "dashbo
 ENV_EXAMPLE_FILE = ROOT / "deploy" / "roadbranch.env.example"
 GATEWAY_TEMPLATE = ROOT / "deploy" / "nginx" / "gateway.conf.template"
 GATEWAY_DOCKERFILE = ROOT / "web" / "Dockerfile"
+SERVICE_DOCKERFILE = ROOT / "deploy" / "service.Dockerfile"
 
 APP_SERVICES = ("roster", "activities", "welfare", "notify", "briefing", "identity")
 # Services that run once and exit: they have no health check.
@@ -430,17 +431,43 @@ def test_env_example_names_only_real_service_settings(monkeypatch: pytest.Monkey
         importlib.import_module(f"{service}.settings").Settings()  # the example values parse
 
 
-def test_service_dockerfiles_are_one_file_with_the_name_swapped() -> None:
-    reference = (ROOT / "services" / APP_SERVICES[0] / "Dockerfile").read_text(encoding="utf-8")
-    for name in APP_SERVICES[1:]:
-        dockerfile = ROOT / "services" / name / "Dockerfile"
-        expected = reference.replace(APP_SERVICES[0], name)
-        assert dockerfile.read_text(encoding="utf-8") == expected, (
-            f"services/{name}/Dockerfile has drifted from services/{APP_SERVICES[0]}/Dockerfile "
-            f"(they must differ only in the service name)"
-        )
+def test_app_services_are_built_from_the_one_service_dockerfile(services: dict[str, dict[str, Any]]) -> None:
+    """Each app service (and the topics job, on the roster image) builds deploy/service.Dockerfile
+    with its own name as SERVICE: the package and module the image installs and runs exist."""
+    problems = []
+    for name in (*APP_SERVICES, "topics"):
+        build = services[name].get("build") or {}
+        service = (build.get("args") or {}).get("SERVICE")
+        if (
+            _host_path(build.get("context", ".")) / build.get("dockerfile", "Dockerfile")
+            != SERVICE_DOCKERFILE
+        ):
+            problems.append(f"{name} is not built from {SERVICE_DOCKERFILE.relative_to(ROOT)}")
+        expected = "roster" if name == "topics" else name
+        if service != expected:
+            problems.append(f"{name} builds with SERVICE={service!r}, not {expected!r}")
+        elif not (ROOT / "services" / service / "src" / service / "main.py").is_file():
+            problems.append(f"{name}: SERVICE={service} names no services/{service}/src/{service}/main.py")
+    assert not problems, "\n".join(problems)
+    leftovers = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "services").glob("*/Dockerfile"))
+    assert not leftovers, f"a service Dockerfile besides {SERVICE_DOCKERFILE.relative_to(ROOT)}: {leftovers}"
+
+
+def test_the_service_dockerfile_installs_and_runs_the_service_it_is_given() -> None:
+    text = SERVICE_DOCKERFILE.read_text(encoding="utf-8")
+    instructions = _dockerfile_instructions(SERVICE_DOCKERFILE)
     for instruction in ("USER ", "EXPOSE 8000", "uv sync --frozen --no-dev"):
-        assert instruction in reference, f"the service Dockerfile lacks `{instruction}`"
+        assert instruction in text, f"the service Dockerfile lacks `{instruction}`"
+    assert '--package "roadbranch-${SERVICE}"' in text, (
+        "the build stage must install the package SERVICE names"
+    )
+    assert _dockerfile_env(SERVICE_DOCKERFILE).get("SERVICE") == "${SERVICE}", "the image must keep SERVICE"
+    cmd = [arguments for instruction, arguments in instructions if instruction == "CMD"]
+    assert len(cmd) == 1, "the service Dockerfile must have one CMD"
+    assert "exec uvicorn" in cmd[0], "uvicorn, not a shell, must be the process Docker stops"
+    assert "${SERVICE}.main:app" in cmd[0], "the CMD must run the app of the service SERVICE names"
+    named = [name for name in APP_SERVICES for _, arguments in instructions if name in arguments]
+    assert not named, f"the service Dockerfile must name no service in its instructions: {named}"
 
 
 def test_app_services_are_scraped_by_prometheus(services: dict[str, dict[str, Any]]) -> None:

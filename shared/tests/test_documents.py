@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from roadbranch_shared.documents import matches
+from roadbranch_shared.documents import matches, public, public_fields
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
@@ -43,3 +43,33 @@ def test_condition_matches_like_mongodb(document: dict, condition: dict, expecte
 def test_an_unsupported_operator_is_refused_not_guessed() -> None:
     with pytest.raises(ValueError, match=r"\$regex"):
         matches({"a": "x"}, {"a": {"$regex": "x"}})
+
+
+STORED = {
+    "_id": "n-1",
+    "status": "open",
+    "version": 3,
+    "outbox": [{"id": "e-1"}],
+    "outbox_lease": {"owner": "relay", "until": NOW},
+    "applied": ["e-0"],
+}
+
+
+def test_a_public_document_carries_no_bookkeeping_and_its_id_first_under_its_name() -> None:
+    shown = public(STORED, "need_id")
+    assert shown == {"need_id": "n-1", "status": "open"}
+    assert next(iter(shown)) == "need_id"
+
+
+def test_a_public_document_keeps_the_bookkeeping_an_api_shows_and_its_id_unless_named() -> None:
+    assert public(STORED, shown={"version"}) == {"_id": "n-1", "status": "open", "version": 3}
+
+
+def test_the_projection_leaves_out_what_public_leaves_out_and_what_else_is_asked() -> None:
+    assert public_fields() == {"applied": 0, "outbox": 0, "outbox_lease": 0, "version": 0}
+    assert public_fields(shown={"version"}, also=("quotes",)) == {
+        "applied": 0,
+        "outbox": 0,
+        "outbox_lease": 0,
+        "quotes": 0,
+    }

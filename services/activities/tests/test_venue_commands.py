@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from activities.app.clock import Clock
 from activities.app.venues import SOURCE, Venues
 from activities.domain.venues import Venue
 from roadbranch_shared.aggregates import InMemoryAggregateStore
 from roadbranch_shared.auth import Principal, Role
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.domain import DomainError
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ ROOM = {"venue_id": "ven_room", "name": " 党员货车司机活动室 ", "venue_
 
 @pytest.fixture
 def clock() -> Clock:
-    clock = Clock(controllable=True)
+    clock = Clock(controllable=True, runs=False)
     clock.set(T0)
     return clock
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from roadbranch_shared.aggregates import InMemoryAggregateStore
+from roadbranch_shared.clock import Clock
 from welfare.adapters.aggregates import SOURCE
-from welfare.app.clock import Clock
 from welfare.app.needs import Needs, NeedsDirectory
 from welfare.domain.errors import WelfareError
 from welfare.domain.needs import DEFAULT_TARGET_HOURS, Need

@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 from pymongo.asynchronous.collection import AsyncCollection
 
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.events import Envelope, EventPayload, decode_envelope, payload_of
 from roadbranch_shared.topics import Topic
 
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=EventPayload)
 Handler = Callable[[Any, Envelope], Awaitable[None]]
-Document = dict[str, Any]
 
 
 async def decode_record(msg: StreamMessage[Any]) -> dict[str, Any] | None:

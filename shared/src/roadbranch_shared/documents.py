@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,25 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 Document = dict[str, Any]
+
+# What the outbox, the optimistic version check and idempotent consumers keep on a document: never
+# part of what an API answers.
+INTERNAL_FIELDS = frozenset({"outbox", "outbox_lease", "version", "applied"})
+
+
+def public(doc: Mapping[str, Any], id_name: str | None = None, *, shown: Collection[str] = ()) -> Document:
+    """A stored document as an API shows it: no `INTERNAL_FIELDS` but those in `shown`, and with
+    `id_name` its `_id` first under that name."""
+    hidden = INTERNAL_FIELDS.difference(shown)
+    if id_name is None:
+        return {k: v for k, v in doc.items() if k not in hidden}
+    return {id_name: doc["_id"], **{k: v for k, v in doc.items() if k != "_id" and k not in hidden}}
+
+
+def public_fields(*, shown: Collection[str] = (), also: Collection[str] = ()) -> dict[str, int]:
+    """The MongoDB projection of `public`, for a read that need not fetch the bookkeeping at all:
+    `INTERNAL_FIELDS` but those in `shown`, and `also`, are left out."""
+    return {field: 0 for field in sorted(INTERNAL_FIELDS.difference(shown)) + list(also)}
 
 
 class DocumentLocks:

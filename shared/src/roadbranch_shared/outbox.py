@@ -22,20 +22,26 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
-from roadbranch_shared.documents import document_locks, update_if, update_if_returning, updates_are_atomic
+from roadbranch_shared.documents import (
+    Document,
+    document_locks,
+    update_if,
+    update_if_returning,
+    updates_are_atomic,
+)
 from roadbranch_shared.events import (
     Envelope,
     EventPayload,
     encode_envelope,
     kafka_headers,
     new_event,
+    spec_for,
 )
 from roadbranch_shared.metrics import OutboxMetrics
 from roadbranch_shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
-Document = dict[str, Any]
 OutboxEntry = dict[str, Any]
 Publish = Callable[[OutboxEntry], Awaitable[None]]
 
@@ -98,8 +104,6 @@ def stage_events(
 
 
 def outbox_entry(envelope: Envelope) -> OutboxEntry:
-    from roadbranch_shared.events import spec_for
-
     spec = spec_for(envelope.type)
     if spec is None:
         raise ValueError(f"event type {envelope.type!r} is not registered")

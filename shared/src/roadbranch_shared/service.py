@@ -27,6 +27,7 @@ from roadbranch_shared import contracts  # noqa: F401  (registers every publishe
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, TokenFile, TokenTable, require_roles
 from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.deadletter import DeadLetterPolicy
+from roadbranch_shared.documents import Document
 from roadbranch_shared.errors import install_error_handlers
 from roadbranch_shared.events import Envelope, registered_events
 from roadbranch_shared.idempotency import COLLECTION as IDEMPOTENCY_KEYS
@@ -42,8 +43,6 @@ from roadbranch_shared.settings import ServiceSettings
 from roadbranch_shared.topics import PROJECT_TOPICS, Topic
 
 log = logging.getLogger(__name__)
-
-Document = dict[str, Any]
 
 
 def make_broker(

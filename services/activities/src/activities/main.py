@@ -1,6 +1,7 @@
 """The activities process: `uvicorn activities.main:app`."""
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import (
@@ -10,7 +11,6 @@ from roadbranch_shared.topics import (
     ACTIVITIES_VENUE,
 )
 
-from activities.app.clock import Clock
 from activities.app.views import Membership
 from activities.app.wiring import Activities
 from activities.entrypoints import (
@@ -31,7 +31,7 @@ service = Service(
     publishes=(ACTIVITIES_MEETING, ACTIVITIES_CONTENT, ACTIVITIES_COMPLIANCE, ACTIVITIES_VENUE),
     description="Activities: learning and organisational life for drivers on the move (搭建学习平台).",
 )
-clock = Clock(controllable=settings.clock_control)
+clock = Clock(controllable=settings.clock_control, runs=False)
 
 
 def membership() -> Membership:

@@ -9,6 +9,7 @@ from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import NOTIFY_DELIVERY, NOTIFY_STAFF
 
+from notify.adapters.clock_store import restore_clock
 from notify.app.metrics import NotifyMetrics
 from notify.app.notifier import Notifier
 from notify.entrypoints.events import subscriptions
@@ -37,7 +38,7 @@ async def prepare(db: AsyncDatabase[dict[str, Any]]) -> None:
     keys = PiiKeys.from_env()
     keys.require_contact_key()  # the contact points on roster.contact.v1 are sealed with it
     parts = Notifier(db, settings, metrics, keys)
-    await parts.clock.load()
+    await restore_clock(parts.clock, db)
     await parts.staff.publish_unpublished(parts.clock.now())
     service.app.state.notifier = parts
     # Kept on the app so they are not garbage-collected; they end with the process.

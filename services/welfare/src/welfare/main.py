@@ -1,12 +1,12 @@
 """The welfare process: `uvicorn welfare.main:app`."""
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 from roadbranch_shared.topics import WELFARE_CAMPAIGN, WELFARE_NEED, WELFARE_STATION
 
 from welfare.app.campaigns import Campaigns
-from welfare.app.clock import Clock
 from welfare.app.drivers import DriverView
 from welfare.app.figures import WelfareFigures, WelfareMetrics
 from welfare.app.needs import Needs, NeedsDirectory, mongo_needs

@@ -7,15 +7,16 @@ from roadbranch_shared.events.envelope import (
     encode_envelope,
     kafka_headers,
     new_event,
+    payload_of,
 )
 from roadbranch_shared.events.registry import (
     EventPayload,
     EventSpec,
     event_type,
-    payload_of,
     registered_events,
     spec_for,
 )
+from roadbranch_shared.events.sources import source_of
 
 __all__ = [
     "Envelope",
@@ -29,5 +30,6 @@ __all__ = [
     "new_event",
     "payload_of",
     "registered_events",
+    "source_of",
     "spec_for",
 ]

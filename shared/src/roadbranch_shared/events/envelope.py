@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from roadbranch_shared.events.registry import EventPayload
+from roadbranch_shared.events.registry import EventPayload, spec_for
 
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -93,5 +93,19 @@ def decode_envelope(body: bytes) -> Envelope:
     try:
         return Envelope.model_validate(raw)
     except ValidationError as e:
-        fields = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-        raise InvalidEvent("envelope_invalid", fields) from e
+        raise InvalidEvent("envelope_invalid", _fields(e)) from e
+
+
+def payload_of(envelope: Envelope) -> EventPayload:
+    """Validate the envelope's data against its registered model; InvalidEvent names what is wrong."""
+    spec = spec_for(envelope.type)
+    if spec is None:
+        raise InvalidEvent("unknown_type", f"no payload model is registered for type {envelope.type!r}")
+    try:
+        return spec.model.model_validate(envelope.data)
+    except ValidationError as e:
+        raise InvalidEvent("payload_invalid", f"{envelope.type}: {_fields(e)}") from e
+
+
+def _fields(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in error.errors())

@@ -1,18 +1,18 @@
-"""Registry of event types: each dotted, versioned `type` maps to one pydantic payload model and topic."""
+"""Registry of event types: each dotted, versioned `type` maps to one pydantic payload model and topic.
+
+It knows nothing of the envelope: reading an envelope's payload (`payload_of`) is the envelope's
+module's, which looks the type up here."""
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from roadbranch_shared.topics import Topic
-
-if TYPE_CHECKING:
-    from roadbranch_shared.events.envelope import Envelope
 
 
 class EventPayload(BaseModel):
@@ -61,17 +61,3 @@ def spec_for(type_name: str) -> EventSpec | None:
 def registered_events(prefix: str = "roadbranch.") -> list[EventSpec]:
     """The registered event types whose name starts with `prefix`, sorted by name."""
     return sorted((s for s in _REGISTRY.values() if s.type.startswith(prefix)), key=lambda s: s.type)
-
-
-def payload_of(envelope: Envelope) -> EventPayload:
-    """Validate the envelope's data against its registered model; InvalidEvent names what is wrong."""
-    from roadbranch_shared.events.envelope import InvalidEvent
-
-    spec = _REGISTRY.get(envelope.type)
-    if spec is None:
-        raise InvalidEvent("unknown_type", f"no payload model is registered for type {envelope.type!r}")
-    try:
-        return spec.model.model_validate(envelope.data)
-    except ValidationError as e:
-        fields = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-        raise InvalidEvent("payload_invalid", f"{envelope.type}: {fields}") from e

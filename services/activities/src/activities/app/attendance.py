@@ -9,11 +9,11 @@ from typing import Any
 
 from roadbranch_shared.aggregates import Decision
 from roadbranch_shared.auth import Principal
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.events import EventPayload
 
-from activities.app.meetings import Document, Meetings, record_payload
+from activities.app.meetings import Meetings, record_payload
 from activities.domain.meetings import (
     Attendance,
     Status,

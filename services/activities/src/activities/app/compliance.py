@@ -10,11 +10,12 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.aggregates import Decision, change_document
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.activities import ComplianceOverdue
+from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import DomainError
 
-from activities.app.clock import Clock
-from activities.app.meetings import SOURCE, Document
+from activities.app.meetings import SOURCE
 from activities.app.views import Membership
 from activities.domain.compliance import DEFAULT_POLICY, Standing, check_policy, closing_unmet, standings
 from activities.domain.meetings import Status
@@ -25,7 +26,7 @@ POLICED_KINDS = ("branch",)
 
 class Compliance:
     def __init__(
-        self, db: AsyncDatabase[Document], membership: Membership, clock: Clock, *, warn_days: int
+        self, db: AsyncDatabase[Document], membership: Membership, clock: TimeSource, *, warn_days: int
     ) -> None:
         self.db = db
         self.membership = membership

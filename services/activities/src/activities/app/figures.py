@@ -10,9 +10,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import Document
 
 from activities.app.compliance import Compliance
-from activities.app.meetings import Document
 from activities.domain.meetings import Status, figures
 
 PREFIX = "roadbranch_activities_"

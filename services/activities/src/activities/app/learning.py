@@ -11,13 +11,13 @@ from typing import Any
 from roadbranch_shared.aggregates import Decision, change_document, create_document
 from roadbranch_shared.auth import Principal
 from roadbranch_shared.contracts.activities import ContentPublished, ContentRead, MakeUpCompleted, QuizPassed
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, public_fields, update_if
 from roadbranch_shared.domain import DomainError
 from roadbranch_shared.events import EventPayload
 
 from activities.app.access import check_manages
 from activities.app.attendance import Attendances
-from activities.app.meetings import SOURCE, Document, Meetings
+from activities.app.meetings import SOURCE, Meetings
 from activities.app.views import VERIFIED
 from activities.domain.learning import check_category, check_question, grade, without_answers
 from activities.domain.meetings import Audience, makeup_deadline
@@ -89,7 +89,7 @@ class Contents:
         return sorted(set(await self.membership.drivers_among(drivers)) - elsewhere)
 
     async def content(self, content_id: str) -> Document:
-        doc = await self.db.contents.find_one({"_id": content_id}, {"outbox": 0, "outbox_lease": 0})
+        doc = await self.db.contents.find_one({"_id": content_id}, public_fields(shown={"version"}))
         if doc is None:
             raise NO_SUCH_CONTENT
         return doc

@@ -12,6 +12,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.aggregates import Decision, change_document, create_document
 from roadbranch_shared.auth import Principal, Role
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.activities import (
     AttendanceRecorded,
     LessonHeld,
@@ -22,11 +23,11 @@ from roadbranch_shared.contracts.activities import (
     QuoteRecorded,
     QuoteWithdrawn,
 )
+from roadbranch_shared.documents import Document, public_fields
 from roadbranch_shared.domain import DomainError, check_consented_words
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.events import EventPayload, source_of
 
 from activities.app.access import check_manages, venues_of
-from activities.app.clock import Clock
 from activities.app.venues import Venues
 from activities.app.views import Membership
 from activities.domain.meetings import (
@@ -43,8 +44,7 @@ from activities.domain.meetings import (
     quorum_met,
 )
 
-Document = dict[str, Any]
-SOURCE = "/services/activities"
+SOURCE = source_of("activities")
 NO_SUCH_MEETING = DomainError("meeting_id", "not_found", "没有这个会议", DomainError.NOT_FOUND)
 
 
@@ -63,7 +63,7 @@ def record_payload(meeting: Document, person_id: str, record: Document) -> Atten
 
 class Meetings:
     def __init__(
-        self, db: AsyncDatabase[Document], membership: Membership, clock: Clock, venues: Venues
+        self, db: AsyncDatabase[Document], membership: Membership, clock: TimeSource, venues: Venues
     ) -> None:
         self.db = db
         self.membership = membership
@@ -71,7 +71,7 @@ class Meetings:
         self.venues = venues
 
     async def meeting(self, meeting_id: str) -> Document:
-        meeting = await self.db.meetings.find_one({"_id": meeting_id}, {"outbox": 0, "outbox_lease": 0})
+        meeting = await self.db.meetings.find_one({"_id": meeting_id}, public_fields(shown={"version"}))
         if meeting is None:
             raise NO_SUCH_MEETING
         return meeting
@@ -410,14 +410,7 @@ class Meetings:
             query["organisation_id"] = organisation_id
         if status:
             query["status"] = status
-        fields = {
-            "outbox": 0,
-            "outbox_lease": 0,
-            "check_in": 0,
-            "wrong_codes": 0,
-            "attendance": 0,
-            "quotes": 0,
-        }
+        fields = public_fields(shown={"version"}, also=("check_in", "wrong_codes", "attendance", "quotes"))
         found = [m async for m in self.db.meetings.find(query, fields)]
         found.sort(key=lambda m: m["starts_at"], reverse=True)
         for m in found:

@@ -13,13 +13,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.aggregates import AggregateStore, MongoAggregateStore
 from roadbranch_shared.auth import Principal
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import DomainError
+from roadbranch_shared.events import source_of
 
-from activities.app.clock import Clock
 from activities.domain.venues import Venue, check_instructors, check_name
 
-SOURCE = "/services/activities"
+SOURCE = source_of("activities")
 NO_SUCH_VENUE = DomainError("venue_id", "not_found", "目录中没有这个活动阵地", DomainError.NOT_FOUND)
 
 
@@ -28,7 +29,7 @@ def mongo_venues(db: AsyncDatabase[Document]) -> AggregateStore[Venue]:
 
 
 class Venues:
-    def __init__(self, store: AggregateStore[Venue], clock: Clock, *, county: str) -> None:
+    def __init__(self, store: AggregateStore[Venue], clock: TimeSource, *, county: str) -> None:
         self.store = store
         self.clock = clock
         self.county = county

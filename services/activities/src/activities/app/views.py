@@ -17,12 +17,11 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.consumers import apply_in_order, apply_once
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.events import Envelope
 
 from activities.domain.meetings import Audience
 
-Document = dict[str, Any]
 VERIFIED = "verified"
 
 

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
+from roadbranch_shared.documents import Document
 
 from activities.app.attendance import Attendances
-from activities.app.clock import Clock
 from activities.app.compliance import Compliance
 from activities.app.figures import LearningFigures
 from activities.app.learning import Contents, Quizzes
-from activities.app.meetings import Document, Meetings
+from activities.app.meetings import Meetings
 from activities.app.venues import Venues, mongo_venues
 from activities.app.views import Membership
 from activities.settings import Settings

@@ -11,11 +11,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import Document, public_fields
 
 from briefing.domain.figures import Figures, View, compute
 from briefing.domain.periods import Period, parse_period
 
-Document = dict[str, Any]
 COLLECTIONS = (
     "drivers",
     "members",
@@ -51,7 +51,7 @@ class FigureBook:
     async def view(self) -> View:
         docs: dict[str, Any] = {}
         for name in COLLECTIONS:
-            docs[name] = [d async for d in self.db[name].find({}, {"applied": 0})]
+            docs[name] = [d async for d in self.db[name].find({}, public_fields())]
         # Deliveries are the one large collection: counted by the database, not read one by one.
         group = {
             "_id": {"county": "$county", "month": "$month", "channel": "$channel", "outcome": "$outcome"}

@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.auth import Role
 from roadbranch_shared.contracts import identity as events
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.pii import PiiKeys, blind_index
 
@@ -29,7 +29,6 @@ from identity.domain.passwords import (
     verify_password,
 )
 
-Document = dict[str, Any]
 # Roles that act for one organisation must name it.
 SCOPED_ROLES = frozenset({Role.BRANCH_SECRETARY, Role.STATION_STAFF})
 STAFF_ROLES = tuple(r for r in Role if r is not Role.DRIVER)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.documents import Document, public_fields
+from roadbranch_shared.events import EventPayload, source_of
 from roadbranch_shared.outbox import insert_aggregate, stage_events
 
-SOURCE = "/identity"
-Document = dict[str, Any]
+SOURCE = source_of("identity")
 
 
 class Audit:
@@ -49,7 +48,7 @@ class Audit:
             query["$or"] = [{"data.subject": subject}, {"data.account_id": subject}]
         if kind is not None:
             query["type"] = kind
-        cursor = self.records.find(query, {"outbox": 0, "version": 0}).sort("at", DESCENDING).limit(limit)
+        cursor = self.records.find(query, public_fields()).sort("at", DESCENDING).limit(limit)
         return [
             {"id": d["_id"], "type": d["type"], "at": d["at"], **d["data"]}
             for d in await cursor.to_list(None)

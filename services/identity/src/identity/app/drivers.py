@@ -14,14 +14,12 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
 from roadbranch_shared.sms import Outcome, SmsProvider
 
-Document = dict[str, Any]
 log = logging.getLogger(__name__)
 
 

@@ -15,10 +15,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
 
-Document = dict[str, Any]
 KEYRING = "keyring"
 CACHE_SECONDS = 10.0
 

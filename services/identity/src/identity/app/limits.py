@@ -11,8 +11,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-
-Document = dict[str, Any]
+from roadbranch_shared.documents import Document
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 
 from identity.app.keyring import Keyring
-
-Document = dict[str, Any]
 
 
 class RefreshRefused(Exception):

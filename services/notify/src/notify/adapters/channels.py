@@ -15,12 +15,10 @@ from typing import Any, Protocol
 import aiosmtplib
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.sms import Outcome, SendResult, http_outcome, post_for_outcome
 
 from notify.domain.channels import Channel
-
-Document = dict[str, Any]
 
 
 class Sender(Protocol):

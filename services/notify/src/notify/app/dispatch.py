@@ -28,13 +28,13 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.contracts.notify import DeliveryFailed, DeliverySent
 from roadbranch_shared.documents import Document, update_if
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.events import EventPayload, source_of
 from roadbranch_shared.outbox import insert_aggregate, stage_events, update_aggregate
 
 from notify.adapters.channels import Sender
-from notify.app.clock import Clock
 from notify.app.meetings import Meetings
 from notify.app.metrics import NotifyMetrics
 from notify.app.templates import Templates
@@ -58,7 +58,7 @@ from notify.domain.delivery import (
 from notify.domain.timing import QuietHours
 
 log = logging.getLogger(__name__)
-SOURCE = "/notify"
+SOURCE = source_of("notify")
 NO_CHANNEL = "none"
 ALL_CHANNELS_FAILED = "all_channels_failed"
 # Messages that should have reached someone and could not (an erasure or a moved meeting withdraws

@@ -12,22 +12,20 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.consumers import apply_in_order
 from roadbranch_shared.contracts.activities import MeetingCancelled, MeetingRescheduled, MeetingScheduled
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.events import Envelope
 
-from notify.app.clock import Clock
 from notify.app.queue import NoticeQueue
 from notify.domain.rules import Notice, drivers, meeting_context, notices_for
 from notify.domain.timing import reminder_times
 
-Document = dict[str, Any]
-
 
 class Meetings:
     def __init__(
-        self, db: AsyncDatabase[Document], queue: NoticeQueue, clock: Clock, offsets_minutes: list[int]
+        self, db: AsyncDatabase[Document], queue: NoticeQueue, clock: TimeSource, offsets_minutes: list[int]
     ) -> None:
         self.db = db
         self.queue = queue

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import Clock
+from roadbranch_shared.documents import Document
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.sms import SmsProvider
 
 from notify.adapters.channels import Inbox, Sender, SmtpMail, WeChatWorkApp
-from notify.app.clock import Clock
 from notify.app.dispatch import DeliveryPolicy, Dispatcher
 from notify.app.meetings import Meetings
 from notify.app.metrics import NotifyMetrics
@@ -21,8 +20,6 @@ from notify.app.view import RecipientView
 from notify.domain.timing import QuietHours
 from notify.settings import Settings
 
-Document = dict[str, Any]
-
 
 class Notifier:
     def __init__(
@@ -30,7 +27,7 @@ class Notifier:
     ) -> None:
         self.db = db
         self.settings = settings
-        self.clock = Clock(db, controllable=settings.controllable_clock)
+        self.clock = Clock(controllable=settings.controllable_clock)
         self.templates = Templates(settings.timezone)
         self.view = RecipientView(db, keys)
         self.http = httpx.AsyncClient(

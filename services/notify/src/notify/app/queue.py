@@ -12,14 +12,14 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+from roadbranch_shared.clock import TimeSource
+from roadbranch_shared.documents import Document
 
-from notify.app.clock import Clock
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
 from notify.domain.rules import Notice
 
 log = logging.getLogger(__name__)
-Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
 
@@ -33,7 +33,7 @@ class NoticeQueue:
         db: AsyncDatabase[Document],
         view: RecipientView,
         templates: Templates,
-        clock: Clock,
+        clock: TimeSource,
         *,
         batch_size: int,
         on_queued: Callable[[], None] = lambda: None,

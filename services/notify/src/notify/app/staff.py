@@ -9,21 +9,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.aggregates import change_document
 from roadbranch_shared.contracts.notify import StaffContactSet
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, public_fields, update_if
+from roadbranch_shared.events import source_of
 from roadbranch_shared.outbox import ConcurrencyConflict, stage_events, update_aggregate
 from roadbranch_shared.pii import PiiKeys, encrypt
 
 from notify.app.view import RecipientKind, RecipientView
 from notify.domain.channels import Recipient, channel_plan
 
-Document = dict[str, Any]
 log = logging.getLogger(__name__)
-SOURCE = "/notify/staff"
+SOURCE = source_of("notify", "staff")
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,9 @@ class StaffDirectory:
 
     async def page(self, *, limit: int, after: str) -> list[DirectoryEntry]:
         """Entries in subject order after `after` (the last subject of the previous page)."""
-        found = self.db.staff.find({"_id": {"$gt": after}}, {"outbox": 0}, sort=[("_id", 1)], limit=limit)
+        found = self.db.staff.find(
+            {"_id": {"$gt": after}}, public_fields(shown={"version"}), sort=[("_id", 1)], limit=limit
+        )
         entries = []
         async for doc in found:
             recipient = self.view.staff_recipient(doc)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.pii import PiiDecryptError, PiiKeys, decrypt, encrypt, open_contact_point
 
@@ -23,7 +23,6 @@ from notify.domain.channels import Channel, Recipient
 from notify.domain.rules import Audience, AudienceKind
 from notify.domain.seats import secretary_on
 
-Document = dict[str, Any]
 log = logging.getLogger(__name__)
 
 

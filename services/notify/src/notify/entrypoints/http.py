@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.documents import public_fields
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.idempotency import Idempotent
 from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.pii import validate_phone
 from roadbranch_shared.request_body import RequestBody
 
+from notify.adapters.clock_store import keep_clock_at
 from notify.app.notifier import Notifier
 from notify.app.view import RecipientKind, masked_recipient
 from notify.domain.channels import Channel
@@ -128,7 +130,7 @@ async def deliveries(
         )
     query = {k: v for k, v in {"recipient": recipient, "cause": cause, "template": template}.items() if v}
     db = notifier_of(request).db
-    done = await db.deliveries.find(query, {"outbox": 0}).to_list(limit)
+    done = await db.deliveries.find(query, public_fields(shown={"version"})).to_list(limit)
     waiting = await db.queue.find(query).to_list(limit)
     done.sort(key=lambda d: d.get("created_at") or datetime.min)
     return {"deliveries": [delivery_view(d) for d in done], "pending": [pending_view(d) for d in waiting]}
@@ -136,7 +138,9 @@ async def deliveries(
 
 @router.get("/deliveries/{delivery_id:path}")
 async def delivery(request: Request, delivery_id: str, _: LedgerReaders) -> dict[str, Any]:
-    doc = await notifier_of(request).db.deliveries.find_one({"_id": delivery_id}, {"outbox": 0})
+    doc = await notifier_of(request).db.deliveries.find_one(
+        {"_id": delivery_id}, public_fields(shown={"version"})
+    )
     if doc is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "没有这条发送记录", field="delivery_id")
     return delivery_view(doc)
@@ -287,6 +291,6 @@ async def set_clock(request: Request, body: ClockIn, _: Operator) -> dict[str, A
         raise ApiError.invalid(
             [FieldError("now", "timezone", "时间须带时区，例如 2026-12-01T09:00:00+08:00")]
         )
-    now = await c.set(body.now)
+    now = await keep_clock_at(c, notifier_of(request).db, body.now)
     notifier_of(request).dispatcher.wake()
     return {"now": now, "controllable": True}

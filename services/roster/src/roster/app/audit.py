@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import Document
 
 from roster.domain.errors import RosterError
 
-Document = dict[str, Any]
 NEWEST_FIRST = [("at", DESCENDING), ("_id", DESCENDING)]
 
 

@@ -5,10 +5,10 @@ contact points."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.aggregates import Decision, change_document
+from roadbranch_shared.documents import Document
 from roadbranch_shared.pii import PiiKeys, decrypt, encrypt
 
 from roster.app.contact_points import contact_point_changed
@@ -18,7 +18,6 @@ from roster.app.privacy import NoSuchDriver
 CHANNELS = ("sms", "wechat", "email", "inbox")
 QUIET_MODES = ("county", "own", "off")
 COUNTY_QUIET_HOURS: Document = {"mode": "county", "start": None, "end": None}
-Document = dict[str, Any]
 
 
 class ContactPreferences:

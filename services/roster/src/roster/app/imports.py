@@ -18,6 +18,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 from roadbranch_shared.contracts.roster import DriverRegistered, DriverUpdated
+from roadbranch_shared.documents import Document
+from roadbranch_shared.events import source_of
 from roadbranch_shared.outbox import (
     ConcurrencyConflict,
     insert_aggregate,
@@ -51,8 +53,7 @@ from roster.domain.drivers import (
 
 log = logging.getLogger(__name__)
 
-SOURCE = "/roadbranch/roster"
-Document = dict[str, Any]
+SOURCE = source_of("roster")
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.aggregates import Decision, DocumentChanged, change_document
 from roadbranch_shared.contracts.roster import MemberAssignedToBranch, MemberContactLost, MemberTransferredIn
+from roadbranch_shared.documents import Document
 
 from roster.app.imports import SOURCE
 from roster.domain.members import CaseError, CaseStatus, Outcome
 
-Document = dict[str, Any]
 SCAN_PAGE = 200
 NO_SUCH_MEMBER = CaseError("member_id", "not_found", "没有这名党员", CaseError.NOT_FOUND)
 

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import Document
 
 from roster.app.ledger import TransferStatus
 
-Document = dict[str, Any]
 LOOKUPS_AT_ONCE = 8
 
 

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.aggregates import Decision, change_document, create_document
 from roadbranch_shared.contracts.roster import MemberCandidateFound, MemberRejected, MemberVerified
+from roadbranch_shared.documents import Document
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
 
 from roster.adapters.tables import Table
@@ -31,7 +32,6 @@ from roster.domain.members import (
     check_record,
 )
 
-Document = dict[str, Any]
 NO_SUCH_CASE = CaseError("member_id", "not_found", "没有这个核实案", CaseError.NOT_FOUND)
 
 

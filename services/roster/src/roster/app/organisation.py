@@ -23,6 +23,7 @@ from roadbranch_shared.contracts.roster import (
     PairingAssigned,
     PairingContactOverdue,
 )
+from roadbranch_shared.documents import Document
 
 from roster.app.imports import SOURCE
 from roster.domain.members import CaseStatus
@@ -34,8 +35,6 @@ from roster.domain.organisation import (
     overdue_members,
     warnings_for,
 )
-
-Document = dict[str, Any]
 
 NO_SUCH_ORGANISATION = OrgError("organisation_id", "not_found", "没有这个组织", "not_found")
 NO_SUCH_MEMBER = OrgError("member_id", "not_found", "没有这名党员", "not_found")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.aggregates import Decision, change_document
 from roadbranch_shared.contracts.roster import DriverErased
+from roadbranch_shared.documents import Document
 from roadbranch_shared.outbox import retry_on_conflict, stage_events, tombstone_entry, update_aggregate
 from roadbranch_shared.pii import PiiKeys, decrypt
 from roadbranch_shared.topics import ROSTER_CONTACT
@@ -22,7 +22,6 @@ from roster.app.audit import AuditAction, AuditLog
 from roster.app.imports import SOURCE
 from roster.app.members import member_id_of
 
-Document = dict[str, Any]
 # `contact` holds the WeChat id and the preferred channel he gave (contact preferences).
 PERSONAL_FIELDS = ("identity", "contact", "household_registration", "location", "plate", "employer")
 

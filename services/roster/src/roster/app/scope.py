@@ -8,13 +8,10 @@ without a scope manages nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role
+from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import DomainError
-
-Document = dict[str, Any]
 
 
 class Scope:

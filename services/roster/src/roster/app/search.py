@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.documents import Document
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
 
 from roster.app.audit import AuditAction, AuditLog
 from roster.app.members import member_id_of
 from roster.domain.search import SearchBy, SearchKey
 
-Document = dict[str, Any]
 MAX_FOUND = 50
 REGISTER_PAGE = 500
 # Where each key is stored on a driver, and the blind-index purpose of the indexed ones.

@@ -14,17 +14,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.aggregates import Decision, change_document
 from roadbranch_shared.contracts.roster import SeatAssigned, SeatEnded
+from roadbranch_shared.documents import Document
 
 from roster.app.imports import SOURCE
 from roster.app.organisation import NO_SUCH_ORGANISATION, Organisations
 from roster.domain.organisation import OrgError, check_seat, check_term_end
-
-Document = dict[str, Any]
 
 
 class Seats:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import Field
 from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.documents import public
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.idempotency import Idempotent
@@ -201,8 +202,7 @@ async def decide(request: Request, member_id: str, decision: DecisionIn, princip
 
 
 def _case_view(case: dict[str, Any]) -> dict[str, Any]:
-    view = {k: v for k, v in case.items() if k not in ("_id", "outbox", "outbox_lease", "version")}
-    return {"member_id": case["_id"], **view}
+    return public(case, "member_id")
 
 
 def _read_view(case: dict[str, Any], driver: dict[str, Any] | None) -> dict[str, Any]:

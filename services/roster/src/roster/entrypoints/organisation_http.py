@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.documents import public
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, FieldError
 from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
@@ -276,12 +277,9 @@ def _utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-_INTERNAL = ("_id", "outbox", "outbox_lease", "version")
-
-
 def _org_view(org: dict[str, Any]) -> dict[str, Any]:
-    return {"organisation_id": org["_id"], **{k: v for k, v in org.items() if k not in _INTERNAL}}
+    return public(org, "organisation_id")
 
 
 def _pairing_view(pairing: dict[str, Any]) -> dict[str, Any]:
-    return {"pairing_id": pairing["_id"], **{k: v for k, v in pairing.items() if k not in _INTERNAL}}
+    return public(pairing, "pairing_id")

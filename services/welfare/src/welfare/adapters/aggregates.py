@@ -12,11 +12,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 from roadbranch_shared.aggregates import Decide, Decision, change_document, create_document
 from roadbranch_shared.aggregates import DocumentChanged as Changed
 from roadbranch_shared.documents import Document
-from roadbranch_shared.events import EventPayload
+from roadbranch_shared.events import EventPayload, source_of
 
 from welfare.domain.errors import WelfareError
 
-SOURCE = "/roadbranch/welfare"
+SOURCE = source_of("welfare")
 
 
 async def create(

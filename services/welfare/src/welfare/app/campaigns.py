@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.welfare import (
     CampaignClosed,
     CampaignItemsIssued,
@@ -20,23 +21,22 @@ from roadbranch_shared.contracts.welfare import (
     CampaignVisitRecorded,
     CampaignWordsRecorded,
 )
+from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import check_consented_words
 
 from welfare.adapters.aggregates import Decision, change, create
-from welfare.app.clock import Clock
 from welfare.app.drivers import DriverView, refuse_unless_known
 from welfare.domain import campaigns as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.needs import check_choice
 
-Document = dict[str, Any]
 NO_SUCH_CAMPAIGN = WelfareError("campaign_id", "not_found", "没有这次活动", WelfareError.NOT_FOUND)
 # Many visitors may record at once during a campaign day; each retry rereads one small document.
 TRIES = 100
 
 
 class Campaigns:
-    def __init__(self, db: AsyncDatabase[Document], clock: Clock, drivers: DriverView) -> None:
+    def __init__(self, db: AsyncDatabase[Document], clock: TimeSource, drivers: DriverView) -> None:
         self.db = db
         self.clock = clock
         self.drivers = drivers

@@ -8,18 +8,16 @@ source has its own order field on the one document.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.consumers import EventSubscription, apply_in_order
 from roadbranch_shared.contracts.roster import DriverErased, DriverRegistered, MemberRejected, MemberVerified
-from roadbranch_shared.documents import update_if
+from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.topics import ROSTER_DRIVER, ROSTER_MEMBER
 
 from welfare.domain.errors import WelfareError
 
-Document = dict[str, Any]
 Anonymiser = Callable[[str, str], Awaitable[int]]
 
 

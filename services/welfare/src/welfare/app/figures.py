@@ -14,12 +14,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.clock import TimeSource
+from roadbranch_shared.documents import Document
 
 from welfare.app.campaigns import campaign_totals
-from welfare.app.clock import Clock
 from welfare.domain.needs import CATEGORIES, OPEN_STATUSES, RESOLVED, age_bucket
-
-Document = dict[str, Any]
 
 
 class WelfareMetrics:
@@ -69,7 +68,7 @@ class WelfareMetrics:
 
 
 class WelfareFigures:
-    def __init__(self, db: AsyncDatabase[Document], clock: Clock, metrics: WelfareMetrics) -> None:
+    def __init__(self, db: AsyncDatabase[Document], clock: TimeSource, metrics: WelfareMetrics) -> None:
         self.db = db
         self.clock = clock
         self.metrics = metrics

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.aggregates import AggregateStore, Changed, Command, MongoAggregateStore, OneOf
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.documents import Document
 
 from welfare.adapters.aggregates import SOURCE
-from welfare.app.clock import Clock
 from welfare.app.drivers import refuse_unless_known
 from welfare.domain import needs as rules
 from welfare.domain.errors import WelfareError
@@ -54,7 +54,7 @@ class Needs:
         self,
         store: AggregateStore[Need],
         directory: NeedsDirectory,
-        clock: Clock,
+        clock: TimeSource,
         targets: Mapping[str, float],
         *,
         leader_id: str | None = None,

@@ -12,15 +12,14 @@ import re
 import uuid
 from datetime import UTC, datetime
 from importlib import resources as package_files
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.documents import Document
 
 from welfare.domain.errors import WelfareError
 from welfare.domain.needs import CATEGORIES, check_choice
 
-Document = dict[str, Any]
 RESOURCE_ID = re.compile(r"^res_[a-z0-9_]{1,60}$")
 NO_SUCH_RESOURCE = WelfareError("resource_id", "not_found", "资源清单中没有这一项", WelfareError.NOT_FOUND)
 FIELDS = ("name", "category", "area", "contact", "eligibility", "services")

@@ -6,15 +6,13 @@ an address. Assigning a need to someone notify cannot reach is allowed, with a w
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.consumers import EventSubscription, apply_in_order
 from roadbranch_shared.contracts.notify import StaffContactSet
+from roadbranch_shared.documents import Document
 from roadbranch_shared.events import Envelope
 from roadbranch_shared.topics import NOTIFY_STAFF
-
-Document = dict[str, Any]
 
 NO_CONTACT_POINT = "no_contact_point"
 NO_USABLE_CHANNEL = "no_usable_channel"

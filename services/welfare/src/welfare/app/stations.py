@@ -10,26 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from roadbranch_shared.clock import TimeSource
 from roadbranch_shared.contracts.welfare import (
     StationCheckedIn,
     StationCheckedOut,
     StationOpened,
     StationUpdated,
 )
+from roadbranch_shared.documents import Document
 
 from welfare.adapters.aggregates import Decision, change, create
-from welfare.app.clock import Clock
 from welfare.app.drivers import refuse_unless_known
 from welfare.domain import stations as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.stations import Amenities, Hours
 
-Document = dict[str, Any]
 NO_SUCH_STATION = WelfareError("station_id", "not_found", "没有这个驿站", WelfareError.NOT_FOUND)
 DETAIL_FIELDS = (
     "name",
@@ -45,7 +44,7 @@ DETAIL_FIELDS = (
 
 class Stations:
     def __init__(
-        self, db: AsyncDatabase[Document], clock: Clock, *, county: str, timezone: str = "Asia/Shanghai"
+        self, db: AsyncDatabase[Document], clock: TimeSource, *, county: str, timezone: str = "Asia/Shanghai"
     ) -> None:
         self.db = db
         self.clock = clock

@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import Field, StrictBool
+from roadbranch_shared.documents import public
 from roadbranch_shared.instants import IsoAwareDateTime, IsoDate
 from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
 
 from welfare.app.campaigns import Campaigns, campaign_totals
 from welfare.domain.campaigns import ITEM_KEY, KINDS
-from welfare.entrypoints.errors import Officers, public, run_command
+from welfare.entrypoints.errors import Officers, run_command
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StrictFloat
 from roadbranch_shared.auth import Principal, Role, require_roles
+from roadbranch_shared.clock import Clock
 from roadbranch_shared.errors import ApiError, ErrorCode
 from roadbranch_shared.instants import IsoDateTime
 from roadbranch_shared.request_body import RequestBody
 
-from welfare.app.clock import Clock
 from welfare.app.figures import WelfareFigures
 from welfare.entrypoints.errors import Readers
 

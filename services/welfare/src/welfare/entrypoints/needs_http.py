@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StrictBool, StrictFloat
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, require_roles
+from roadbranch_shared.documents import public
 from roadbranch_shared.errors import ApiError, ErrorCode, FieldError
 from roadbranch_shared.idempotency import Idempotent
 from roadbranch_shared.request_body import JsonInt, RequestBody, one_of
@@ -15,7 +16,7 @@ from welfare.app.needs import Needs
 from welfare.app.resources import RESOURCE_ID, Resources
 from welfare.app.staff import ReachableStaff
 from welfare.domain.needs import CATEGORIES, URGENCIES
-from welfare.entrypoints.errors import Officers, actor, public, run_command
+from welfare.entrypoints.errors import Officers, actor, run_command
 
 router = APIRouter(prefix="/v1", tags=["needs"])
 Filers = Annotated[

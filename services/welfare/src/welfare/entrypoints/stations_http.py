@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StrictFloat
 from roadbranch_shared.auth import CurrentPrincipal, Principal, Role, require_roles
+from roadbranch_shared.documents import public
 from roadbranch_shared.errors import ApiError, ErrorCode
 from roadbranch_shared.request_body import RequestBody
 
 from welfare.app.stations import Stations
 from welfare.domain.stations import Amenities, Hours
-from welfare.entrypoints.errors import Officers, actor, public, run_command
+from welfare.entrypoints.errors import Officers, actor, run_command
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
 Registrars = Annotated[

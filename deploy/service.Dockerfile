@@ -1,8 +1,7 @@
-# Image of the notify service. The six services' Dockerfiles are the same file
-# with the service name swapped (tests/test_compose.py checks that): edit one,
-# then copy it over the others with the name replaced.
-# Build from the repository root, the uv workspace:
-#   docker build -f services/notify/Dockerfile -t roadbranch/notify:local .
+# Image of an app service, the one Dockerfile of all six: the build argument
+# SERVICE names the service (its package roadbranch-<SERVICE>, its module
+# <SERVICE>.main). Build from the repository root, the uv workspace:
+#   docker build -f deploy/service.Dockerfile --build-arg SERVICE=roster -t roadbranch/roster:local .
 # (compose.yaml does this for every service).
 
 # uv pinned to the version the workspace's uv.lock is written with.
@@ -26,7 +25,8 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 COPY shared ./shared
 COPY services ./services
-ARG SERVICE=notify
+ARG SERVICE
+RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<service>" >&2; exit 1; }
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package "roadbranch-${SERVICE}"
 
@@ -37,10 +37,13 @@ RUN groupadd --system --gid 10001 roadbranch \
         --home-dir /nonexistent --shell /usr/sbin/nologin roadbranch
 # Owned by root and read-only for the service user.
 COPY --from=build /app/.venv /app/.venv
-ENV PATH=/app/.venv/bin:$PATH \
+ARG SERVICE
+ENV SERVICE=${SERVICE} \
+    PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
-CMD ["uvicorn", "notify.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# exec: uvicorn, not the shell, is the process Docker signals to stop.
+CMD ["sh", "-c", "exec uvicorn \"${SERVICE}.main:app\" --host 0.0.0.0 --port 8000"]
