@@ -337,7 +337,7 @@ class Pilot:
             self.tokens.add(driver_id, "driver", f"driver-{driver_id}", driver_id=driver_id)
         self.tokens.save()
 
-    def gather(self) -> None:
+    def gather(self) -> None:  # noqa: C901
         plan, acts = self.plan, self.api["activities"]
         branch, committee, secretary = self.state["branch"], self.state["committee"], self.state["secretary"]
         instructors = [f"staff-instructor-{i}" for i in range(plan.instructors)]

@@ -37,7 +37,7 @@ def secretary_seat(person_id: str, term_start: date, term_end: date | None) -> d
     }
 
 
-def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSubscription]:
+def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSubscription]:  # noqa: C901
     """The subscriptions, one consumer group per topic; `notifier` gives the parts once started."""
 
     def subscription(topic: Topic) -> EventSubscription:
