@@ -147,7 +147,7 @@ async def duplicates(view: Any) -> int:
 
 
 async def test_outbox_events_reach_a_consumer_in_another_process_in_order_per_key(
-    source: Source, view: Any
+    source: Source, view: Any, stack_info: StackInfo
 ) -> None:
     keys = [new_id("order") for _ in range(4)]
     for _ in range(10):
@@ -167,6 +167,14 @@ async def test_outbox_events_reach_a_consumer_in_another_process_in_order_per_ke
     for doc in (await totals(view, keys)).values():
         assert doc["seqs"] == list(range(1, 11)), f"{doc['_id']} applied out of order: {doc['seqs']}"
     assert [await source.pending(k) for k in keys] == [0, 0, 0, 0], "the relay left events in the outbox"
+    published = [
+        r
+        for r in await read_topic(stack_info.kafka_bootstrap, TALLY.name)
+        if r.key in {k.encode() for k in keys}
+    ]
+    assert len(published) == 40
+    for r in published:
+        assert dict(r.headers)["ce_partitionkey"] == r.key, "partitionkey is the record key"
 
 
 async def test_relay_killed_between_publish_and_pull_republishes_and_state_is_applied_once(

@@ -50,7 +50,43 @@ def generate(service: ServiceModule) -> dict[str, Any]:
     document: dict[str, Any] = module.service.asyncapi().to_specification().to_jsonable()
     for server in document.get("servers", {}).values():
         server["host"] = DOCUMENTED_BOOTSTRAP
+    describe_records(document)
     return document
+
+
+ASYNCAPI_VERSION = "3.1.0"
+KAFKA_BINDING_VERSION = "0.5.0"
+HEADERS_SCHEMA = "CloudEventKafkaHeaders"
+RECORD_HEADERS = {  # roadbranch_shared.events.kafka_headers
+    "ce_id": "the event id; consumers drop a repeated id (delivery is at least once)",
+    "ce_type": "the event type, as in the body",
+    "ce_source": "the publishing service",
+    "ce_specversion": "CloudEvents 1.0",
+    "ce_partitionkey": "CloudEvents partitioning extension: the record key (the aggregate id)",
+    "content-type": "application/cloudevents+json: the value is a structured-mode CloudEvent",
+}
+
+
+def describe_records(document: dict[str, Any]) -> None:
+    """Say what FastStream leaves out: the Kafka key and the CloudEvents headers of each record."""
+    document["asyncapi"] = ASYNCAPI_VERSION
+    headers = {
+        "type": "object",
+        "properties": {
+            name: {"type": "string", "description": text} for name, text in RECORD_HEADERS.items()
+        },
+        "required": sorted(RECORD_HEADERS),
+    }
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {})[HEADERS_SCHEMA] = headers
+    for message in components.get("messages", {}).values():
+        message["headers"] = {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"}
+        message["bindings"] = {
+            "kafka": {
+                "bindingVersion": KAFKA_BINDING_VERSION,
+                "key": {"type": "string", "description": "the aggregate id, also the event's subject"},
+            }
+        }
 
 
 def render(document: dict[str, Any]) -> str:

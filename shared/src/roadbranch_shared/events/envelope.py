@@ -73,12 +73,15 @@ def encode_envelope(envelope: Envelope) -> bytes:
 
 
 def kafka_headers(envelope: Envelope) -> dict[str, str]:
-    """Binary-mode attributes as headers, so routers and tools need not parse the body."""
+    """Binary-mode attributes as headers, so routers and tools need not parse the body.
+
+    `ce_partitionkey` is the CloudEvents partitioning extension: the record key (the aggregate id)."""
     return {
         "ce_id": envelope.id,
         "ce_type": envelope.type,
         "ce_source": envelope.source,
         "ce_specversion": envelope.specversion,
+        "ce_partitionkey": envelope.subject,
         "content-type": CONTENT_TYPE,
     }
 
