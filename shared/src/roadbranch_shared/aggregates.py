@@ -36,13 +36,14 @@ from pymongo.errors import DuplicateKeyError
 from roadbranch_shared.documents import Document, DocumentLocks
 from roadbranch_shared.events import EventPayload
 from roadbranch_shared.outbox import (
+    NOT_THE_OUTBOX,
     ConcurrencyConflict,
     OutboxEntry,
     insert_aggregate,
     outbox_entry,
     retry_on_conflict,
     stage_events,
-    update_aggregate,
+    update_aggregate_returning,
 )
 
 # What the store and its relay keep beside the aggregate's own fields (never part of the model).
@@ -202,38 +203,32 @@ async def change_document(
     gives the new document and its first events (a writer creating it first makes this decide on
     his), else `missing` is raised."""
 
-    async def once() -> tuple[Document, Sequence[EventPayload], bool]:
-        current = await collection.find_one({"_id": aggregate_id}, {"outbox": 0, "outbox_lease": 0})
+    async def once() -> DocumentChanged:
+        current = await collection.find_one({"_id": aggregate_id}, NOT_THE_OUTBOX)
         if current is None and or_create is not None:
             document, first = or_create()
             try:
                 await create_document(collection, {**document, "_id": aggregate_id}, first, source=source)
             except DuplicateKeyError:
                 raise ConcurrencyConflict(collection.name, aggregate_id, 0) from None
-            return {}, first, True
+            created = await collection.find_one({"_id": aggregate_id}, NOT_THE_OUTBOX)  # as stored
+            return DocumentChanged({}, created or {}, first)
         if current is None:
             raise missing if missing is not None else LookupError(f"{collection.name}/{aggregate_id}")
         decided = decide(current)
         update, events = await decided if inspect.isawaitable(decided) else decided
         if not update and not events:
-            return current, events, False
+            return DocumentChanged(current, current, events)
         staged = stage_events(
             events, source=source, subject=str(aggregate_id), from_version=current["version"]
         )
-        await update_aggregate(
+        after = await update_aggregate_returning(
             collection, aggregate_id, expected_version=current["version"], update=update, events=staged
         )
-        return current, events, True
+        return DocumentChanged(current, after, events)
 
     async with _turns.hold(collection.full_name, aggregate_id):
-        before, events, written = await retry_on_conflict(once, tries=tries)
-    after = (
-        await collection.find_one({"_id": aggregate_id}, {"outbox": 0, "outbox_lease": 0})
-        if written
-        else before
-    )
-    assert after is not None
-    return DocumentChanged(before, after, events)
+        return await retry_on_conflict(once, tries=tries)
 
 
 class _Versioned(Generic[A]):
@@ -255,7 +250,8 @@ class _Versioned(Generic[A]):
 
     async def _write(
         self, aggregate_id: str, version: int, update: dict[str, Any], events: Sequence[EventPayload]
-    ) -> None:
+    ) -> Document:
+        """Write at `version` (ConcurrencyConflict if it moved on); the document as stored after."""
         raise NotImplementedError
 
     def _staged(self, aggregate_id: str, events: Sequence[EventPayload], from_version: int) -> list[Any]:
@@ -268,10 +264,7 @@ class _Versioned(Generic[A]):
     async def change(
         self, aggregate_id: str, command: Command[A], *, missing: Exception, tries: int = 20
     ) -> Changed[A]:
-        written = False
-
         async def once() -> Changed[A]:
-            nonlocal written
             stored = await self._read(aggregate_id)
             if stored is None:
                 raise missing
@@ -280,17 +273,12 @@ class _Versioned(Generic[A]):
             events = list(command(after))
             update = field_changes(before.document(), after.document())
             if update or events:
-                await self._write(aggregate_id, version, update, events)
-                written = True
+                # As stored (BSON keeps times to the millisecond), so an answer shows what a read will.
+                after = self._load(await self._write(aggregate_id, version, update, events))[0]
             return Changed(before, after, events)
 
         async with _turns.hold(self.name, aggregate_id):
-            changed = await retry_on_conflict(once, tries=tries)
-        if not written:
-            return changed
-        # As stored (BSON keeps times to the millisecond), so an answer shows what a read will.
-        stored = await self.get(aggregate_id)
-        return Changed(changed.before, stored if stored is not None else changed.after, changed.events)
+            return await retry_on_conflict(once, tries=tries)
 
 
 class MongoAggregateStore(_Versioned[A]):
@@ -301,13 +289,13 @@ class MongoAggregateStore(_Versioned[A]):
         self.collection = collection
 
     async def _read(self, aggregate_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": aggregate_id}, {"outbox": 0, "outbox_lease": 0})
+        return await self.collection.find_one({"_id": aggregate_id}, NOT_THE_OUTBOX)
 
     async def _write(
         self, aggregate_id: str, version: int, update: dict[str, Any], events: Sequence[EventPayload]
-    ) -> None:
+    ) -> Document:
         staged = self._staged(aggregate_id, events, version)
-        await update_aggregate(
+        return await update_aggregate_returning(
             self.collection, aggregate_id, expected_version=version, update=update, events=staged
         )
 
@@ -316,7 +304,7 @@ class MongoAggregateStore(_Versioned[A]):
     ) -> list[A]:
         cursor = self.collection.find(
             mongo_query(where or {}, after),
-            {"outbox": 0, "outbox_lease": 0},
+            NOT_THE_OUTBOX,
             sort=[("_id", 1)],
             limit=limit or 0,
         )
@@ -352,7 +340,7 @@ class InMemoryAggregateStore(_Versioned[A]):
 
     async def _write(
         self, aggregate_id: str, version: int, update: dict[str, Any], events: Sequence[EventPayload]
-    ) -> None:
+    ) -> Document:
         stored = self.documents[aggregate_id]
         if stored["version"] != version:
             raise ConcurrencyConflict(self.model.__name__, aggregate_id, version)
@@ -363,6 +351,7 @@ class InMemoryAggregateStore(_Versioned[A]):
             stored.pop(name, None)
         stored["version"] = version + len(events)
         self.published.extend(entries)
+        return copy.deepcopy(stored)
 
     async def find(
         self, where: Mapping[str, Any] | None = None, *, after: str = "", limit: int | None = None

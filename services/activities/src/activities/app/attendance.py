@@ -110,8 +110,7 @@ class Attendances:
             }
             return {"$set": {f"attendance.{driver_id}": record}}, [record_payload(meeting, driver_id, record)]
 
-        await self.meetings.command(meeting_id, None, decide)
-        return await self.own_view(meeting_id, driver_id)
+        return self._own(await self.meetings.changed(meeting_id, None, decide), driver_id)
 
     async def answer(self, meeting_id: str, driver_id: str, status: str, reason: str | None) -> Document:
         """An invitee asks for leave (with a reason) or says he joins online, before the meeting is
@@ -133,8 +132,7 @@ class Attendances:
             }
             return {"$set": {f"attendance.{driver_id}": record}}, [record_payload(meeting, driver_id, record)]
 
-        await self.meetings.command(meeting_id, None, decide)
-        return await self.own_view(meeting_id, driver_id)
+        return self._own(await self.meetings.changed(meeting_id, None, decide), driver_id)
 
     async def upcoming(self, driver_id: str, limit: int) -> list[Document]:
         """The scheduled meetings a driver is invited to that are not over yet, soonest first, each as

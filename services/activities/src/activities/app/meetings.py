@@ -86,8 +86,14 @@ class Meetings:
     async def command(
         self, meeting_id: str, principal: Principal | None, decide: Callable[[Document], Awaitable[Decision]]
     ) -> Document:
+        """`changed`, answered as the API shows the meeting."""
+        return shown(await self.changed(meeting_id, principal, decide))
+
+    async def changed(
+        self, meeting_id: str, principal: Principal | None, decide: Callable[[Document], Awaitable[Decision]]
+    ) -> Document:
         """Check the caller (if any) on the meeting as read, decide and write at the version read;
-        again while another write got there first."""
+        again while another write got there first. The meeting as stored after."""
 
         async def checked(meeting: Document) -> Decision:
             if principal is not None:
@@ -100,21 +106,13 @@ class Meetings:
                 )
             return await decide(meeting)
 
-        await change_document(self.db.meetings, meeting_id, checked, source=SOURCE, missing=NO_SUCH_MEETING)
-        return await self.view(meeting_id)
+        changed = await change_document(
+            self.db.meetings, meeting_id, checked, source=SOURCE, missing=NO_SUCH_MEETING
+        )
+        return changed.after
 
     async def view(self, meeting_id: str) -> Document:
-        """The meeting as the API shows it: no code digest, with its attendance figures."""
-        meeting = await self.meeting(meeting_id)
-        check_in = meeting.pop("check_in", None)
-        meeting.pop("wrong_codes", None)
-        meeting["check_in_expires_at"] = (check_in or {}).get("expires_at")
-        meeting["figures"] = figures(meeting["invitees"], meeting.get("attendance") or {}).as_dict()
-        meeting["quorum_met"] = quorum_met(
-            meeting["kind"], meeting["voters"], meeting.get("attendance") or {}
-        )
-        meeting["meeting_id"] = meeting.pop("_id")
-        return meeting
+        return shown(await self.meeting(meeting_id))
 
     # ------------------------------------------------------------------ life cycle
 
@@ -425,3 +423,15 @@ def own_quote(quote: Document) -> Document:
         k: quote.get(k)
         for k in ("quote_id", "speaker_id", "text", "consent_at", "recorded_at", "withdrawn_at")
     }
+
+
+def shown(meeting: Document) -> Document:
+    """The meeting as the API shows it: no code digest, with its attendance figures."""
+    meeting = dict(meeting)
+    check_in = meeting.pop("check_in", None)
+    meeting.pop("wrong_codes", None)
+    meeting["check_in_expires_at"] = (check_in or {}).get("expires_at")
+    meeting["figures"] = figures(meeting["invitees"], meeting.get("attendance") or {}).as_dict()
+    meeting["quorum_met"] = quorum_met(meeting["kind"], meeting["voters"], meeting.get("attendance") or {})
+    meeting["meeting_id"] = meeting.pop("_id")
+    return meeting

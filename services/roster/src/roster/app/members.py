@@ -148,10 +148,12 @@ class Members:
                 update["$max"] = {"last_contact_at": attempt["at"]}
             return update, []
 
-        await change_document(self.db.members, member_id, record, source=SOURCE, missing=NO_SUCH_CASE)
+        changed = await change_document(
+            self.db.members, member_id, record, source=SOURCE, missing=NO_SUCH_CASE
+        )
         if self.on_attempt is not None:
             self.on_attempt(method, outcome)
-        return await self.case(member_id)
+        return changed.after
 
     async def decide(self, member_id: str, *, decision: str, reason: str, by: str) -> Document:
         """Close the case: verified (needs a confirming attempt) or rejected. A person decides."""
@@ -176,8 +178,10 @@ class Members:
                 payload
             ]
 
-        await change_document(self.db.members, member_id, close, source=SOURCE, missing=NO_SUCH_CASE)
-        return await self.case(member_id)
+        changed = await change_document(
+            self.db.members, member_id, close, source=SOURCE, missing=NO_SUCH_CASE
+        )
+        return changed.after
 
     async def _open_case(
         self,

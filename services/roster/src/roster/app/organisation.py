@@ -118,7 +118,11 @@ class Organisations:
 
     async def view(self, org_id: str) -> Document:
         """The organisation with its rule-of-thumb warnings."""
-        org = await self.organisation(org_id)
+        return await self.view_of(await self.organisation(org_id))
+
+    async def view_of(self, org: Document) -> Document:
+        """`view` of an organisation document already read (or just written)."""
+        org_id = org["_id"]
         full = 0
         for member_id in org.get("member_ids", []):
             member = await self.db.members.find_one({"_id": member_id}, {"branch_id": 1, "record": 1})

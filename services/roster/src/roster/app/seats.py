@@ -59,8 +59,7 @@ class Seats:
             )
             return {"$push": {"seats": seat}}, [event]
 
-        await self._change(org_id, decide)
-        return await self.organisations.view(org_id)
+        return await self.organisations.view_of(await self._change(org_id, decide))
 
     async def end(self, org_id: str, seat_id: str, *, term_end: date, by: str) -> Document:
         """End the seat's term on `term_end`; the organisation as `Organisations.view` shows it."""
@@ -88,10 +87,11 @@ class Seats:
             )
             return {"$set": {"seats": seats}}, [event]
 
-        await self._change(org_id, decide)
-        return await self.organisations.view(org_id)
+        return await self.organisations.view_of(await self._change(org_id, decide))
 
-    async def _change(self, org_id: str, decide: Callable[[Document], Decision]) -> None:
-        await change_document(
+    async def _change(self, org_id: str, decide: Callable[[Document], Decision]) -> Document:
+        """The organisation as stored after the change."""
+        changed = await change_document(
             self.db.organisations, org_id, decide, source=SOURCE, missing=NO_SUCH_ORGANISATION
         )
+        return changed.after
