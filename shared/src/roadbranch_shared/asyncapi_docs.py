@@ -57,7 +57,7 @@ def generate(service: ServiceModule) -> dict[str, Any]:
 ASYNCAPI_VERSION = "3.1.0"
 KAFKA_BINDING_VERSION = "0.5.0"
 HEADERS_SCHEMA = "CloudEventKafkaHeaders"
-RECORD_HEADERS = {  # roadbranch_shared.events.kafka_headers
+RECORD_HEADERS = {  # what roadbranch_shared.events.kafka_headers sets (shared/tests/test_kafka_headers.py)
     "ce_id": "the event id; consumers drop a repeated id (delivery is at least once)",
     "ce_type": "the event type, as in the body",
     "ce_source": "the publishing service",
