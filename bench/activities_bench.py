@@ -6,7 +6,7 @@ Run from the repo root:
     uv run python bench/activities_bench.py --members 500
 
 It starts its own Kafka and FerretDB in a temporary folder, creates the project topics, starts the
-activities service (`activities.main:app`) in its own process, and then:
+activities service (`activities.main:create_app`) in its own process, and then:
 
 - `projection`: publishes a committee, a branch and, for N members, `member.verified` and
   `member.assigned` (2N events) onto the roster topics with the real broker, and times until the
@@ -101,7 +101,7 @@ def start_activities(info: StackInfo, log: Path) -> ServiceProcess:
         "ROADBRANCH_ACTIVITIES_MONGO_DB": "activities_bench",
         "ROADBRANCH_ACTIVITIES_FIGURES_INTERVAL_SECONDS": "3600",
     }
-    return ServiceProcess("activities.main:app", env=env, log=log).start()
+    return ServiceProcess("activities.main:create_app", env=env, log=log).start()
 
 
 def projection(client: httpx.Client, info: StackInfo, members: int) -> dict[str, Any]:

@@ -7,7 +7,7 @@ Run from the repo root:
 
 It starts its own Kafka and FerretDB in a temporary folder, creates the project topics, starts a local
 SMS provider (the tests' server: HTTP, idempotency keys honoured) in this process and the notify
-service (`notify.main:app`) in its own process, with the controllable clock on and no quiet hours:
+service (`notify.main:create_app`) in its own process, with the controllable clock on and no quiet hours:
 
 - `contacts`: N ContactPointChanged events published on roster.contact.v1; the time until notify's
   view holds all N (contact points/s).
@@ -81,7 +81,7 @@ def start_notify(
         "ROADBRANCH_NOTIFY_SMS_API_KEY": SMS_API_KEY,
         "ROADBRANCH_NOTIFY_LOG_LEVEL": "WARNING",
     }
-    return ServiceProcess("notify.main:app", env=env, log=log).start()
+    return ServiceProcess("notify.main:create_app", env=env, log=log).start()
 
 
 def rss_mb(pid: int) -> dict[str, float]:

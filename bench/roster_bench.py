@@ -6,7 +6,7 @@ Run from the repo root:
     uv run python bench/roster_bench.py --drivers 10000 --members 10000
 
 It starts its own Kafka and FerretDB in a temporary folder, creates the project topics, starts the
-roster service (`roster.main:app`) in its own process, and then:
+roster service (`roster.main:create_app`) in its own process, and then:
 
 - `driver_import`: uploads N synthetic drivers as one CSV to `POST /v1/driver-imports`.
   `http_accept` is the request (read, parse, validate, record the import): rows/s over its wall time.
@@ -106,7 +106,7 @@ def start_roster(info: StackInfo, log: Path) -> ServiceProcess:
         "ROADBRANCH_ROSTER_MONGO_DB": ROSTER_DB,
         "ROADBRANCH_ROSTER_IMPORT_BATCH_SIZE": "1000",
     }
-    return ServiceProcess("roster.main:app", env=env, log=log).start()
+    return ServiceProcess("roster.main:create_app", env=env, log=log).start()
 
 
 def driver_import(client: httpx.Client, cpu: CpuMeter, n: int) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def start_welfare(info: StackInfo, log: Path) -> ServiceProcess:
         "ROADBRANCH_WELFARE_MONGO_DB": "welfare_bench",
         "ROADBRANCH_WELFARE_TOKENS": json.dumps({TOKEN: {"subject": "bench", "role": "welfare_officer"}}),
     }
-    process = ServiceProcess("welfare.main:app", env=env, log=log)
+    process = ServiceProcess("welfare.main:create_app", env=env, log=log)
     process.start()
     return process
 

@@ -819,7 +819,9 @@ class PilotServices:
                 prefix + "FIGURES_INTERVAL_SECONDS": "2",
                 **(extra_env or {}),
             }
-            self.processes[name] = ServiceProcess(f"{name}.main:app", env=env, log=run_dir / f"{name}.log")
+            self.processes[name] = ServiceProcess(
+                f"{name}.main:create_app", env=env, log=run_dir / f"{name}.log"
+            )
             if name == "identity":  # the others fetch its public keys
                 auth["ROADBRANCH_AUTH_JWKS_URL"] = self.processes[name].url + "/.well-known/jwks.json"
 

@@ -46,4 +46,4 @@ WORKDIR /app
 USER 10001:10001
 EXPOSE 8000
 # exec: uvicorn, not the shell, is the process Docker signals to stop.
-CMD ["sh", "-c", "exec uvicorn \"${SERVICE}.main:app\" --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "exec uvicorn --factory \"${SERVICE}.main:create_app\" --host 0.0.0.0 --port 8000"]

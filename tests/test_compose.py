@@ -465,7 +465,8 @@ def test_the_service_dockerfile_installs_and_runs_the_service_it_is_given() -> N
     cmd = [arguments for instruction, arguments in instructions if instruction == "CMD"]
     assert len(cmd) == 1, "the service Dockerfile must have one CMD"
     assert "exec uvicorn" in cmd[0], "uvicorn, not a shell, must be the process Docker stops"
-    assert "${SERVICE}.main:app" in cmd[0], "the CMD must run the app of the service SERVICE names"
+    assert "${SERVICE}.main:create_app" in cmd[0], "the CMD must run the factory of the service SERVICE names"
+    assert "--factory" in cmd[0], "uvicorn must be told that it names an app factory"
     named = [name for name in APP_SERVICES for _, arguments in instructions if name in arguments]
     assert not named, f"the service Dockerfile must name no service in its instructions: {named}"
 

@@ -61,7 +61,9 @@ def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> I
         "ROADBRANCH_PII_BLIND_INDEX_KEY": generate_key(),
         "ROADBRANCH_PII_ENCRYPTION_KEY": generate_key(),
     }
-    proc = ServiceProcess("roster.main:app", env=env, log=tmp_path_factory.mktemp("roster") / "roster.log")
+    proc = ServiceProcess(
+        "roster.main:create_app", env=env, log=tmp_path_factory.mktemp("roster") / "roster.log"
+    )
     proc.start()
     yield proc
     proc.stop()

@@ -50,7 +50,9 @@ def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> I
         "ROADBRANCH_ROSTER_TOKENS": token_table(),
         "ROADBRANCH_ROSTER_MONGO_DB": f"roster_{secrets.token_hex(4)}",
     }
-    proc = ServiceProcess("roster.main:app", env=env, log=tmp_path_factory.mktemp("roster") / "roster.log")
+    proc = ServiceProcess(
+        "roster.main:create_app", env=env, log=tmp_path_factory.mktemp("roster") / "roster.log"
+    )
     proc.start()
     yield proc
     proc.stop()

@@ -54,7 +54,7 @@ def services(
     try:
         for name in SERVICES:
             proc = ServiceProcess(
-                f"{name}.main:app", env=service_env(stack_info, name), log=logs / f"{name}.log"
+                f"{name}.main:create_app", env=service_env(stack_info, name), log=logs / f"{name}.log"
             )
             running[name] = proc.start()
         yield running
@@ -133,7 +133,7 @@ def test_operator_sees_the_outbox_backlog(services: dict[str, ServiceProcess]) -
 def test_ready_is_503_when_the_database_is_unreachable(stack_info: StackInfo, tmp_path: Any) -> None:
     nowhere = f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=500"
     proc = ServiceProcess(
-        "roster.main:app",
+        "roster.main:create_app",
         env=service_env(stack_info, "roster", MONGO_URI=nowhere),
         log=tmp_path / "roster.log",
     )

@@ -56,7 +56,7 @@ class Activities:
             "ROADBRANCH_ACTIVITIES_RELAY_IDLE_INTERVAL": "0.2",
             **{f"ROADBRANCH_ACTIVITIES_{k.upper()}": v for k, v in settings.items()},
         }
-        self.process = ServiceProcess("activities.main:app", env=env, log=log_dir / "activities.log")
+        self.process = ServiceProcess("activities.main:create_app", env=env, log=log_dir / "activities.log")
         self._write_tokens()
 
     def _write_tokens(self) -> None:

@@ -41,7 +41,7 @@ class Briefing:
             **{f"ROADBRANCH_BRIEFING_{k.upper()}": v for k, v in settings.items()},
         }
         self.group_id = env["ROADBRANCH_BRIEFING_CONSUMER_GROUP"]
-        self.process = ServiceProcess("briefing.main:app", env=env, log=log_dir / "briefing.log")
+        self.process = ServiceProcess("briefing.main:create_app", env=env, log=log_dir / "briefing.log")
 
     def start(self) -> Briefing:
         self.process.start()

@@ -58,7 +58,9 @@ class Identity:
             **{f"ROADBRANCH_IDENTITY_{k.upper()}": v for k, v in settings.items()},
             **(env or {}),
         }
-        self.process = ServiceProcess("identity.main:app", env=full_env, log=log_dir / f"{self.database}.log")
+        self.process = ServiceProcess(
+            "identity.main:create_app", env=full_env, log=log_dir / f"{self.database}.log"
+        )
 
     @property
     def url(self) -> str:

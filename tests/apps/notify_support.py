@@ -355,7 +355,7 @@ class Notify:
             env["ROADBRANCH_NOTIFY_SMTP_HOST"] = "127.0.0.1"
             env["ROADBRANCH_NOTIFY_SMTP_PORT"] = str(smtp.port)
         env.update({f"ROADBRANCH_NOTIFY_{k.upper()}": v for k, v in settings.items()})
-        self.process = ServiceProcess("notify.main:app", env=env, log=log_dir / "notify.log")
+        self.process = ServiceProcess("notify.main:create_app", env=env, log=log_dir / "notify.log")
 
     def _token_table(self, driver_id: str) -> str:
         table: dict[str, Any] = {}

@@ -45,7 +45,7 @@ class Roster:
             "ROADBRANCH_ROSTER_TOKENS": self._token_table(driver_id),
             **{f"ROADBRANCH_ROSTER_{k.upper()}": v for k, v in settings.items()},
         }
-        self.process = ServiceProcess("roster.main:app", env=env, log=log_dir / "roster.log")
+        self.process = ServiceProcess("roster.main:create_app", env=env, log=log_dir / "roster.log")
 
     def _token_table(self, driver_id: str) -> str:
         table: dict[str, Any] = {}

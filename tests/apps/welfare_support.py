@@ -52,7 +52,7 @@ class Welfare:
             "ROADBRANCH_WELFARE_FIGURES_INTERVAL_SECONDS": "0.3",
             **{f"ROADBRANCH_WELFARE_{k.upper()}": v for k, v in settings.items()},
         }
-        self.process = ServiceProcess("welfare.main:app", env=env, log=log_dir / "welfare.log")
+        self.process = ServiceProcess("welfare.main:create_app", env=env, log=log_dir / "welfare.log")
 
     def _token_table(self) -> str:
         table: dict[str, Any] = {}

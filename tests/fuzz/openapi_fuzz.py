@@ -39,7 +39,7 @@ def start(name: str, stack: Stack, run_dir: Path) -> ServiceProcess:
         "ROADBRANCH_PII_BLIND_INDEX_KEY": generate_key(),
         "ROADBRANCH_PII_ENCRYPTION_KEY": generate_key(),
     }
-    return ServiceProcess(f"{name}.main:app", env=env, log=run_dir / f"{name}.log").start()
+    return ServiceProcess(f"{name}.main:create_app", env=env, log=run_dir / f"{name}.log").start()
 
 
 def fuzz(name: str, url: str, examples: int, report: Path) -> tuple[int, str]:

@@ -1,14 +1,16 @@
 """Each service's AsyncAPI document, committed as `services/<name>/asyncapi.json`, checked in CI.
 
 Run from the repo root: `python -m roadbranch_shared.asyncapi_docs write|check`. Services are found
-by globbing `services/*/src/*/main.py`; each module exposes `service`. The Kafka server's host comes
-from the environment, so the document always shows the compose broker, `kafka:9092`.
+by globbing `services/*/src/*/main.py`; each module's `create_app()` builds the app (its `Service` on
+`app.state.service`). The Kafka server's host comes from the environment, so the document always
+shows the compose broker, `kafka:9092`.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import importlib
 import json
 import os
@@ -16,7 +18,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from roadbranch_shared.pii import generate_key
+
+if TYPE_CHECKING:
+    from roadbranch_shared.service import Service
 
 DOCUMENTED_BOOTSTRAP = "kafka:9092"
 DOCUMENT_NAME = "asyncapi.json"
@@ -41,13 +48,35 @@ def discover(root: Path) -> list[ServiceModule]:
     ]
 
 
-def generate(service: ServiceModule) -> dict[str, Any]:
-    """The service's AsyncAPI document with the run-dependent parts pinned."""
+PII_KEY_VARIABLES = (
+    "ROADBRANCH_PII_BLIND_INDEX_KEY",
+    "ROADBRANCH_PII_ENCRYPTION_KEY",
+    "ROADBRANCH_PII_CONTACT_KEY",
+)
+
+
+@functools.cache
+def built(service: ServiceModule) -> Service:
+    """The service as its `create_app()` builds it (nothing started, nothing connected), with
+    throwaway PII keys where none are set: the documents do not depend on them."""
     src = str(service.src.resolve())
     if src not in sys.path:
         sys.path.append(src)  # a service not installed in the workspace yet
     module = importlib.import_module(f"{service.package}.main")
-    document: dict[str, Any] = module.service.asyncapi().to_specification().to_jsonable()
+    missing = [name for name in PII_KEY_VARIABLES if not os.environ.get(name)]
+    os.environ.update({name: generate_key() for name in missing})
+    try:
+        app = module.create_app()
+    finally:
+        for name in missing:
+            del os.environ[name]
+    found: Service = app.state.service
+    return found
+
+
+def generate(service: ServiceModule) -> dict[str, Any]:
+    """The service's AsyncAPI document with the run-dependent parts pinned."""
+    document: dict[str, Any] = built(service).asyncapi().to_specification().to_jsonable()
     for server in document.get("servers", {}).values():
         server["host"] = DOCUMENTED_BOOTSTRAP
     describe_records(document)

@@ -8,22 +8,17 @@ contract tests. Run from the repo root: `python -m roadbranch_shared.openapi_doc
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
-from roadbranch_shared.asyncapi_docs import DocumentKind, ServiceModule, main
+from roadbranch_shared.asyncapi_docs import DocumentKind, ServiceModule, built, main
 
 FOLDER = Path("web/api/openapi")
 
 
 def generate(service: ServiceModule) -> dict[str, Any]:
-    src = str(service.src.resolve())
-    if src not in sys.path:
-        sys.path.append(src)
-    module = importlib.import_module(f"{service.package}.main")
-    document: dict[str, Any] = module.service.app.openapi()
+    document: dict[str, Any] = built(service).app.openapi()
     return document
 
 

@@ -113,7 +113,14 @@ def outbox_publisher(broker: KafkaBroker) -> Callable[[OutboxEntry], Awaitable[N
 
 @dataclass
 class Service:
-    """One roadbranch service process. Routes and subscriptions are added before the app starts."""
+    """One roadbranch service process, built by its `create_app` before anything runs.
+
+    The database handle exists from construction (PyMongo opens no connection until the first
+    operation), so a service's parts are built with it, not with a callback; the lifespan only
+    starts what runs (the broker, the relay, `on_startup`'s work) and stops it again. Routes and
+    subscriptions are added before the app starts. `database` is for tests that run the app in
+    process on a database of their own; by default the client is opened from the settings.
+    """
 
     name: str
     settings: ServiceSettings
@@ -122,12 +129,10 @@ class Service:
     on_startup: Callable[[AsyncDatabase[Document]], Awaitable[None]] | None = None
     description: str = ""
     metrics: BackboneMetrics = field(default_factory=BackboneMetrics)
-    # The identity service reads its own public keys directly instead of over HTTP.
-    own_keys: JwksFetch | None = None
     auth: AuthSettings | None = None  # ROADBRANCH_AUTH_* unless given
+    database: AsyncDatabase[Document] | None = None
 
     def __post_init__(self) -> None:
-        own_keys = self.own_keys
         configure_logging(self.name, self.settings.log_level)
         self.broker, self.dead_letters = make_broker(self.name, self.settings, self.metrics)
         for topic in self.publishes:
@@ -143,21 +148,39 @@ class Service:
         self.app.state.service = self
         self.app.state.token_table = self._token_table()
         self.app.state.authenticator = Authenticator.from_settings(
-            self.auth or AuthSettings(), self.app.state.token_table, own_keys=own_keys
+            self.auth or AuthSettings(), self.app.state.token_table
         )
         install_error_handlers(self.app)
         self.app.add_middleware(RefuseControlCharacters)
         declare_error_responses(self.app)
         self.app.include_router(self._operations_router())
+        # One client per process; tz_aware so stored times come back in UTC. None: the database was given.
         self._mongo: AsyncMongoClient[Document] | None = None
+        if self.database is None:
+            self._mongo = AsyncMongoClient(
+                self.settings.mongo_uri, tz_aware=True, appname=f"roadbranch-{self.name}"
+            )
+            self.database = self._mongo[self.settings.mongo_db or self.name]
+        # `Idempotency-Key` answers live here; requests without the header never touch it.
+        self.app.state.idempotency = IdempotencyStore(
+            self.database[IDEMPOTENCY_KEYS],
+            ttl=timedelta(days=self.settings.idempotency_days),
+            lease=timedelta(seconds=self.settings.idempotency_lease_seconds),
+        )
         self.relay: OutboxRelay | None = None
         self._housekeeping: asyncio.Task[None] | None = None
 
     @property
     def db(self) -> AsyncDatabase[Document]:
-        if self._mongo is None:
-            raise RuntimeError(f"{self.name} is not started: the database is opened in the app's lifespan")
-        return self._mongo[self.settings.mongo_db or self.name]
+        assert self.database is not None  # set in __post_init__
+        return self.database
+
+    def use_own_keys(self, own_keys: JwksFetch) -> None:
+        """Check tokens against this key set, read in process (the identity service's own keys)
+        instead of fetched over HTTP."""
+        self.app.state.authenticator = Authenticator.from_settings(
+            self.auth or AuthSettings(), self.app.state.token_table, own_keys=own_keys
+        )
 
     def subscribe(self, subscription: EventSubscription) -> None:
         subscription.register(self.broker)
@@ -187,18 +210,9 @@ class Service:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        # One client per process and event loop; tz_aware so stored times come back in UTC.
         route_library_logs()  # uvicorn may have configured its loggers after we were imported
-        self._mongo = AsyncMongoClient(
-            self.settings.mongo_uri, tz_aware=True, appname=f"roadbranch-{self.name}"
-        )
         try:
-            # Before on_startup, so a service's parts may use it; `Idempotency-Key` answers live here.
-            self.app.state.idempotency = store = IdempotencyStore(
-                self.db[IDEMPOTENCY_KEYS],
-                ttl=timedelta(days=self.settings.idempotency_days),
-                lease=timedelta(seconds=self.settings.idempotency_lease_seconds),
-            )
+            store: IdempotencyStore = self.app.state.idempotency
             self._housekeeping = start_periodically(store.prune, 3600, name="idempotency key expiry")
             if self.on_startup is not None:
                 await self.on_startup(self.db)
@@ -223,8 +237,8 @@ class Service:
                 self.relay = None
             await self.broker.stop()
             await self.app.state.authenticator.close()
-            await self._mongo.close()
-            self._mongo = None
+            if self._mongo is not None:
+                await self._mongo.close()
             log.info("service stopped")
 
     def _operations_router(self) -> APIRouter:

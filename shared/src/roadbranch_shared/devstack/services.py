@@ -15,7 +15,8 @@ from roadbranch_shared.devstack.process import free_port, pid_alive, tail, termi
 
 
 class ServiceProcess:
-    """A service app run by uvicorn in its own process, ready once /health/ready answers 200."""
+    """A service app run by uvicorn in its own process, ready once /health/ready answers 200.
+    `app` names the app (`tally:app`) or a service's factory (`welfare.main:create_app`)."""
 
     def __init__(self, app: str, *, env: dict[str, str], log: Path, app_dir: Path | None = None) -> None:
         self.app = app
@@ -42,6 +43,8 @@ class ServiceProcess:
             str(self.port),
             "--no-access-log",
         ]
+        if self.app.endswith(":create_app"):
+            cmd.append("--factory")
         if self.app_dir is not None:
             cmd += ["--app-dir", str(self.app_dir)]
         self.log.parent.mkdir(parents=True, exist_ok=True)

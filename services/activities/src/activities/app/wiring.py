@@ -1,4 +1,4 @@
-"""The use cases of one process, built once the database is open."""
+"""The use cases of one process, built by `create_app` on its database and stores."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 from pymongo.asynchronous.database import AsyncDatabase
+from roadbranch_shared.aggregates import AggregateStore, InMemoryAggregateStore
 from roadbranch_shared.clock import Clock
 from roadbranch_shared.documents import Document
 
@@ -14,9 +15,25 @@ from activities.app.compliance import Compliance
 from activities.app.figures import LearningFigures
 from activities.app.learning import Contents, Quizzes
 from activities.app.meetings import Meetings
-from activities.app.venues import Venues, mongo_venues
+from activities.app.venues import SOURCE, Venues, mongo_venues
 from activities.app.views import Membership
+from activities.domain.venues import Venue
 from activities.settings import Settings
+
+
+@dataclass(frozen=True)
+class ActivitiesStores:
+    """The typed aggregates' stores: MongoDB in the service, memory in the in-process tests."""
+
+    venues: AggregateStore[Venue]
+
+    @classmethod
+    def mongo(cls, db: AsyncDatabase[Document]) -> ActivitiesStores:
+        return cls(mongo_venues(db))
+
+    @classmethod
+    def in_memory(cls) -> ActivitiesStores:
+        return cls(InMemoryAggregateStore(Venue, source=SOURCE))
 
 
 @dataclass
@@ -33,10 +50,16 @@ class Activities:
 
     @classmethod
     def build(
-        cls, db: AsyncDatabase[Document], settings: Settings, clock: Clock, registry: CollectorRegistry
+        cls,
+        db: AsyncDatabase[Document],
+        settings: Settings,
+        clock: Clock,
+        registry: CollectorRegistry,
+        stores: ActivitiesStores | None = None,
     ) -> Activities:
+        stores = stores or ActivitiesStores.mongo(db)
         membership = Membership(db)
-        venues = Venues(mongo_venues(db), clock, county=settings.county)
+        venues = Venues(stores.venues, clock, county=settings.county)
         meetings = Meetings(db, membership, clock, venues)
         attendances = Attendances(
             meetings,

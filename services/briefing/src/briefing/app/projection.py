@@ -28,16 +28,12 @@ TOPICS: tuple[Topic, ...] = tuple(t for t in PROJECT_TOPICS if t not in (ROSTER_
 
 
 class Projection:
-    """Subscriptions that keep the view in the database `database()` returns (opened at start-up)."""
+    """Subscriptions that keep the view in `db`."""
 
-    def __init__(self, database: Callable[[], AsyncDatabase[Document]], group_id: str = GROUP) -> None:
-        self._database = database
+    def __init__(self, db: AsyncDatabase[Document], group_id: str = GROUP) -> None:
+        self.db = db
         self.subscriptions = {t.name: EventSubscription(t, group_id=group_id) for t in TOPICS}
         self._register()
-
-    @property
-    def db(self) -> AsyncDatabase[Document]:
-        return self._database()
 
     def _register(self) -> None:
         """One handler per row of the source tables; a second row for one event type is a mistake."""

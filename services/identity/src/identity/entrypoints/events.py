@@ -3,7 +3,6 @@ erased driver can no longer sign in and his sessions end."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from roadbranch_shared.consumers import EventSubscription
@@ -16,24 +15,24 @@ from roadbranch_shared.topics import ROSTER_CONTACT, ROSTER_DRIVER
 from identity.main_parts import Parts
 
 
-def subscriptions(group: str, parts: Callable[[], Parts]) -> list[EventSubscription]:
+def subscriptions(group: str, parts: Parts) -> list[EventSubscription]:
     contact = EventSubscription(ROSTER_CONTACT, group_id=group)
 
     @contact.on(roster.ContactPointChanged)
     async def contact_changed(e: roster.ContactPointChanged, envelope: Envelope) -> None:
-        p = parts()
-        phone = open_contact_point(p.pii, e.driver_id, "phone", e.phone_sealed) if e.phone_sealed else e.phone
-        await p.drivers.contact_changed(e.driver_id, phone, envelope.seq, e.changed_at)
+        sealed = e.phone_sealed
+        phone = open_contact_point(parts.pii, e.driver_id, "phone", sealed) if sealed else e.phone
+        await parts.drivers.contact_changed(e.driver_id, phone, envelope.seq, e.changed_at)
 
     @contact.on_tombstone
     async def contact_erased(driver_id: str) -> None:
-        await _erase(parts(), driver_id)
+        await _erase(parts, driver_id)
 
     driver = EventSubscription(ROSTER_DRIVER, group_id=group)
 
     @driver.on(roster.DriverErased)
     async def driver_erased(e: roster.DriverErased, envelope: Envelope) -> None:
-        await _erase(parts(), e.driver_id)
+        await _erase(parts, e.driver_id)
 
     return [contact, driver]
 

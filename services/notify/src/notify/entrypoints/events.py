@@ -3,7 +3,6 @@ queues its messages. Handlers are thin: the view, the rules and the queue do the
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -37,7 +36,7 @@ def secretary_seat(person_id: str, term_start: date, term_end: date | None) -> d
     }
 
 
-def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSubscription]:  # noqa: C901
+def subscriptions(group: str, notifier: Notifier) -> list[EventSubscription]:  # noqa: C901
     """The subscriptions, one consumer group per topic; `notifier` gives the parts once started."""
 
     def subscription(topic: Topic) -> EventSubscription:
@@ -45,13 +44,13 @@ def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSub
 
     async def by_rules(payload: EventPayload, envelope: Envelope) -> None:
         for notice in notices_for(payload):
-            await notifier().queue.publish(notice, cause=envelope.id)
+            await notifier.queue.publish(notice, cause=envelope.id)
 
     contact = subscription(ROSTER_CONTACT)
 
     @contact.on(roster.ContactPointChanged)
     async def contact_changed(e: roster.ContactPointChanged, envelope: Envelope) -> None:
-        view = notifier().view
+        view = notifier.view
         await view.contact_changed(
             e.driver_id,
             envelope,
@@ -62,45 +61,45 @@ def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSub
 
     @contact.on_tombstone
     async def contact_erased(driver_id: str) -> None:
-        await notifier().view.erase(driver_id, notifier().clock.now())
+        await notifier.view.erase(driver_id, notifier.clock.now())
 
     driver = subscription(ROSTER_DRIVER)
 
     @driver.on(roster.DriverErased)
     async def driver_erased(e: roster.DriverErased, envelope: Envelope) -> None:
-        await notifier().view.erase(e.driver_id, e.erased_at, envelope.seq)
+        await notifier.view.erase(e.driver_id, e.erased_at, envelope.seq)
 
     member = subscription(ROSTER_MEMBER)
 
     @member.on(roster.MemberVerified)
     async def member_verified(e: roster.MemberVerified, envelope: Envelope) -> None:
         if e.branch_id:
-            await notifier().view.place(e.driver_id, [e.branch_id])
-        for notice in member_welcome(e, await notifier().view.organisation_name(e.branch_id)):
-            await notifier().queue.publish(notice, cause=envelope.id)
+            await notifier.view.place(e.driver_id, [e.branch_id])
+        for notice in member_welcome(e, await notifier.view.organisation_name(e.branch_id)):
+            await notifier.queue.publish(notice, cause=envelope.id)
 
     @member.on(roster.MemberAssignedToBranch)
     async def member_assigned(e: roster.MemberAssignedToBranch, envelope: Envelope) -> None:
-        await notifier().view.place(e.driver_id, [o for o in (e.branch_id, e.group_id) if o])
+        await notifier.view.place(e.driver_id, [o for o in (e.branch_id, e.group_id) if o])
 
     org = subscription(ROSTER_ORG)
 
     @org.on(roster.OrganisationCreated)
     async def organisation_created(e: roster.OrganisationCreated, envelope: Envelope) -> None:
-        await notifier().view.organisation_created(e.organisation_id, e.name, e.kind)
+        await notifier.view.organisation_created(e.organisation_id, e.name, e.kind)
 
     # Of the seats, notify needs the secretaries only: an organisation's secretary hears its notices.
     @org.on(roster.SeatAssigned)
     async def seat_assigned(e: roster.SeatAssigned, envelope: Envelope) -> None:
         if e.role == SECRETARY:
             seat = secretary_seat(e.person_id, e.term_start, e.term_end)
-            await notifier().view.secretary_seated(e.organisation_id, e.seat_id, seat, envelope)
+            await notifier.view.secretary_seated(e.organisation_id, e.seat_id, seat, envelope)
 
     @org.on(roster.SeatEnded)
     async def seat_ended(e: roster.SeatEnded, envelope: Envelope) -> None:
         if e.role == SECRETARY:
             seat = secretary_seat(e.person_id, e.term_start, e.term_end)
-            await notifier().view.secretary_seat_ended(e.organisation_id, e.seat_id, seat, envelope)
+            await notifier.view.secretary_seat_ended(e.organisation_id, e.seat_id, seat, envelope)
 
     org.on(roster.PairingContactOverdue)(by_rules)
 
@@ -108,15 +107,15 @@ def subscriptions(group: str, notifier: Callable[[], Notifier]) -> list[EventSub
 
     @meeting.on(activities.MeetingScheduled)
     async def meeting_scheduled(e: activities.MeetingScheduled, envelope: Envelope) -> None:
-        await notifier().meetings.scheduled(e, envelope)
+        await notifier.meetings.scheduled(e, envelope)
 
     @meeting.on(activities.MeetingRescheduled)
     async def meeting_rescheduled(e: activities.MeetingRescheduled, envelope: Envelope) -> None:
-        await notifier().meetings.rescheduled(e, envelope)
+        await notifier.meetings.rescheduled(e, envelope)
 
     @meeting.on(activities.MeetingCancelled)
     async def meeting_cancelled(e: activities.MeetingCancelled, envelope: Envelope) -> None:
-        await notifier().meetings.cancelled(e, envelope)
+        await notifier.meetings.cancelled(e, envelope)
 
     content = subscription(ACTIVITIES_CONTENT)
     content.on(activities.ContentPublished)(by_rules)

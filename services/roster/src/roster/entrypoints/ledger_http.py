@@ -4,19 +4,15 @@ and the periodic lost-contact scan."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
-from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, ErrorCode
 from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
-from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.request_body import RequestBody
-from roadbranch_shared.service import Service
 
 from roster.app.ledger import Ledger, last_contact
 from roster.domain.members import CaseStatus
@@ -35,19 +31,6 @@ Scanners = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Rol
 
 
 # Reasons that are bad input (422 naming the field), not an impossible step (409).
-def attach(service: Service, db: AsyncDatabase[dict]) -> None:
-    """Put this feature's use cases on `service.app.state` once the database is open."""
-    settings: Any = service.settings
-    ledger = Ledger(db, lost_contact_after=timedelta(days=settings.lost_contact_after_days))
-    service.app.state.ledger = ledger
-    # Kept on the state so the task is not garbage-collected; the loop cancels it at shutdown.
-    service.app.state.lost_contact_scan = start_periodically(
-        lambda: ledger.find_lost_contact(datetime.now(UTC)),
-        settings.scan_interval_seconds,
-        name="lost-contact scan",
-    )
-
-
 def ledger_of(request: Request) -> Ledger:
     ledger: Ledger = request.app.state.ledger
     return ledger

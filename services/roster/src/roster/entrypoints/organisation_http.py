@@ -10,21 +10,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
-from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.auth import Principal, Role, require_roles
 from roadbranch_shared.documents import public
 from roadbranch_shared.domain import run_command
 from roadbranch_shared.errors import ApiError, FieldError
 from roadbranch_shared.instants import IsoDate, IsoDateTime, scan_moment
-from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.request_body import RequestBody
-from roadbranch_shared.service import Service
 
 from roster.app.organisation import Organisations
 from roster.app.scope import Scope
 from roster.app.seats import Seats
 from roster.domain.organisation import Channel, SeatRole
-from roster.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +31,6 @@ Readers = Annotated[
     Depends(require_roles(Role.WORK_GROUP_STAFF, Role.BRANCH_SECRETARY, Role.ORG_DEPARTMENT, Role.OPERATOR)),
 ]
 Scanners = Annotated[Principal, Depends(require_roles(Role.WORK_GROUP_STAFF, Role.OPERATOR))]
-
-
-def attach(service: Service, db: AsyncDatabase[dict]) -> None:
-    """Put this feature's use cases on `service.app.state` once the database is open, and start
-    the periodic pairing-overdue scan."""
-    settings = service.settings if isinstance(service.settings, Settings) else Settings()
-    organisations = Organisations(
-        db,
-        pairing_overdue_after_days=settings.pairing_overdue_after_days,
-        default_county=settings.default_county,
-    )
-    service.app.state.organisations = organisations
-    service.app.state.seats = Seats(db, organisations)
-    service.app.state.scope = Scope(db)
-    service.app.state.pairing_overdue_scan = start_periodically(
-        lambda: organisations.find_overdue_pairings(datetime.now(UTC)),
-        settings.scan_interval_seconds,
-        name="pairing-overdue scan",
-    )
 
 
 def organisations_of(request: Request) -> Organisations:

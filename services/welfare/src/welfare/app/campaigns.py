@@ -25,7 +25,7 @@ from roadbranch_shared.documents import Document
 from roadbranch_shared.domain import check_consented_words
 
 from welfare.adapters.aggregates import Decision, change, create
-from welfare.app.drivers import DriverView, refuse_unless_known
+from welfare.app.drivers import Drivers, refuse_unless_known
 from welfare.domain import campaigns as rules
 from welfare.domain.errors import WelfareError
 from welfare.domain.needs import check_choice
@@ -36,7 +36,7 @@ TRIES = 100
 
 
 class Campaigns:
-    def __init__(self, db: AsyncDatabase[Document], clock: TimeSource, drivers: DriverView) -> None:
+    def __init__(self, db: AsyncDatabase[Document], clock: TimeSource, drivers: Drivers) -> None:
         self.db = db
         self.clock = clock
         self.drivers = drivers

@@ -8,6 +8,7 @@ source has its own order field on the one document.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.consumers import EventSubscription, apply_in_order
@@ -40,24 +41,41 @@ async def refuse_unless_known(db: AsyncDatabase[Document], driver_id: str) -> No
     """Only drivers the roster told welfare about are recorded (a stay, a visit, a need): a made-up
     id would count in welfare's figures and in no one else's. Nothing new is recorded for a driver
     erased, or being erased (from the erasure's first step)."""
-    view = await db.drivers.find_one({"_id": driver_id}, {"erased": 1, "erasing": 1})
+    refuse_unless_recorded(await db.drivers.find_one({"_id": driver_id}, {"erased": 1, "erasing": 1}))
+
+
+def refuse_unless_recorded(view: Document | None) -> None:
+    """The rule of `refuse_unless_known` on the driver's view as read."""
     if view is None:
         raise UNKNOWN_DRIVER
     if view.get("erased") or view.get("erasing"):
         raise WelfareError("driver_id", "erased", "这名司机的信息已按申请删除", WelfareError.INVALID)
 
 
-class DriverView:
-    """Subscribed when the service is built, before its database is open: `database` gives the
-    database when an event or a request comes. `anonymisers` carry an erasure to each aggregate."""
+class Drivers(Protocol):
+    """What welfare knows of the roster's drivers: `DriverView` from roster's events, or memory in
+    the in-process tests."""
 
-    def __init__(self, database: Callable[[], AsyncDatabase[Document]]) -> None:
-        self.database = database
+    anonymisers: list[Anonymiser]
+
+    async def view(self, driver_id: str) -> Document | None: ...
+
+    async def is_member(self, driver_id: str) -> bool: ...
+
+    async def catch_up_erasure(self, driver_id: str) -> None: ...
+
+
+class DriverView:
+    """What welfare knows of each driver, from roster's events; `anonymisers` carry an erasure to
+    each aggregate."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
         self.anonymisers: list[Anonymiser] = []
 
-    @property
-    def db(self) -> AsyncDatabase[Document]:
-        return self.database()
+    async def view(self, driver_id: str) -> Document | None:
+        found: Document | None = await self.db.drivers.find_one({"_id": driver_id})
+        return found
 
     async def is_member(self, driver_id: str) -> bool:
         """Unknown drivers count as non-members: the campaigns serve everyone."""

@@ -5,7 +5,7 @@ an address. Assigning a need to someone notify cannot reach is allowed, with a w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.consumers import EventSubscription, apply_in_order
@@ -18,11 +18,17 @@ NO_CONTACT_POINT = "no_contact_point"
 NO_USABLE_CHANNEL = "no_usable_channel"
 
 
-class ReachableStaff:
-    """Subscribed when the service is built; `database` gives the database once it is open."""
+class Staff(Protocol):
+    """Which handlers notify can reach: `ReachableStaff` from notify's events, or memory in tests."""
 
-    def __init__(self, database: Callable[[], AsyncDatabase[Document]]) -> None:
-        self.database = database
+    async def handler_warnings(self, handler_id: str) -> list[Document]: ...
+
+
+class ReachableStaff:
+    """Which staff notify can reach, from its staff directory's events."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
 
     def subscriptions(self, group_id: str) -> list[EventSubscription]:
         directory = EventSubscription(
@@ -32,7 +38,7 @@ class ReachableStaff:
         @directory.on(StaffContactSet)
         async def contact_set(event: StaffContactSet, envelope: Envelope) -> None:
             await apply_in_order(
-                self.database().staff_reach,
+                self.db.staff_reach,
                 event.subject,
                 envelope,
                 {"$set": {"channels": event.channels, "reachable": event.reachable, "set_at": event.set_at}},
@@ -42,21 +48,25 @@ class ReachableStaff:
 
     async def handler_warnings(self, handler_id: str) -> list[Document]:
         """Warnings for assigning work to `handler_id`: none if notify can remind him."""
-        entry = await self.database().staff_reach.find_one({"_id": handler_id})
-        if entry is None:
-            return [
-                {
-                    "field": "handler_id",
-                    "reason": NO_CONTACT_POINT,
-                    "message": "该处理人尚未登记联系方式，将收不到提醒",
-                }
-            ]
-        if not entry.get("reachable"):
-            return [
-                {
-                    "field": "handler_id",
-                    "reason": NO_USABLE_CHANNEL,
-                    "message": "该处理人登记的联系方式本县通知服务未开通（例如未配置企业微信），将收不到提醒",
-                }
-            ]
-        return []
+        return handler_warnings(await self.db.staff_reach.find_one({"_id": handler_id}))
+
+
+def handler_warnings(entry: Document | None) -> list[Document]:
+    """The warnings for a handler whose staff-directory entry is `entry` (None: he has none)."""
+    if entry is None:
+        return [
+            {
+                "field": "handler_id",
+                "reason": NO_CONTACT_POINT,
+                "message": "该处理人尚未登记联系方式，将收不到提醒",
+            }
+        ]
+    if not entry.get("reachable"):
+        return [
+            {
+                "field": "handler_id",
+                "reason": NO_USABLE_CHANNEL,
+                "message": "该处理人登记的联系方式本县通知服务未开通（例如未配置企业微信），将收不到提醒",
+            }
+        ]
+    return []

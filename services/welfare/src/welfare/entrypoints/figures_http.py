@@ -69,7 +69,7 @@ async def move_clock(request: Request, body: ClockIn, _: Operators) -> dict[str,
 @router.get("/drivers/{driver_id}", tags=["drivers"])
 async def driver(request: Request, driver_id: str, _: Readers) -> dict[str, Any]:
     """What welfare knows of a driver from the roster's events: member or not, erased or not."""
-    view = await request.app.state.drivers.db.drivers.find_one({"_id": driver_id})
+    view = await request.app.state.drivers.view(driver_id)
     if view is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "福利服务尚未收到这名司机的信息", field="driver_id")
     return {
