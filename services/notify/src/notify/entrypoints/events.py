@@ -3,6 +3,7 @@ queues its messages. Handlers are thin: the view, the rules and the queue do the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,6 @@ from roadbranch_shared.topics import (
     ROSTER_MEMBER,
     ROSTER_ORG,
     WELFARE_NEED,
-    Topic,
 )
 
 from notify.app.notifier import Notifier
@@ -36,17 +36,20 @@ def secretary_seat(person_id: str, term_start: date, term_end: date | None) -> d
     }
 
 
-def subscriptions(group: str, notifier: Notifier) -> list[EventSubscription]:  # noqa: C901
-    """The subscriptions, one consumer group per topic; `notifier` gives the parts once started."""
+def subscriptions(group: str, notifier: Notifier) -> list[EventSubscription]:
+    """The subscriptions, one consumer group per topic, each handing its events to `notifier`."""
+    return [
+        *_recipients(group, notifier),
+        _members(group, notifier),
+        _organisations(group, notifier),
+        _meetings(group, notifier),
+        *_by_rules(group, notifier),
+    ]
 
-    def subscription(topic: Topic) -> EventSubscription:
-        return EventSubscription(topic, group_id=group)
 
-    async def by_rules(payload: EventPayload, envelope: Envelope) -> None:
-        for notice in notices_for(payload):
-            await notifier.queue.publish(notice, cause=envelope.id)
-
-    contact = subscription(ROSTER_CONTACT)
+def _recipients(group: str, notifier: Notifier) -> list[EventSubscription]:
+    """Who can be reached, and how: contact points (sealed) and erasures."""
+    contact = EventSubscription(ROSTER_CONTACT, group_id=group)
 
     @contact.on(roster.ContactPointChanged)
     async def contact_changed(e: roster.ContactPointChanged, envelope: Envelope) -> None:
@@ -63,13 +66,18 @@ def subscriptions(group: str, notifier: Notifier) -> list[EventSubscription]:  #
     async def contact_erased(driver_id: str) -> None:
         await notifier.view.erase(driver_id, notifier.clock.now())
 
-    driver = subscription(ROSTER_DRIVER)
+    driver = EventSubscription(ROSTER_DRIVER, group_id=group)
 
     @driver.on(roster.DriverErased)
     async def driver_erased(e: roster.DriverErased, envelope: Envelope) -> None:
         await notifier.view.erase(e.driver_id, e.erased_at, envelope.seq)
 
-    member = subscription(ROSTER_MEMBER)
+    return [contact, driver]
+
+
+def _members(group: str, notifier: Notifier) -> EventSubscription:
+    """Where each member belongs, and his welcome."""
+    member = EventSubscription(ROSTER_MEMBER, group_id=group)
 
     @member.on(roster.MemberVerified)
     async def member_verified(e: roster.MemberVerified, envelope: Envelope) -> None:
@@ -82,13 +90,19 @@ def subscriptions(group: str, notifier: Notifier) -> list[EventSubscription]:  #
     async def member_assigned(e: roster.MemberAssignedToBranch, envelope: Envelope) -> None:
         await notifier.view.place(e.driver_id, [o for o in (e.branch_id, e.group_id) if o])
 
-    org = subscription(ROSTER_ORG)
+    return member
+
+
+def _organisations(group: str, notifier: Notifier) -> EventSubscription:
+    """Organisations' names and secretaries (an organisation's secretary hears its notices), and the
+    pairing reminders."""
+    org = EventSubscription(ROSTER_ORG, group_id=group)
 
     @org.on(roster.OrganisationCreated)
     async def organisation_created(e: roster.OrganisationCreated, envelope: Envelope) -> None:
         await notifier.view.organisation_created(e.organisation_id, e.name, e.kind)
 
-    # Of the seats, notify needs the secretaries only: an organisation's secretary hears its notices.
+    # Of the seats, notify needs the secretaries only.
     @org.on(roster.SeatAssigned)
     async def seat_assigned(e: roster.SeatAssigned, envelope: Envelope) -> None:
         if e.role == SECRETARY:
@@ -101,9 +115,13 @@ def subscriptions(group: str, notifier: Notifier) -> list[EventSubscription]:  #
             seat = secretary_seat(e.person_id, e.term_start, e.term_end)
             await notifier.view.secretary_seat_ended(e.organisation_id, e.seat_id, seat, envelope)
 
-    org.on(roster.PairingContactOverdue)(by_rules)
+    org.on(roster.PairingContactOverdue)(_publishing_by_rules(notifier))
+    return org
 
-    meeting = subscription(ACTIVITIES_MEETING)
+
+def _meetings(group: str, notifier: Notifier) -> EventSubscription:
+    """Meetings announced and reminded, moved and called off."""
+    meeting = EventSubscription(ACTIVITIES_MEETING, group_id=group)
 
     @meeting.on(activities.MeetingScheduled)
     async def meeting_scheduled(e: activities.MeetingScheduled, envelope: Envelope) -> None:
@@ -117,13 +135,27 @@ def subscriptions(group: str, notifier: Notifier) -> list[EventSubscription]:  #
     async def meeting_cancelled(e: activities.MeetingCancelled, envelope: Envelope) -> None:
         await notifier.meetings.cancelled(e, envelope)
 
-    content = subscription(ACTIVITIES_CONTENT)
-    content.on(activities.ContentPublished)(by_rules)
-    compliance = subscription(ACTIVITIES_COMPLIANCE)
-    compliance.on(activities.ComplianceOverdue)(by_rules)
+    return meeting
 
-    need = subscription(WELFARE_NEED)
+
+def _publishing_by_rules(notifier: Notifier) -> Callable[[EventPayload, Envelope], Awaitable[None]]:
+    """A handler that queues the notices `notices_for` derives from the event."""
+
+    async def by_rules(payload: EventPayload, envelope: Envelope) -> None:
+        for notice in notices_for(payload):
+            await notifier.queue.publish(notice, cause=envelope.id)
+
+    return by_rules
+
+
+def _by_rules(group: str, notifier: Notifier) -> list[EventSubscription]:
+    """Learning content, compliance alerts and needs: notices by the rules alone."""
+    by_rules = _publishing_by_rules(notifier)
+    content = EventSubscription(ACTIVITIES_CONTENT, group_id=group)
+    content.on(activities.ContentPublished)(by_rules)
+    compliance = EventSubscription(ACTIVITIES_COMPLIANCE, group_id=group)
+    compliance.on(activities.ComplianceOverdue)(by_rules)
+    need = EventSubscription(WELFARE_NEED, group_id=group)
     for model in (welfare.NeedFiled, welfare.NeedAssigned, welfare.NeedEscalated, welfare.NeedResolved):
         need.on(model)(by_rules)
-
-    return [contact, driver, member, org, meeting, content, compliance, need]
+    return [content, compliance, need]
