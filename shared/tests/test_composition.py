@@ -4,6 +4,8 @@ nothing, and the factory builds a whole app, as often as asked, without touching
 from __future__ import annotations
 
 import importlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,18 @@ from roadbranch_shared.asyncapi_docs import ServiceModule, built, discover
 from roadbranch_shared.service import Service
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def root_logging_kept() -> Iterator[None]:
+    """A factory configures the process's logging as a service would; put it back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 SERVICES = discover(ROOT)
 
 
