@@ -13,6 +13,7 @@ from jsonschema import Draft7Validator
 from roadbranch_shared import contracts  # noqa: F401  (registers every published event type)
 from roadbranch_shared.contracts.roster import DriverUpdated
 from roadbranch_shared.events import encode_envelope, new_event, registered_events, source_of
+from roadbranch_shared.topics import PROJECT_TOPICS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted(ROOT.glob("services/*/asyncapi.json"))
@@ -66,6 +67,20 @@ def test_a_topics_payload_is_one_schema_per_event_type_told_apart_by_type(path: 
             assert "type" in alternative["required"]
             data = resolve(document, alternative["properties"]["data"])
             assert data["title"] == specs[type_name].model.__name__, type_name
+
+
+def test_a_compacted_topic_says_what_a_tombstone_is() -> None:
+    described = {}
+    for path in DOCUMENTS:
+        document = load(path)
+        for operation in document["operations"].values():
+            if operation["action"] == "send":
+                channel = resolve(document, operation["channel"])
+                described[channel["address"]] = channel["description"]
+    compacted = [topic.name for topic in PROJECT_TOPICS if topic.compacted]
+    assert compacted
+    for name in compacted:
+        assert "a record with a null value is a tombstone" in described[name], name
 
 
 def roster_driver_events() -> Draft7Validator:

@@ -127,7 +127,12 @@ def envelope_schema(topic: Topic) -> type[BaseModel]:
 
 def _topic_description(topic: Topic) -> str:
     types = [s.type for s in registered_events() if s.topic == topic]
-    kind = "log-compacted, " if topic.compacted else ""
+    kind = (
+        "log-compacted (a record with a null value is a tombstone: the key's record is erased; "
+        "it carries none of the CloudEvents headers), "
+        if topic.compacted
+        else ""
+    )
     listed = ", ".join(types) or "none yet"
     return f"{kind}keyed by {topic.key}; {topic.partitions} partitions; event types: {listed}"
 
