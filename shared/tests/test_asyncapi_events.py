@@ -69,6 +69,16 @@ def test_a_topics_payload_is_one_schema_per_event_type_told_apart_by_type(path: 
             assert data["title"] == specs[type_name].model.__name__, type_name
 
 
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda path: path.parent.name)
+def test_the_correlation_id_is_where_the_event_keeps_it(path: Path) -> None:
+    document = load(path)
+    for name, message in document["components"]["messages"].items():
+        assert message["correlationId"]["location"] == "$message.payload#/correlationid", name
+    for topic, payload in published(document):
+        for alternative in payload["oneOf"]:
+            assert "correlationid" in resolve(document, alternative)["required"], topic
+
+
 def test_a_compacted_topic_says_what_a_tombstone_is() -> None:
     described = {}
     for path in DOCUMENTS:

@@ -94,8 +94,17 @@ def record_headers(meanings: Mapping[str, str] = HEADER_MEANINGS) -> dict[str, s
 RECORD_HEADERS = record_headers()
 
 
+# FastStream points at its own `correlation_id` header, which it sets to a fresh id on every publish
+# (a relay's republish gets another): the event's correlation id is the envelope's.
+CORRELATION_ID = {
+    "location": "$message.payload#/correlationid",
+    "description": "the id of the first event in the chain of causes this event belongs to",
+}
+
+
 def describe_records(document: dict[str, Any]) -> None:
-    """Say what FastStream leaves out: the Kafka key and the CloudEvents headers of each record."""
+    """Say what FastStream leaves out or gets wrong: the Kafka key, the CloudEvents headers of each
+    record, and where its correlation id is."""
     document["asyncapi"] = ASYNCAPI_VERSION
     headers = {
         "type": "object",
@@ -108,6 +117,7 @@ def describe_records(document: dict[str, Any]) -> None:
     components.setdefault("schemas", {})[HEADERS_SCHEMA] = headers
     for message in components.get("messages", {}).values():
         message["headers"] = {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"}
+        message["correlationId"] = CORRELATION_ID
         message["bindings"] = {
             "kafka": {
                 "bindingVersion": KAFKA_BINDING_VERSION,
