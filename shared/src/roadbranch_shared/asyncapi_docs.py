@@ -15,8 +15,9 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ from roadbranch_shared.pii import generate_key
 
 if TYPE_CHECKING:
     from roadbranch_shared.service import Service
+
+from roadbranch_shared.events import Envelope, kafka_headers
 
 DOCUMENTED_BOOTSTRAP = "kafka:9092"
 DOCUMENT_NAME = "asyncapi.json"
@@ -86,7 +89,7 @@ def generate(service: ServiceModule) -> dict[str, Any]:
 ASYNCAPI_VERSION = "3.1.0"
 KAFKA_BINDING_VERSION = "0.5.0"
 HEADERS_SCHEMA = "CloudEventKafkaHeaders"
-RECORD_HEADERS = {  # what roadbranch_shared.events.kafka_headers sets (shared/tests/test_kafka_headers.py)
+HEADER_MEANINGS = {  # what each header kafka_headers sets tells a subscriber
     "ce_id": "the event id; consumers drop a repeated id (delivery is at least once)",
     "ce_type": "the event type, as in the body",
     "ce_source": "the publishing service",
@@ -94,10 +97,43 @@ RECORD_HEADERS = {  # what roadbranch_shared.events.kafka_headers sets (shared/t
     "ce_partitionkey": "CloudEvents partitioning extension: the record key (the aggregate id)",
     "content-type": "application/cloudevents+json: the value is a structured-mode CloudEvent",
 }
+# Any event will do: kafka_headers sets the same names on every one.
+_SOME_EVENT = Envelope(
+    id="-",
+    source="-",
+    type="-",
+    subject="-",
+    time=datetime(2026, 1, 1, tzinfo=UTC),
+    correlationid="-",
+    seq=1,
+    data={},
+)
+
+
+def record_headers(meanings: Mapping[str, str] = HEADER_MEANINGS) -> dict[str, str]:
+    """The headers every event record carries, as `kafka_headers` sets them, with their meanings."""
+    names = list(kafka_headers(_SOME_EVENT))
+    if unknown := [name for name in names if name not in meanings]:
+        raise ValueError(f"kafka_headers sets {unknown}: say what they mean in HEADER_MEANINGS")
+    if gone := sorted(set(meanings) - set(names)):
+        raise ValueError(f"HEADER_MEANINGS describes {gone}, which kafka_headers no longer sets")
+    return {name: meanings[name] for name in names}
+
+
+RECORD_HEADERS = record_headers()
+
+
+# FastStream points at its own `correlation_id` header, which it sets to a fresh id on every publish
+# (a relay's republish gets another): the event's correlation id is the envelope's.
+CORRELATION_ID = {
+    "location": "$message.payload#/correlationid",
+    "description": "the id of the first event in the chain of causes this event belongs to",
+}
 
 
 def describe_records(document: dict[str, Any]) -> None:
-    """Say what FastStream leaves out: the Kafka key and the CloudEvents headers of each record."""
+    """Say what FastStream leaves out or gets wrong: the Kafka key, the CloudEvents headers of each
+    record, and where its correlation id is."""
     document["asyncapi"] = ASYNCAPI_VERSION
     headers = {
         "type": "object",
@@ -110,6 +146,7 @@ def describe_records(document: dict[str, Any]) -> None:
     components.setdefault("schemas", {})[HEADERS_SCHEMA] = headers
     for message in components.get("messages", {}).values():
         message["headers"] = {"$ref": f"#/components/schemas/{HEADERS_SCHEMA}"}
+        message["correlationId"] = CORRELATION_ID
         message["bindings"] = {
             "kafka": {
                 "bindingVersion": KAFKA_BINDING_VERSION,

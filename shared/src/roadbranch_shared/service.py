@@ -12,14 +12,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Union
+from types import new_class
+from typing import Annotated, Any, Literal, Union
 
 from fastapi import APIRouter, Depends, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import create_model
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -29,7 +30,7 @@ from roadbranch_shared.consumers import EventSubscription
 from roadbranch_shared.deadletter import DeadLetterPolicy
 from roadbranch_shared.documents import Document
 from roadbranch_shared.errors import install_error_handlers
-from roadbranch_shared.events import Envelope, registered_events
+from roadbranch_shared.events import Envelope, EventSpec, registered_events
 from roadbranch_shared.idempotency import COLLECTION as IDEMPOTENCY_KEYS
 from roadbranch_shared.idempotency import IdempotencyStore
 from roadbranch_shared.jwt_auth import Authenticator, AuthSettings, JwksFetch
@@ -79,19 +80,59 @@ def make_broker(
     return broker, dead_letters
 
 
-def envelope_schema(topic: Topic) -> type[Envelope]:
-    """The envelope of `topic` with `data` typed as the union of its registered payloads (for AsyncAPI)."""
-    payloads = [s.model for s in registered_events() if s.topic == topic]
-    if not payloads:
+def _camel(name: str) -> str:
+    return "".join(part.title() for part in name.replace(".", "_").split("_"))
+
+
+def event_schema(spec: EventSpec) -> type[Envelope]:
+    """The envelope of one event type: `type` fixed to it, `data` its payload model (for AsyncAPI).
+
+    Named after the type without its `roadbranch.` prefix (`WelfareNeedFiledV1Event`), so the names
+    of two topics' events never collide in a document."""
+    name = _camel(spec.type.removeprefix("roadbranch.")) + "Event"
+    fixed: Any = Literal[spec.type]
+    return create_model(
+        name,
+        __base__=Envelope,
+        __doc__=f"A `{spec.type}` event: the envelope, with `data` a {spec.model.__name__}.",
+        type=(fixed, ...),
+        data=(spec.model, ...),
+    )
+
+
+def envelope_schema(topic: Topic) -> type[BaseModel]:
+    """What a record of `topic` holds (for AsyncAPI): one of its event types, told apart by `type`.
+
+    A `oneOf` of one envelope per registered type (`event_schema`) with a discriminator on `type`.
+    AsyncAPI asks that the discriminating property be declared and required on the schema that
+    names it, so the union also declares `type` with the topic's types as its enum."""
+    specs = [s for s in registered_events() if s.topic == topic]
+    if not specs:
         return Envelope
-    data_type: Any = payloads[0] if len(payloads) == 1 else Union[tuple(payloads)]  # noqa: UP007
-    model_name = "".join(part.title() for part in topic.name.replace(".", "_").split("_")) + "Event"
-    return create_model(model_name, __base__=Envelope, data=(data_type, ...))
+    events: Any = Union[tuple(event_schema(s) for s in specs)]  # noqa: UP007  (a runtime tuple of types)
+    declared: dict[str, Any] = {
+        "type": "object",
+        "properties": {"type": {"type": "string", "enum": [s.type for s in specs]}},
+        "required": ["type"],
+    }
+
+    def body(namespace: dict[str, Any]) -> None:
+        namespace["__doc__"] = f"A record of `{topic.name}`: one of its events, told apart by `type`."
+        namespace["__module__"] = __name__
+        namespace["model_config"] = ConfigDict(json_schema_extra=declared)
+
+    root = RootModel[Annotated[events, Field(discriminator="type")]]
+    return new_class(_camel(topic.name) + "Event", (root,), exec_body=body)
 
 
 def _topic_description(topic: Topic) -> str:
     types = [s.type for s in registered_events() if s.topic == topic]
-    kind = "log-compacted, " if topic.compacted else ""
+    kind = (
+        "log-compacted (a record with a null value is a tombstone: the key's record is erased; "
+        "it carries none of the CloudEvents headers), "
+        if topic.compacted
+        else ""
+    )
     listed = ", ".join(types) or "none yet"
     return f"{kind}keyed by {topic.key}; {topic.partitions} partitions; event types: {listed}"
 
