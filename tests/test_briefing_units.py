@@ -320,3 +320,56 @@ def test_a_visited_drivers_words_close_the_warm_part_in_his_county_only() -> Non
         ("d1的话", "货车司机", "在“送健康”走访中", "warm")
     ]
     assert "d2的话" not in render(briefing, "markdown")
+
+
+def _warm_text(**docs: list[dict[str, Any]]) -> str:
+    period = parse_period("2026-03")
+    drivers = [
+        {"_id": f"d{n}", "county": "meigu", "source": "individual", "registered_at": at("2026-03-01")}
+        for n in (1, 2)
+    ]
+    figures = compute(view(drivers=drivers, **docs), "meigu", period)
+    return "".join(compose(figures, period, "美姑县").parts[-1].paragraphs)
+
+
+def _visits(*campaign_ids: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "_id": f"{c}:{n}",
+            "campaign_id": c,
+            "driver_id": f"d{n}",
+            "member": n == 1,
+            "visited_at": at("2026-03-10"),
+        }
+        for c in campaign_ids
+        for n in (1, 2)
+    ]
+
+
+def test_the_campaign_sentence_names_the_kinds_held_and_only_those() -> None:
+    one = _warm_text(visits=_visits("c1"), campaigns=[{"_id": "c1", "kind": "health"}])
+    assert "开展“送健康”活动1次，慰问党员司机1名，非党员司机1人" in one
+    assert "送温暖" not in one
+    assert "送服务" not in one
+    three = [{"_id": c, "kind": k} for c, k in (("c1", "service"), ("c2", "warmth"), ("c3", "health"))]
+    assert "开展“送温暖、送健康、送服务”活动3次" in _warm_text(
+        visits=_visits("c1", "c2", "c3"), campaigns=three
+    )
+    # A campaign whose start the view has not seen yet: its visits count, under the general name.
+    assert "开展关爱活动1次" in _warm_text(visits=_visits("c9"), campaigns=[])
+
+
+def test_the_station_sentence_names_where_it_is_set_up_without_repeating_its_name() -> None:
+    def stations(*names: str) -> list[dict[str, Any]]:
+        return [
+            {"_id": f"s{n}", "county": "meigu", "name": name, "beds": 4, "opened_at": at("2026-03-01")}
+            for n, name in enumerate(names)
+        ]
+
+    text = _warm_text(stations=stations("峨曲古乡公路养护站暖心之家"))
+    assert "依托峨曲古乡公路养护站现有硬件设施打造“暖心之家”1处，配置床铺4张" in text
+    assert "暖心之家打造" not in text
+    assert "依托拖觉镇服务区现有硬件设施打造“暖心之家”1处" in _warm_text(stations=stations("拖觉镇服务区"))
+    assert _warm_text(stations=stations("暖心之家")).startswith(
+        "打造“暖心之家”1处"
+    ) or "。打造“暖心之家”1处" in (_warm_text(stations=stations("暖心之家")))

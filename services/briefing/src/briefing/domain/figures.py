@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from roadbranch_shared.contracts.welfare import CAMPAIGN_KINDS
+
 from briefing.domain.periods import Period
 
 Document = Mapping[str, Any]
@@ -111,6 +113,7 @@ class WarmFigures:
     station_beds: int = 0
     check_ins: int = 0
     campaigns: int = 0
+    campaign_kinds: list[str] = field(default_factory=list)  # warmth, health, service: those held
     visits_to_members: int = 0
     visits_to_non_members: int = 0
     members_visited: int = 0
@@ -406,8 +409,11 @@ def _campaigns(view: View, period: Period) -> dict[str, Any]:
     labels = {k: v for c in view.campaigns for k, v in (c.get("labels") or {}).items()}
     solved = {n for v in visits for n in v.get("solved_need_ids") or []}
     categories = {n["_id"]: n.get("category") for n in view.needs}
+    held = {v["campaign_id"] for v in visits}
+    kinds = {c.get("kind") for c in view.campaigns if c["_id"] in held}
     return {
-        "campaigns": len({v["campaign_id"] for v in visits}),
+        "campaigns": len(held),
+        "campaign_kinds": [k for k in CAMPAIGN_KINDS if k in kinds],
         "visits_to_members": sum(bool(v.get("member")) for v in visits),
         "visits_to_non_members": sum(not v.get("member") for v in visits),
         "members_visited": len({v["driver_id"] for v in visits if v.get("member")}),

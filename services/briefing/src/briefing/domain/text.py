@@ -237,17 +237,20 @@ def _warm(f: Figures) -> list[str]:
             sentence += f"，司机评价平均{x.average_rating}分"
         out.append(sentence + "。")
     if x.stations:
-        names = "、".join(x.station_names)
+        hosts = "、".join(h for h in (_host(n) for n in x.station_names) if h)
+        based = f"依托{hosts}现有硬件设施" if hosts else ""
         sentence = (
-            f"依托{names}打造“暖心之家”{x.stations}处，配置床铺{x.station_beds}张，"
+            f"{based}打造“暖心之家”{x.stations}处，配置床铺{x.station_beds}张，"
             "免费为货车司机提供停车、休息等便利服务"
         )
         if x.check_ins:
             sentence += f"，接待货车司机休息{x.check_ins}人次"
         out.append(sentence + "。")
     if x.campaigns:
+        kinds = "、".join(CAMPAIGN_KINDS[k] for k in x.campaign_kinds if k in CAMPAIGN_KINDS)
+        held = f"“{kinds}”活动" if kinds else "关爱活动"
         sentence = (
-            f"开展“送温暖、送健康、送服务”活动{x.campaigns}次，慰问党员司机{x.members_visited}名，"
+            f"开展{held}{x.campaigns}次，慰问党员司机{x.members_visited}名，"
             f"非党员司机{x.non_members_visited}人"
         )
         if x.items_handed_out:
@@ -258,6 +261,12 @@ def _warm(f: Figures) -> list[str]:
             sentence += f"，帮助货车司机解决{problems}等困难问题{x.problems_solved}件"
         out.append(sentence + "。")
     return out
+
+
+def _host(station_name: str) -> str:
+    """Where a station is set up, from its name: 峨曲古乡公路养护站暖心之家 is at 峨曲古乡公路养护站
+    (the sentence names the “暖心之家” itself)."""
+    return station_name.strip().removesuffix("”").removesuffix("暖心之家").removesuffix("“").strip()
 
 
 def _closing(f: Figures) -> list[str]:
