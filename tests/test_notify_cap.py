@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from notify.app.dispatch import reserve_daily_place
+from notify.app.caps import reserve_daily_place
 from pymongo import AsyncMongoClient
 from roadbranch_shared.devstack import StackInfo
 

@@ -174,6 +174,46 @@ async def test_concurrent_commands_on_one_aggregate_all_apply_in_turn(store: Agg
     assert [total for _, _, total in payloads(document)] == list(range(1, 26))
 
 
+async def test_a_change_on_the_aggregate_the_caller_has_writes_at_its_version(
+    store: AggregateStore[Counter],
+) -> None:
+    counter = Counter(id="c9", owner="o1")
+    await store.create(counter, [])
+    first = await store.change("c9", lambda c: c.add(2), missing=MISSING, current=counter)
+    assert (first.before is counter, first.after.total, first.after.version) == (True, 2, 1)
+    second = await store.change("c9", lambda c: c.add(3), missing=MISSING, current=first.after)
+    assert (second.after.total, second.after.version) == (5, 2)
+    assert (counter.total, counter.version) == (0, 0), "the caller's aggregate is not changed"
+
+    # No longer current (written meanwhile): the command runs again on the aggregate as stored.
+    stale = await store.change("c9", lambda c: c.add(10), missing=MISSING, current=first.after)
+    assert (stale.before.total, stale.after.total, stale.after.version) == (5, 15, 3)
+    document = await stored(store, "c9")
+    assert [total for _, _, total in payloads(document)] == [2, 5, 15]
+    with pytest.raises(ValueError, match="c9"):
+        await store.change("other", lambda c: c.add(1), missing=MISSING, current=stale.after)
+    with pytest.raises(Missing):  # given, but never stored
+        await store.change("c10", lambda c: c.add(1), missing=MISSING, current=Counter(id="c10", owner="o1"))
+
+
+async def test_a_change_on_the_aggregate_the_caller_has_reads_nothing_first() -> None:
+    store = InMemoryAggregateStore(Counter, source=SOURCE)
+    counter = Counter(id="r1", owner="o1")
+    await store.create(counter, [])
+    reads: list[str] = []
+    read = store._read
+
+    async def counted(aggregate_id: str) -> dict[str, Any] | None:
+        reads.append(aggregate_id)
+        return await read(aggregate_id)
+
+    store._read = counted  # type: ignore[method-assign]
+    await store.change("r1", lambda c: c.add(1), missing=MISSING, current=counter)
+    assert reads == []
+    await store.change("r1", lambda c: c.add(1), missing=MISSING)
+    assert reads == ["r1"]
+
+
 async def test_find_by_fields_in_id_order_a_page_at_a_time(store: AggregateStore[Counter]) -> None:
     for i, owner in enumerate(["a", "b", "a", "c", "a"]):
         await store.create(Counter(id=f"f{i}", owner=owner, total=i), [])

@@ -7,7 +7,8 @@ events the change raises; it does no I/O. A store keeps aggregates of one kind:
 - `change(id, command)` reads one, runs `command` on a copy and writes the new state with the events
   the command returned, at the version it read. A concurrent writer makes the command run again on
   the fresher state (optimistic concurrency); commands on one aggregate take turns within a process,
-  so a burst of them costs one read and one write each instead of every loser retrying.
+  so a burst of them costs one read and one write each instead of every loser retrying. Given the
+  aggregate as the caller just read or wrote it (`current=`), the first run saves the read.
 
 `MongoAggregateStore` turns the new state into the versioned single-document write of
 `roadbranch_shared.outbox` (the changed top-level fields in one `$set`, the events in the same
@@ -103,10 +104,19 @@ class AggregateStore(Protocol[A]):
         ...
 
     async def change(
-        self, aggregate_id: str, command: Command[A], *, missing: Exception, tries: int = 20
+        self,
+        aggregate_id: str,
+        command: Command[A],
+        *,
+        missing: Exception,
+        tries: int = 20,
+        current: A | None = None,
     ) -> Changed[A]:
         """Run `command` on the aggregate and write what it changed with its events; `missing` is
-        raised when there is no such aggregate, and whatever the command raises leaves it as it was."""
+        raised when there is no such aggregate, and whatever the command raises leaves it as it was.
+        `current`: the aggregate as the caller just read or wrote it; the first run takes it instead
+        of reading, and if it is no longer current (its version moved on) the command runs again on
+        the aggregate as stored."""
         ...
 
 
@@ -262,13 +272,27 @@ class _Versioned(Generic[A]):
         return None if stored is None else self._load(stored)[0]
 
     async def change(
-        self, aggregate_id: str, command: Command[A], *, missing: Exception, tries: int = 20
+        self,
+        aggregate_id: str,
+        command: Command[A],
+        *,
+        missing: Exception,
+        tries: int = 20,
+        current: A | None = None,
     ) -> Changed[A]:
+        if current is not None and current.id != aggregate_id:
+            raise ValueError(f"{self.model.__name__} {current.id} given to change {aggregate_id}")
+        known = [current] if current is not None else []
+
         async def once() -> Changed[A]:
-            stored = await self._read(aggregate_id)
-            if stored is None:
-                raise missing
-            before, version = self._load(stored)
+            if known:  # the caller's, on the first run only: a conflict reads it as stored
+                before = known.pop()
+                version = before.version
+            else:
+                stored = await self._read(aggregate_id)
+                if stored is None:
+                    raise missing
+                before, version = self._load(stored)
             after = before.model_copy(deep=True)
             events = list(command(after))
             update = field_changes(before.document(), after.document())
@@ -341,8 +365,8 @@ class InMemoryAggregateStore(_Versioned[A]):
     async def _write(
         self, aggregate_id: str, version: int, update: dict[str, Any], events: Sequence[EventPayload]
     ) -> Document:
-        stored = self.documents[aggregate_id]
-        if stored["version"] != version:
+        stored = self.documents.get(aggregate_id)
+        if stored is None or stored["version"] != version:
             raise ConcurrencyConflict(self.model.__name__, aggregate_id, version)
         entries = [outbox_entry(e) for e in self._staged(aggregate_id, events, version)]
         for name, value in update.get("$set", {}).items():

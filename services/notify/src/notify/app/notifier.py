@@ -10,10 +10,11 @@ from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.sms import SmsProvider
 
 from notify.adapters.channels import Inbox, Sender, SmtpMail, WeChatWorkApp
-from notify.app.dispatch import DeliveryPolicy, Dispatcher
+from notify.app.caps import MongoDailyPlaces
+from notify.app.dispatch import DeliveryPolicy, Dispatcher, mongo_deliveries
 from notify.app.meetings import Meetings
 from notify.app.metrics import NotifyMetrics
-from notify.app.queue import NoticeQueue
+from notify.app.queue import MongoDueQueue, NoticeQueue
 from notify.app.staff import StaffDirectory
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
@@ -44,7 +45,9 @@ class Notifier:
         )
         self.meetings = Meetings(db, self.queue, self.clock, settings.reminder_offsets_minutes)
         self.dispatcher = Dispatcher(
-            db,
+            deliveries=mongo_deliveries(db),
+            queue=MongoDueQueue(db.queue),
+            places=MongoDailyPlaces(db.daily_counts),
             view=self.view,
             senders=self._senders(),
             templates=self.templates,

@@ -1,19 +1,27 @@
 """The queue of messages to send (待发消息): one document per (cause, template, recipient), fanned
 out in batches. Its deterministic _id makes a redelivered event queue nothing new; the document
 leaves the queue once the message is sent, failed for good, cancelled or merged into a digest.
+
+`NoticeQueue` fans the messages out; `DueQueue` is the queue as the dispatcher works it (what is
+due, and each message's next step), on MongoDB (`MongoDueQueue`) or in a dict (`InMemoryDueQueue`,
+for the dispatcher's in-process tests). Queue documents are no aggregates: they raise no events,
+keep no version, and their writes are the plain (or conditional) updates below.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+from roadbranch_shared.aggregates import as_bson_keeps
 from roadbranch_shared.clock import TimeSource
-from roadbranch_shared.documents import Document
+from roadbranch_shared.documents import Document, update_if
 
 from notify.app.templates import Templates
 from notify.app.view import RecipientView
@@ -60,20 +68,10 @@ class NoticeQueue:
         today = now.astimezone(self.templates.zone).date()
         async for kind, recipients in self.view.audience(notice.audience, self.batch_size, on=today):
             audience_size += len(recipients)
-            docs: list[Document] = [
-                {
-                    "_id": notice_id(cause, notice.template, recipient_id),
-                    "cause": cause,
-                    "template": notice.template,
-                    "recipient": recipient_id,
-                    "kind": kind,
-                    "text": text,
-                    "urgent": notice.urgent,
-                    "meeting": meeting,
-                    "tried": [],
-                    "created_at": now,
-                    "due_at": now,
-                }
+            docs = [
+                queued_message(
+                    cause, notice.template, recipient_id, kind, text, notice.urgent, meeting, now=now
+                )
                 for recipient_id in recipients
             ]
             queued += await insert_new(self.db.queue, docs)
@@ -82,6 +80,33 @@ class NoticeQueue:
             # Nobody to tell (no secretary seated yet, an empty branch): said, not silently dropped.
             log.warning("no recipients for %s of %s (%s)", notice.template, cause, notice.audience.kind)
         return queued
+
+
+def queued_message(
+    cause: str,
+    template: str,
+    recipient_id: str,
+    kind: str,
+    text: str,
+    urgent: bool,
+    meeting: Document | None,
+    *,
+    now: datetime,
+) -> Document:
+    """A message as it is queued for one recipient, due at once."""
+    return {
+        "_id": notice_id(cause, template, recipient_id),
+        "cause": cause,
+        "template": template,
+        "recipient": recipient_id,
+        "kind": kind,
+        "text": text,
+        "urgent": urgent,
+        "meeting": meeting,
+        "tried": [],
+        "created_at": now,
+        "due_at": now,
+    }
 
 
 async def insert_new(collection: Any, docs: list[Document]) -> int:
@@ -96,3 +121,114 @@ async def insert_new(collection: Any, docs: list[Document]) -> int:
         if any(err.get("code") != DUPLICATE_KEY for err in errors):
             raise
         return int(e.details.get("nInserted", len(docs) - len(errors)))
+
+
+class DueQueue(Protocol):
+    """The queue as the dispatcher works it."""
+
+    async def due(self, now: datetime, limit: int) -> list[Document]:
+        """Up to `limit` messages due at `now`."""
+        ...
+
+    async def retry_at(self, message_id: str, at: datetime) -> None:
+        """A transient failure: due again at `at`, its claim in the ledger (`attempted`)."""
+        ...
+
+    async def try_next_channel(self, message_id: str, failed: str, now: datetime) -> None:
+        """`failed` is done with: due at once on the channels left."""
+        ...
+
+    async def hold(self, message_id: str, until: datetime) -> None:
+        """Quiet hours: due at `until` (`held_until` shows why)."""
+        ...
+
+    async def merge_into_digest(self, digest: Document, message_id: str, text: str | None) -> None:
+        """Add the message's text to the digest (`digest`: the digest document, if there is none
+        yet). A message merged before (a crash after the merge) is not added twice."""
+        ...
+
+    async def remove(self, message_id: str) -> None: ...
+
+    def times(self) -> AsyncIterator[tuple[datetime, datetime]]:
+        """(due at, queued at) of every waiting message, for the gauges."""
+        ...
+
+
+class MongoDueQueue:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def due(self, now: datetime, limit: int) -> list[Document]:
+        return await self.collection.find({"due_at": {"$lte": now}}).to_list(limit)
+
+    async def retry_at(self, message_id: str, at: datetime) -> None:
+        await update_if(self.collection, message_id, {}, {"$set": {"due_at": at, "attempted": True}})
+
+    async def try_next_channel(self, message_id: str, failed: str, now: datetime) -> None:
+        await update_if(
+            self.collection, message_id, {}, {"$push": {"tried": failed}, "$set": {"due_at": now}}
+        )
+
+    async def hold(self, message_id: str, until: datetime) -> None:
+        await update_if(self.collection, message_id, {}, {"$set": {"due_at": until, "held_until": until}})
+
+    async def merge_into_digest(self, digest: Document, message_id: str, text: str | None) -> None:
+        merged = {"$push": {"items": text, "merged": message_id}}
+        if await update_if(self.collection, digest["_id"], {"merged": {"$ne": message_id}}, merged):
+            return
+        # Absent, or this message merged before a crash: insert, or find it there already.
+        if await self.collection.find_one({"_id": digest["_id"]}) is None:
+            await self.collection.insert_one(dict(digest))
+
+    async def remove(self, message_id: str) -> None:
+        await self.collection.delete_one({"_id": message_id})
+
+    async def times(self) -> AsyncIterator[tuple[datetime, datetime]]:
+        async for doc in self.collection.find({}, {"due_at": 1, "created_at": 1}):
+            yield doc["due_at"], doc["created_at"]
+
+
+class InMemoryDueQueue:
+    """The same queue in a dict (times kept to the millisecond, as BSON keeps them)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Document] = {}
+
+    def add(self, *messages: Document) -> None:
+        """Queue messages as `NoticeQueue` does (one already queued stays as it is)."""
+        for message in messages:
+            self.documents.setdefault(message["_id"], as_bson_keeps(message))
+
+    async def due(self, now: datetime, limit: int) -> list[Document]:
+        due = [copy.deepcopy(d) for d in self.documents.values() if d["due_at"] <= now]
+        return due[:limit]
+
+    def _set(self, message_id: str, **fields: Any) -> None:
+        if message_id in self.documents:
+            self.documents[message_id].update(as_bson_keeps(fields))
+
+    async def retry_at(self, message_id: str, at: datetime) -> None:
+        self._set(message_id, due_at=at, attempted=True)
+
+    async def try_next_channel(self, message_id: str, failed: str, now: datetime) -> None:
+        if message_id in self.documents:
+            tried = self.documents[message_id].get("tried", [])
+            self._set(message_id, tried=[*tried, failed], due_at=now)
+
+    async def hold(self, message_id: str, until: datetime) -> None:
+        self._set(message_id, due_at=until, held_until=until)
+
+    async def merge_into_digest(self, digest: Document, message_id: str, text: str | None) -> None:
+        found = self.documents.get(digest["_id"])
+        if found is None:
+            self.documents[digest["_id"]] = as_bson_keeps(digest)
+        elif message_id not in found.get("merged", []):
+            found["items"] = [*found.get("items", []), text]
+            found["merged"] = [*found.get("merged", []), message_id]
+
+    async def remove(self, message_id: str) -> None:
+        self.documents.pop(message_id, None)
+
+    async def times(self) -> AsyncIterator[tuple[datetime, datetime]]:
+        for doc in list(self.documents.values()):
+            yield doc["due_at"], doc["created_at"]
