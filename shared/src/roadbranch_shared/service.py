@@ -38,7 +38,7 @@ from roadbranch_shared.logs import configure_logging, route_library_logs
 from roadbranch_shared.metrics import BackboneMetrics
 from roadbranch_shared.openapi_errors import declare_error_responses
 from roadbranch_shared.outbox import OutboxEntry, OutboxRelay, pending_markers
-from roadbranch_shared.periodic import start_periodically
+from roadbranch_shared.periodic import PeriodClaims, start_periodically
 from roadbranch_shared.plain_text import RefuseControlCharacters
 from roadbranch_shared.settings import ServiceSettings
 from roadbranch_shared.topics import PROJECT_TOPICS, Topic
@@ -208,6 +208,8 @@ class Service:
             ttl=timedelta(days=self.settings.idempotency_days),
             lease=timedelta(seconds=self.settings.idempotency_lease_seconds),
         )
+        # Periodic jobs that must run once per period across the service's replicas claim it here.
+        self.period_claims = PeriodClaims(self.database)
         self.relay: OutboxRelay | None = None
         self._housekeeping: asyncio.Task[None] | None = None
 

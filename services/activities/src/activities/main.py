@@ -57,7 +57,10 @@ def create_app(
             first_after=0,
         )
         service.app.state.scan_task = start_periodically(
-            activities.compliance.scan, settings.compliance_scan_interval_seconds, name="compliance scan"
+            activities.compliance.scan,
+            settings.compliance_scan_interval_seconds,
+            name="compliance scan",
+            once_across=service.period_claims,
         )
 
     service.on_startup = start

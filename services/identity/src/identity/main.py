@@ -76,7 +76,11 @@ def create_app(
             await parts.keyring.rotate_if_due(at)
             await parts.limits.prune(at)
 
-        service.app.state.tasks = [start_periodically(housekeeping, 3600, name="identity housekeeping")]
+        service.app.state.tasks = [
+            start_periodically(
+                housekeeping, 3600, name="identity housekeeping", once_across=service.period_claims
+            )
+        ]
 
     service.on_startup = start
     for subscription in subscriptions(settings.consumer_group, parts):

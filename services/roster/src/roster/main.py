@@ -107,11 +107,13 @@ def create_app(
             lambda: organisations.find_overdue_pairings(datetime.now(UTC)),
             settings.scan_interval_seconds,
             name="pairing-overdue scan",
+            once_across=service.period_claims,
         )
         state.lost_contact_scan = start_periodically(
             lambda: ledger.find_lost_contact(datetime.now(UTC)),
             settings.scan_interval_seconds,
             name="lost-contact scan",
+            once_across=service.period_claims,
         )
 
     service.on_startup = start

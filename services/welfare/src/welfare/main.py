@@ -72,7 +72,10 @@ def create_app(
         if settings.seed_resources:
             await resources.seed()
         state.escalation_task = start_periodically(
-            needs.escalate_overdue, settings.escalation_scan_seconds, name="need escalation scan"
+            needs.escalate_overdue,
+            settings.escalation_scan_seconds,
+            name="need escalation scan",
+            once_across=service.period_claims,
         )
         state.figures_task = start_periodically(
             figures.refresh, settings.figures_interval_seconds, name="welfare figures", first_after=0
