@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -373,3 +373,63 @@ async def test_two_overlapping_imports_of_a_new_driver_keep_both_lists(
     assert {s["batch_id"] for s in driver.json()["sources"]} == {first["_id"], second_id}
     index = blind_index(keys, person[1], purpose=IndexPurpose.ID_NUMBER)
     assert await db.drivers.count_documents({"identity.id_number_index": index}) == 1
+
+
+async def test_a_live_import_says_so_and_only_one_whose_process_stopped_is_marked_interrupted(
+    roster: ServiceProcess, stack_info: StackInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica's check (here a second importer on the same database) leaves an import whose
+    process is alive alone, however long it runs, and marks one silent for three heartbeats."""
+    person = ("心跳司机", make_synthetic_id_number("513436", date(1972, 7, 8), 953), "13900005953")
+    keys = PiiKeys.from_env(environ=roster.env)
+    db = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)[roster.env["ROADBRANCH_ROSTER_MONGO_DB"]]
+    running_here, other_replica = (DriverImports(db, keys, heartbeat_seconds=0.2) for _ in range(2))
+    release = asyncio.Event()
+    real_insert = imports_module.insert_aggregates
+
+    async def held_insert(*args: Any, **kwargs: Any) -> None:
+        await release.wait()
+        await real_insert(*args, **kwargs)
+
+    monkeypatch.setattr(imports_module, "insert_aggregates", held_insert)
+    live = await running_here.start(_request("长时间导入"), _one_row(person))
+    assert live["owner"] == running_here.owner
+    assert live["owner"] != other_replica.owner
+
+    async def beaten() -> dict[str, Any] | None:
+        found = await db.driver_imports.find_one({"_id": live["_id"]})
+        return (
+            found if found and found["heartbeat_at"] > live["heartbeat_at"] + timedelta(seconds=0.6) else None
+        )
+
+    await eventually(beaten, message="the running import's heartbeat, three beats on")
+    await other_replica.interrupt_leftovers()  # (an earlier test's import left silent may be marked)
+    still = await db.driver_imports.find_one({"_id": live["_id"]})
+    assert still is not None
+    assert still["status"] == "running", "alive: its heartbeat is fresh"
+
+    now = datetime.now(UTC)
+    silent = {**live, "_id": "imp_silent", "heartbeat_at": now - timedelta(seconds=5)}
+    before_heartbeats = {
+        k: v for k, v in {**live, "_id": "imp_old"}.items() if k not in ("owner", "heartbeat_at")
+    }
+    before_heartbeats["started_at"] = now - timedelta(hours=1)
+    finished = {**silent, "_id": "imp_done", "status": "completed"}
+    await db.driver_imports.insert_many([silent, before_heartbeats, finished])
+    assert await other_replica.interrupt_leftovers() == 2, "the silent one and the one from before heartbeats"
+    statuses = {
+        d["_id"]: d["status"]
+        async for d in db.driver_imports.find(
+            {"_id": {"$in": [live["_id"], "imp_silent", "imp_old", "imp_done"]}}
+        )
+    }
+    assert statuses == {
+        live["_id"]: "running",
+        "imp_silent": "interrupted",
+        "imp_old": "interrupted",
+        "imp_done": "completed",
+    }
+    release.set()
+    await running_here.wait()
+    done = await db.driver_imports.find_one({"_id": live["_id"]})
+    assert (done["status"], done["registered"]) == ("completed", 1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -38,6 +37,7 @@ from roadbranch_shared.events import (
     spec_for,
 )
 from roadbranch_shared.metrics import OutboxMetrics
+from roadbranch_shared.owners import new_owner
 from roadbranch_shared.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ class OutboxRelay:
         self.collections = list(collections)
         self.publish = publish
         self.metrics = metrics
-        self.owner = owner or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or new_owner()
         self.lease = lease
         self.idle_interval = idle_interval
         self.max_documents = max_documents

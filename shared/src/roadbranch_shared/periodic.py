@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from roadbranch_shared.documents import Document, update_if
+from roadbranch_shared.owners import new_owner
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +38,7 @@ class PeriodClaims:
 
     def __init__(self, db: AsyncDatabase[Document], *, holder: str | None = None) -> None:
         self.collection = db[COLLECTION]
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.holder = holder or new_owner()
 
     async def claim(self, job: str, every: float, now: datetime | None = None) -> bool:
         """True if this replica runs `job` now (and no other until most of a period has passed)."""

@@ -70,6 +70,7 @@ def create_app(
         keys,
         batch_size=settings.import_batch_size,
         on_row=lambda result, source, n: import_rows.labels(result, source).inc(n),
+        heartbeat_seconds=settings.import_heartbeat_seconds,
     )
     organisations = Organisations(
         db,
@@ -103,6 +104,13 @@ def create_app(
             figures.refresh, settings.figures_interval_seconds, name="roster figures", first_after=0
         )
         imports.start_housekeeping(search.create_indexes, audit.create_indexes)
+        # An import whose replica died is marked interrupted by whichever replica looks next.
+        state.stale_import_check = start_periodically(
+            imports.interrupt_leftovers,
+            3 * settings.import_heartbeat_seconds,
+            name="stale import check",
+            once_across=service.period_claims,
+        )
         state.pairing_overdue_scan = start_periodically(
             lambda: organisations.find_overdue_pairings(datetime.now(UTC)),
             settings.scan_interval_seconds,

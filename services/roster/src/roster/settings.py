@@ -9,6 +9,13 @@ from roadbranch_shared.settings import ServiceSettings, settings_for
 
 class Settings(settings_for("roster")):  # type: ignore[misc]
     import_batch_size: int = Field(default=500, ge=1, le=5000, description="rows written per batch")
+    import_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="how often a running import says it is alive; one silent for three of these is "
+        "marked interrupted by any replica",
+    )
     default_county: str = "meigu"
     clock_control: bool = Field(
         default=False,

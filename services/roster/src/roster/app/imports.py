@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -28,6 +28,7 @@ from roadbranch_shared.outbox import (
     stage_events,
     update_aggregate,
 )
+from roadbranch_shared.owners import new_owner
 from roadbranch_shared.pii import (
     IndexPurpose,
     PiiKeys,
@@ -96,15 +97,29 @@ def check_table(table: Table) -> CheckedTable | list[str]:
 
 
 class DriverImports:
-    """Runs imports against the roster's database; one instance per service process."""
+    """Runs imports against the roster's database; one instance per service process.
+
+    A running import's document carries the process that writes it (`owner`) and a `heartbeat_at`
+    it refreshes every `heartbeat_seconds`; an import silent for three heartbeats lost its process
+    and any replica marks it `interrupted` (never one whose process is alive elsewhere).
+    """
 
     def __init__(
-        self, db: AsyncDatabase[Document], keys: PiiKeys, *, batch_size: int = 500, on_row: Any = None
+        self,
+        db: AsyncDatabase[Document],
+        keys: PiiKeys,
+        *,
+        batch_size: int = 500,
+        on_row: Any = None,
+        heartbeat_seconds: float = 10.0,
+        owner: str | None = None,
     ) -> None:
         self.db = db
         self.keys = keys
         self.batch_size = batch_size
         self.on_row = on_row  # metrics hook: on_row(result, source, count)
+        self.heartbeat_seconds = heartbeat_seconds
+        self.owner = owner or new_owner()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, request: ImportRequest, checked: CheckedTable) -> Document:
@@ -121,6 +136,8 @@ class DriverImports:
             "started_by": request.started_by,
             "started_at": now,
             "status": "running",
+            "owner": self.owner,
+            "heartbeat_at": now,
             "total_rows": checked.total_rows,
             "blank_rows": checked.blank_rows,
             "valid_rows": len(checked.rows),
@@ -144,19 +161,32 @@ class DriverImports:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def interrupt_leftovers(self, before: datetime) -> int:
-        """Mark imports a previous process left running; re-running the file is safe (dedupe)."""
+    async def interrupt_leftovers(self, now: datetime | None = None) -> int:
+        """Mark `interrupted` the imports whose process stopped: running, and silent for three
+        heartbeats (or, written before imports had heartbeats, started that long ago). Importing
+        the file again is safe (dedupe)."""
+        now = now or datetime.now(UTC)
+        silent_since = now - timedelta(seconds=3 * self.heartbeat_seconds)
         result = await self.db.driver_imports.update_many(
-            {"status": "running", "started_at": {"$lt": before}},
-            {"$set": {"status": "interrupted", "finished_at": datetime.now(UTC)}},
+            {
+                "status": "running",
+                "$or": [
+                    {"heartbeat_at": {"$lt": silent_since}},
+                    {"heartbeat_at": {"$exists": False}, "started_at": {"$lt": silent_since}},
+                ],
+            },
+            {"$set": {"status": "interrupted", "finished_at": now}},
         )
+        if result.modified_count:
+            log.warning(
+                "imports whose process stopped marked interrupted", extra={"count": result.modified_count}
+            )
         return result.modified_count
 
     def start_housekeeping(self, *first: Callable[[], Awaitable[object]]) -> None:
         """Run the start-up steps `first` (e.g. creating indexes), then mark leftovers, in the
         background, retrying while the database is unreachable, so the service starts (and reports
         itself unready) without its database. The steps must be safe to repeat."""
-        started = datetime.now(UTC)
 
         async def housekeeping() -> None:
             delay = 0.5
@@ -164,11 +194,7 @@ class DriverImports:
                 try:
                     for step in first:
                         await step()
-                    if n := await self.interrupt_leftovers(started):
-                        log.warning(
-                            "imports left running by an earlier process marked interrupted",
-                            extra={"count": n},
-                        )
+                    await self.interrupt_leftovers()
                     return
                 except ConnectionFailure:
                     await asyncio.sleep(delay)
@@ -178,14 +204,34 @@ class DriverImports:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _heartbeat(self, batch_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                await self.db.driver_imports.update_one(
+                    {"_id": batch_id, "status": "running"}, {"$set": {"heartbeat_at": datetime.now(UTC)}}
+                )
+            except ConnectionFailure:
+                log.warning("an import's heartbeat could not be written", extra={"batch_id": batch_id})
+
     async def _write(self, batch_id: str, request: ImportRequest, rows: Sequence[DriverRow]) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(batch_id), name=f"import-heartbeat-{batch_id}")
+        try:
+            await self._write_rows(batch_id, request, rows)
+        finally:
+            heartbeat.cancel()
+
+    async def _write_rows(self, batch_id: str, request: ImportRequest, rows: Sequence[DriverRow]) -> None:
         try:
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start : start + self.batch_size]
                 counts = await self._write_chunk(batch_id, request, chunk)
                 await self.db.driver_imports.update_one(
                     {"_id": batch_id},
-                    {"$inc": {"processed_rows": len(chunk), **counts}},
+                    {
+                        "$inc": {"processed_rows": len(chunk), **counts},
+                        "$set": {"heartbeat_at": datetime.now(UTC)},
+                    },
                 )
             await self.db.driver_imports.update_one(
                 {"_id": batch_id}, {"$set": {"status": "completed", "finished_at": datetime.now(UTC)}}
