@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 RUN := $(UV) run --frozen
 
-.PHONY: all deps debs web screenshots demo test test-fast lint bench bench-roster bench-notify fuzz contracts devstack-up devstack-down clean
+.PHONY: all deps debs web screenshots demo test test-fast lint bench bench-roster bench-notify bench-mongo fuzz contracts devstack-up devstack-down clean
 
 all: test
 
@@ -83,6 +83,10 @@ bench-roster: deps
 
 bench-notify: deps
 	$(RUN) python bench/notify_bench.py $(ARGS)
+
+# FerretDB and mongo-java-server side by side, and lost updates with 4 writer processes.
+bench-mongo: deps
+	$(RUN) python bench/mongo_servers_bench.py $(ARGS)
 
 # Schemathesis against every service's OpenAPI (its own stack); ARGS="--examples 20 --only roster".
 fuzz: deps

@@ -40,7 +40,12 @@ def member_id(i: int) -> str:
 
 
 async def timed(
-    label: str, call: Callable[[int], Awaitable[Any]], ids: list[int], budget_s: float
+    label: str,
+    call: Callable[[int], Awaitable[Any]],
+    ids: list[int],
+    budget_s: float,
+    *,
+    bench: str = "ferretdb_bulk_insert",
 ) -> dict[str, Any]:
     """Call one after another over random ids until the ids or the time budget run out."""
     took: list[float] = []
@@ -52,7 +57,7 @@ async def timed(
         if time.perf_counter() - start > budget_s:
             break
     seconds = time.perf_counter() - start
-    progress(f"ferretdb_bulk_insert: {label}: {len(took)} calls, {seconds * 1000 / len(took):.1f} ms each")
+    progress(f"{bench}: {label}: {len(took)} calls, {seconds * 1000 / len(took):.1f} ms each")
     return {
         "calls": len(took),
         "seconds": round(seconds, 3),

@@ -1,5 +1,6 @@
 """The aggregate stores keep one contract: the in-memory store (for per-command tests) and the MongoDB
-store on the real FerretDB of the session (marked integration) pass the same tests."""
+store on the real FerretDB of the session and on mongo-java-server (marked integration) pass the same
+tests."""
 
 from __future__ import annotations
 
@@ -64,10 +65,23 @@ class Missing(Exception):
 MISSING = Missing("no such counter")
 
 
-@pytest.fixture(params=["memory", pytest.param("ferretdb", marks=pytest.mark.integration)])
+MONGO_SERVERS = [
+    pytest.param("ferretdb", marks=pytest.mark.integration),
+    pytest.param("mongo_java", marks=pytest.mark.integration),
+]
+
+
+def mongo_uri(request: pytest.FixtureRequest, name: str) -> str:
+    """The URI of the session's FerretDB or mongo-java-server, started on demand."""
+    if name == "ferretdb":
+        return str(request.getfixturevalue("stack_info").mongo_uri)
+    return str(request.getfixturevalue("mongo_java").uri)
+
+
+@pytest.fixture(params=["memory", *MONGO_SERVERS])
 def server(request: pytest.FixtureRequest) -> str | None:
-    """None for the in-memory store, else the URI of the session's FerretDB (started on demand)."""
-    return None if request.param == "memory" else str(request.getfixturevalue("stack_info").mongo_uri)
+    """None for the in-memory store, else the URI of a MongoDB-wire server."""
+    return None if request.param == "memory" else mongo_uri(request, request.param)
 
 
 @pytest.fixture
@@ -260,9 +274,10 @@ async def test_a_change_answers_what_is_stored_times_to_the_millisecond(
     assert found == changed.after
 
 
-@pytest.fixture
-async def collection(stack_info: Any) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)
+@pytest.fixture(params=MONGO_SERVERS)
+async def collection(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    uri = mongo_uri(request, request.param)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
     db = client[f"documents_{uuid.uuid4().hex[:8]}"]
     try:
         yield db.counters

@@ -1,7 +1,8 @@
 """pytest plugin: the real local Kafka and FerretDB for a test session, service processes, polling.
 
 Loaded from the repo's root conftest. The stack is started fresh for every session in the session's
-temporary folder, so no test depends on servers left over from an earlier run.
+temporary folder, so no test depends on servers left over from an earlier run. `mongo_java` is a
+second MongoDB-wire server (mongo-java-server, in memory, atomic) for the tests that ask for it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import Any, TypeVar
 import pytest
 
 from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack.mongojava import MongoJavaServer
+from roadbranch_shared.devstack.process import DevstackError
 from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.devstack.stack import start_on_free_ports
 from roadbranch_shared.kafka_tools import list_topics, read_topic
 from roadbranch_shared.topics import ensure_topics
 
@@ -38,6 +42,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def stack_info(stack: Stack) -> StackInfo:
     return stack.info()
+
+
+@pytest.fixture(scope="session")
+def mongo_java(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoJavaServer]:
+    """mongo-java-server for this session, started only if a test asks: a MongoDB-wire server that
+    applies filtered updates atomically, for tests of several processes on one database. Never
+    skipped: a server that cannot be built or started fails the tests that asked, saying why."""
+    server = MongoJavaServer(tmp_path_factory.mktemp("mongojava"))
+    try:
+        start_on_free_ports(server)
+    except DevstackError as e:
+        pytest.fail(f"mongo-java-server could not start: {e}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 async def eventually(

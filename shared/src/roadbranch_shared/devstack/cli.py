@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--run-dir", type=Path, help="folder for data and logs (default: a new temp folder)")
     sub.add_parser("down", help="stop the stack started by 'up'")
     sub.add_parser("status", help="show whether the servers answer")
-    sub.add_parser("prepare", help="fetch the Kafka jars and build FerretDB into the cache")
+    sub.add_parser("prepare", help="fetch Kafka, build FerretDB and mongo-java-server into the cache")
     sub.add_parser("env", help="print shell exports for the running stack")
     args = parser.parse_args(argv)
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(command: str, run_dir: Path | None) -> int:
     if command == "prepare":
         prepare()
-        print("Kafka jars and FerretDB are in the cache")
+        print("Kafka jars, FerretDB and mongo-java-server are in the cache")
         return 0
     current = load_current()
     if command == "up":

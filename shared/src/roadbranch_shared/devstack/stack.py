@@ -11,6 +11,7 @@ from typing import Any
 
 from roadbranch_shared.devstack.ferretdb import FerretDBServer, ferretdb_binary, mongo_answers
 from roadbranch_shared.devstack.kafka import KafkaServer, broker_answers, kafka_lib
+from roadbranch_shared.devstack.mongojava import MongoJavaServer, mongo_java_classpath
 from roadbranch_shared.devstack.process import DevstackError, cache_dir, pid_alive, terminate
 from roadbranch_shared.pii.crypto import generate_key
 
@@ -39,9 +40,21 @@ class StackInfo:
 
 
 def prepare() -> None:
-    """Fetch the Kafka jars and build FerretDB (in parallel); a no-op once both are cached."""
+    """Fetch the Kafka jars, build FerretDB and mongo-java-server; a no-op once all are cached.
+
+    The two Maven builds run one after the other (they share Maven's local repository), beside Go's.
+    """
+
+    def maven_builds() -> None:
+        kafka_lib()
+        mongo_java_classpath()
+
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        for f in [pool.submit(kafka_lib), pool.submit(ferretdb_binary)]:
+        builds: list[concurrent.futures.Future[object]] = [
+            pool.submit(maven_builds),
+            pool.submit(ferretdb_binary),
+        ]
+        for f in builds:
             f.result()
 
 
@@ -57,8 +70,8 @@ class Stack:
     def up(self) -> StackInfo:
         prepare()
         try:
-            _start_on_free_ports(self.ferretdb)
-            _start_on_free_ports(self.kafka)
+            start_on_free_ports(self.ferretdb)
+            start_on_free_ports(self.kafka)
         except BaseException:
             self.down()
             raise
@@ -81,7 +94,7 @@ class Stack:
         self.ferretdb.stop()
 
 
-def _start_on_free_ports(server: KafkaServer | FerretDBServer, tries: int = 3) -> None:
+def start_on_free_ports(server: KafkaServer | FerretDBServer | MongoJavaServer, tries: int = 3) -> None:
     """A free port can be taken by another process between our pick and the server's bind
     (two test runs at once): then pick new ports and start again."""
     for attempt in range(1, tries + 1):
