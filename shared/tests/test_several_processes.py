@@ -5,7 +5,10 @@ update as query-then-update); `bench/mongo_servers_bench.py` prints how many, no
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
+import time
 import uuid
 from typing import Any
 
@@ -41,3 +44,46 @@ async def test_four_processes_changing_one_document_at_its_version_lose_nothing(
     finally:
         await client.drop_database(database)
         await client.close()
+
+
+CLAIMER = """
+import asyncio, sys, time
+from datetime import datetime, timezone
+from pymongo import AsyncMongoClient
+from roadbranch_shared.periodic import PeriodClaims
+
+async def main(uri, database, go_at, now):
+    client = AsyncMongoClient(uri, tz_aware=True)
+    claims = PeriodClaims(client[database])
+    await client[database].command("ping")  # connected before the start line
+    time.sleep(max(0.0, go_at - time.time()))
+    won = await claims.claim("compliance scan", 60, datetime.fromtimestamp(now, timezone.utc))
+    print("won" if won else "lost", flush=True)
+    await client.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))
+"""
+
+
+@pytest.mark.integration
+async def test_of_replicas_waking_together_one_claims_the_period(mongo_java: MongoJavaServer) -> None:
+    """Six processes claim one periodic job's period at the same instant, twice (the job's first
+    period creates its document, a later one changes it): each time exactly one runs the job."""
+    database = f"claims_{uuid.uuid4().hex[:8]}"
+    for now in (time.time(), time.time() + 120):
+        go_at = time.time() + 3  # every process connected and waiting by then
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                CLAIMER,
+                mongo_java.uri,
+                database,
+                str(go_at),
+                str(now),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            for _ in range(6)
+        ]
+        answers = [(await p.communicate())[0].decode().strip() for p in processes]
+        assert sorted(answers) == ["lost"] * 5 + ["won"], answers
