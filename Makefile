@@ -22,8 +22,12 @@ $(UV):
 	$(PYTHON) -m venv $(BOOTSTRAP)
 	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode is compiled here, once, not at every import: each service process the tests and the demo
+# start imports FastAPI, FastStream, Pydantic and PyMongo, and where PYTHONDONTWRITEBYTECODE is set
+# (as on the CI machine) Python would otherwise compile them from source in every process, about
+# 3 s of CPU each (see docs/testing.md#how-long-it-takes).
 .venv/synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml $(wildcard services/*/pyproject.toml)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 # Debian's packages, each installed once when its command is missing: promtool (prometheus) checks the
@@ -54,6 +58,7 @@ web: web/console/dist/index.html web/driver/dist/sw.js
 
 deps: .venv/synced debs web
 	$(RUN) python -m roadbranch_shared.devstack prepare
+	@$(RUN) python -m compileall -q -j 0 shared/src services/*/src  # the workspace's own code (cheap when current)
 
 lint: .venv/synced
 	$(RUN) ruff check .

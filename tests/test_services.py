@@ -56,7 +56,9 @@ def services(
             proc = ServiceProcess(
                 f"{name}.main:create_app", env=service_env(stack_info, name), log=logs / f"{name}.log"
             )
-            running[name] = proc.start()
+            running[name] = proc.spawn()
+        for proc in running.values():  # spawned together, then awaited: their starts overlap
+            proc.wait_ready()
         yield running
     finally:
         for proc in running.values():

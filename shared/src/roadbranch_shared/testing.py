@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import pytest
 
 from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack.kafka import SHORT_RUN_JVM_OPTIONS
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
 from roadbranch_shared.devstack.process import DevstackError
 from roadbranch_shared.devstack.services import ServiceProcess
@@ -30,7 +31,7 @@ T = TypeVar("T")
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Kafka and FerretDB started for this session, with the project's topics created."""
-    running = Stack(tmp_path_factory.mktemp("stack"))
+    running = Stack(tmp_path_factory.mktemp("stack"), kafka_jvm_options=SHORT_RUN_JVM_OPTIONS)
     info = running.up()
     try:
         asyncio.run(ensure_topics(info.kafka_bootstrap))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,9 @@ def prepare() -> None:
 class Stack:
     """Starts and stops both servers; `kafka` can be stopped and restarted on the same port and data."""
 
-    def __init__(self, run_dir: Path | None = None) -> None:
+    def __init__(self, run_dir: Path | None = None, *, kafka_jvm_options: Sequence[str] = ()) -> None:
         self.run_dir = run_dir or Path(tempfile.mkdtemp(prefix="roadbranch-run-"))
-        self.kafka = KafkaServer(self.run_dir / "kafka")
+        self.kafka = KafkaServer(self.run_dir / "kafka", jvm_options=kafka_jvm_options)
         self.ferretdb = FerretDBServer(self.run_dir / "ferretdb")
         self.contact_key = generate_key()
 
