@@ -164,6 +164,15 @@ class Api:
             )
         return response.json()
 
+    def get_if_known(self, path: str, as_: str) -> Any:
+        """GET `path`, or None while the service answers 404 (it has not heard of it from the events yet)."""
+        try:
+            return self.call("GET", path, as_)
+        except RuntimeError as e:
+            if ": 404 " in str(e):
+                return None
+            raise
+
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
     return polling.wait_until(check, what, timeout=timeout, interval=0.3, error=RuntimeError)
@@ -358,7 +367,11 @@ class Pilot:
         members = set(self.state["member_drivers"])
         wait_until(
             lambda: (
-                set(acts.call("GET", f"/v1/organisations/{branch}", "staff").get("member_driver_ids", []))
+                set(
+                    (acts.get_if_known(f"/v1/organisations/{branch}", "staff") or {}).get(
+                        "member_driver_ids", []
+                    )
+                )
                 >= members
             ),
             "activities to know the branch's members",

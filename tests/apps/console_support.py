@@ -15,7 +15,6 @@ import httpx
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.gateway import Gateway
-from roadbranch_shared.devstack.services import start_all
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "demo"))
@@ -63,8 +62,7 @@ def played(
     services = PilotServices(
         stack_info, run_dir, suffix=f"_{county[-6:]}", county=county, extra_env=extra_env
     )
-    # All six at once (PilotServices.start, the demo's, starts them one after the other).
-    start_all(services.processes.values())
+    services.start(lambda _: None)
     try:
         pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
         pilot.play()
