@@ -15,6 +15,7 @@ import httpx
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.gateway import Gateway
+from roadbranch_shared.testing import reading_from_now
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "demo"))
@@ -62,7 +63,9 @@ def played(
     services = PilotServices(
         stack_info, run_dir, suffix=f"_{county[-6:]}", county=county, extra_env=extra_env
     )
-    services.start(lambda _: None)
+    # From now on: a package's stack is set up before its first module's own mark is taken.
+    with reading_from_now(stack_info):
+        services.start(lambda _: None)
     try:
         pilot = Pilot(plan, services.urls, services.tokens_file, progress=lambda _: None)
         pilot.play()

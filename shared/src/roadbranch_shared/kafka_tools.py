@@ -56,3 +56,53 @@ async def list_topics(bootstrap: str) -> list[str]:
         return sorted(t for t in await admin.list_topics() if not t.startswith("__"))
     finally:
         await admin.close()
+
+
+TopicEnds = dict[str, dict[int, int]]
+
+
+async def topic_ends(bootstrap: str, topics: list[str]) -> TopicEnds:
+    """The offset the next record of each partition of `topics` will get: where "from now on" starts."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    tps = [TopicPartition(topic, p) for topic in topics for p in await partitions_of(bootstrap, topic)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(tps) if tps else {}
+    finally:
+        await consumer.stop()
+    found: TopicEnds = {}
+    for tp, offset in ends.items():
+        found.setdefault(tp.topic, {})[tp.partition] = offset
+    return found
+
+
+async def start_new_groups_at(bootstrap: str, groups: dict[str, str], ends: TopicEnds) -> list[str]:
+    """Commit `ends` as the offsets of each consumer group in `groups` (group -> its one topic) that
+    has committed nothing yet, so it starts there instead of at the topic's beginning; a group that
+    has offsets keeps them. The groups set, by name.
+
+    For tests on one long-lived Kafka: a service started for one test module reads what is published
+    from that module's start on, not every event every earlier module left on the shared topics."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def start_at_end(group: str, topic: str) -> str | None:
+        tps = [TopicPartition(topic, p) for p in ends.get(topic, {})]
+        if not tps:
+            return None
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=group)
+        await consumer.start()
+        try:
+            consumer.assign(tps)
+            if any([await consumer.committed(tp) is not None for tp in tps]):
+                return None
+            await consumer.commit({tp: ends[topic][tp.partition] for tp in tps})
+            return group
+        finally:
+            await consumer.stop()
+
+    done = await asyncio.gather(*(start_at_end(group, topic) for group, topic in groups.items()))
+    return sorted(group for group in done if group)

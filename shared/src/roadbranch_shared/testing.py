@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
@@ -18,14 +19,17 @@ from roadbranch_shared.devstack import Stack, StackInfo
 from roadbranch_shared.devstack.kafka import SHORT_RUN_JVM_OPTIONS
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
 from roadbranch_shared.devstack.process import DevstackError
-from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.devstack.services import ServiceProcess, reading_from, run_aside
 from roadbranch_shared.devstack.stack import start_on_free_ports
-from roadbranch_shared.kafka_tools import list_topics, read_topic
-from roadbranch_shared.topics import ensure_topics
+from roadbranch_shared.kafka_tools import list_topics, read_topic, topic_ends
+from roadbranch_shared.topics import PROJECT_TOPICS, ensure_topics
 
-__all__ = ["ServiceProcess", "eventually", "list_topics", "read_topic"]
+__all__ = ["ServiceProcess", "eventually", "list_topics", "read_topic", "reading_from_now"]
 
 T = TypeVar("T")
+
+# The session's stack once a test asked for it (the module fixture below must not start it).
+_running: list[Stack] = []
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +39,33 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     info = running.up()
     try:
         asyncio.run(ensure_topics(info.kafka_bootstrap))
+        _running.append(running)
         yield running
     finally:
+        _running.clear()
         running.down()
+
+
+@contextmanager
+def reading_from_now(info: StackInfo) -> Iterator[None]:
+    """Service processes spawned in this block read the topics from this moment on: each consumer
+    group they are the first to use starts at the topics' current ends (`reading_from`)."""
+    topics = [topic.name for topic in PROJECT_TOPICS]
+    with reading_from(run_aside(topic_ends(info.kafka_bootstrap, topics))):
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _services_read_from_the_module_start() -> Iterator[None]:
+    """Each test module's services read what is published from the module's start on, not the
+    events every earlier module of the session left on the shared topics (which each new consumer
+    group would otherwise read and skip, slower with every module). A module that starts the
+    stack itself gets the mark too: the session's stack is set up before this fixture."""
+    if not _running:
+        yield
+        return
+    with reading_from_now(_running[0].info()):
+        yield
 
 
 @pytest.fixture(scope="session")

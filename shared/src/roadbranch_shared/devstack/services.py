@@ -2,17 +2,62 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 from roadbranch_shared.devstack.process import free_port, pid_alive, tail, terminate
+from roadbranch_shared.kafka_tools import TopicEnds, start_new_groups_at
+
+T = TypeVar("T")
+
+# Where the consumer groups a spawned process is the first to use start reading (see `reading_from`);
+# None: at the topics' beginning, as a service does by itself.
+_new_groups_from: TopicEnds | None = None
+
+
+@contextmanager
+def reading_from(ends: TopicEnds | None) -> Iterator[None]:
+    """Within this block, every service process spawned starts each consumer group it is the first
+    to use at `ends` (`kafka_tools.topic_ends`, taken when the block's test began) instead of at
+    the beginning of the topic. Groups with committed offsets keep them, so a process restarted in
+    the block resumes where its predecessor stopped. The tests' session Kafka keeps every event of
+    every earlier test module; without this, each new service read and skipped all of them."""
+    global _new_groups_from
+    before, _new_groups_from = _new_groups_from, ends
+    try:
+        yield
+    finally:
+        _new_groups_from = before
+
+
+def run_aside(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a loop of its own, also when called from a running loop."""
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(asyncio.run(work))
+        except BaseException as e:  # re-raised in the caller's thread
+            failure.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 class ServiceProcess:
@@ -37,6 +82,7 @@ class ServiceProcess:
 
     def spawn(self) -> ServiceProcess:
         """Start the process without waiting for it (see `wait_ready` and `start_all`)."""
+        self._start_new_groups()
         cmd = [
             sys.executable,
             "-m",
@@ -63,6 +109,20 @@ class ServiceProcess:
                 start_new_session=True,
             )
         return self
+
+    def _start_new_groups(self) -> None:
+        """Inside `reading_from`: commit the start offsets of this service's groups not yet used."""
+        from roadbranch_shared.consumers import kafka_group
+        from roadbranch_shared.topics import PROJECT_TOPICS
+
+        ends = _new_groups_from
+        bootstraps = [k for k in self.env if k.startswith("ROADBRANCH_") and k.endswith("_KAFKA_BOOTSTRAP")]
+        if ends is None or len(bootstraps) != 1:
+            return
+        service = bootstraps[0].removeprefix("ROADBRANCH_").removesuffix("_KAFKA_BOOTSTRAP")
+        group = self.env.get(f"ROADBRANCH_{service}_CONSUMER_GROUP", service.lower())
+        groups = {kafka_group(group, topic): topic.name for topic in PROJECT_TOPICS}
+        run_aside(start_new_groups_at(self.env[bootstraps[0]], groups, ends))
 
     def wait_ready(self, *, timeout: float = 120.0, wait_for: str = "/health/ready") -> ServiceProcess:
         """Wait until the spawned process answers 200 on `wait_for`; stop it if it never does."""
