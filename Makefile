@@ -12,8 +12,6 @@ PYTHON ?= python3.11
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := 3.11
 RUN := $(UV) run --frozen
-# pytest-xdist workers of `make test`, each with a Kafka and a FerretDB of its own (0: no workers).
-TEST_WORKERS ?= 2
 
 .PHONY: all deps debs web screenshots demo test test-fast lint bench bench-roster bench-notify bench-mongo fuzz contracts devstack-up devstack-down clean
 
@@ -69,7 +67,7 @@ lint: .venv/synced
 
 test: deps lint
 	cd web && npm run typecheck && npm test
-	$(RUN) pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(RUN) pytest
 
 # Unit tests only (no servers): fast feedback while editing.
 test-fast: .venv/synced

@@ -105,14 +105,3 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}; last value: {last!r}")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs two workers, `--dist loadgroup`), a module's tests stay
-    on one worker, so its module fixtures start its services once; so do a package's (the console's
-    and the driver app's each share one stack per package, in file order). Each worker has a stack
-    of its own (the session fixtures)."""
-    for item in items:
-        module = item.path
-        group = module.parent if (module.parent / "__init__.py").exists() else module
-        item.add_marker(pytest.mark.xdist_group(str(group.relative_to(item.config.rootpath))))
