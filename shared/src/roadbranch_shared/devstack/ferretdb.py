@@ -120,6 +120,9 @@ class FerretDBServer:
                 str(self.folder / "data"),
                 "-log-level",
                 "warn",
+                # No disk sync at each commit: a throwaway dev database (see main.go).
+                "-synchronous",
+                "normal",
             ],
             cwd=self.folder,
             log=self.log,

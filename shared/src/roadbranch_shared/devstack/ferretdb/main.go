@@ -20,7 +20,16 @@ func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	dataDir := flag.String("data-dir", "data", "directory holding the SQLite databases")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	// SQLite's synchronous setting: "full" (SQLite's default) syncs the write-ahead log to disk at
+	// every commit; "normal" only at checkpoints, which a crash of the process cannot undo (only one
+	// of the whole machine could lose the last commits). The dev stack's data is thrown away.
+	synchronous := flag.String("synchronous", "full", "full or normal")
 	flag.Parse()
+
+	if *synchronous != "full" && *synchronous != "normal" {
+		fmt.Fprintf(os.Stderr, "bad -synchronous: %q (full or normal)\n", *synchronous)
+		os.Exit(2)
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -38,7 +47,7 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
+		SQLiteURL: "file:" + *dataDir + "/?_pragma=synchronous(" + *synchronous + ")",
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cannot start FerretDB: %v\n", err)
