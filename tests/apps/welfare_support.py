@@ -3,11 +3,9 @@ stations and campaigns through its HTTP API (for the welfare tests, notify and t
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import threading
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from typing import Any
 import httpx
 from roadbranch_shared.contracts.roster import DriverRegistered
 from roadbranch_shared.devstack import StackInfo
-from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.devstack.services import ServiceProcess, run_aside
 from roadbranch_shared.polling import wait_until
 
 ROLES = ("welfare_officer", "work_group_staff", "station_staff", "org_department", "operator")
@@ -96,7 +94,7 @@ class Welfare:
                     )
                     await publisher.publish(event, d)
 
-        _run(publish())
+        run_aside(publish())
         for d in new:
             self.wait_for(lambda d=d: self.knows(d), message=f"welfare to know {d}")
         self.registered.update(new)
@@ -269,20 +267,3 @@ class Welfare:
     def wait_for(self, check: Callable[[], Any], *, timeout: float = 60, message: str = "condition") -> Any:
         """Poll `check` (a blocking call) until it is truthy; for scripts without an event loop."""
         return wait_until(check, message, timeout=timeout)
-
-
-def _run(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run a coroutine to its end from blocking code, also when the caller's loop is running."""
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(coroutine)
-        except BaseException as e:  # re-raised in the caller's thread
-            failure.append(e)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
