@@ -31,20 +31,24 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
 
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     """The partition numbers of `topic` (empty if it does not exist)."""
+    return (await partitions_of_topics(bootstrap, [topic]))[topic]
+
+
+async def partitions_of_topics(bootstrap: str, topics: list[str]) -> dict[str, list[int]]:
+    """The partition numbers of each of `topics`, in one request (empty for one that does not exist)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        described = await admin.describe_topics([topic])
-        return sorted(
-            p["partition"]
-            for d in described
-            if d["topic"] == topic and not d["error_code"]
-            for p in d["partitions"]
-        )
+        described = await admin.describe_topics(topics)
     finally:
         await admin.close()
+    found: dict[str, list[int]] = {topic: [] for topic in topics}
+    for d in described:
+        if d["topic"] in found and not d["error_code"]:
+            found[d["topic"]] = sorted(p["partition"] for p in d["partitions"])
+    return found
 
 
 async def list_topics(bootstrap: str) -> list[str]:
@@ -65,7 +69,8 @@ async def topic_ends(bootstrap: str, topics: list[str]) -> TopicEnds:
     """The offset the next record of each partition of `topics` will get: where "from now on" starts."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    tps = [TopicPartition(topic, p) for topic in topics for p in await partitions_of(bootstrap, topic)]
+    partitions = await partitions_of_topics(bootstrap, topics)
+    tps = [TopicPartition(topic, p) for topic, numbers in partitions.items() for p in numbers]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
@@ -88,6 +93,17 @@ async def start_new_groups_at(bootstrap: str, groups: dict[str, str], ends: Topi
     import asyncio
 
     from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await asyncio.gather(*(admin.list_consumer_group_offsets(group) for group in groups))
+    finally:
+        await admin.close()
+    new = {
+        group: topic for (group, topic), offsets in zip(groups.items(), committed, strict=True) if not offsets
+    }
 
     async def start_at_end(group: str, topic: str) -> str | None:
         tps = [TopicPartition(topic, p) for p in ends.get(topic, {})]
@@ -97,12 +113,10 @@ async def start_new_groups_at(bootstrap: str, groups: dict[str, str], ends: Topi
         await consumer.start()
         try:
             consumer.assign(tps)
-            if any([await consumer.committed(tp) is not None for tp in tps]):
-                return None
             await consumer.commit({tp: ends[topic][tp.partition] for tp in tps})
             return group
         finally:
             await consumer.stop()
 
-    done = await asyncio.gather(*(start_at_end(group, topic) for group, topic in groups.items()))
+    done = await asyncio.gather(*(start_at_end(group, topic) for group, topic in new.items()))
     return sorted(group for group in done if group)
