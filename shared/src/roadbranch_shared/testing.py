@@ -56,12 +56,16 @@ def reading_from_now(info: StackInfo) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _services_read_from_the_module_start() -> Iterator[None]:
+def _services_read_from_the_module_start(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test module's services read what is published from the module's start on, not the
     events every earlier module of the session left on the shared topics (which each new consumer
     group would otherwise read and skip, slower with every module). A module that starts the
-    stack itself gets the mark too: the session's stack is set up before this fixture."""
-    if not _running:
+    stack itself gets the mark too: the session's stack is set up before this fixture. A module of
+    unit tests only starts no service and asks Kafka nothing."""
+    integration = any(
+        item.get_closest_marker("integration") for item in request.session.items if item.path == request.path
+    )
+    if not (_running and integration):
         yield
         return
     with reading_from_now(_running[0].info()):
