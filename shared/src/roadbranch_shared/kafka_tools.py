@@ -98,7 +98,7 @@ async def start_new_groups_at(bootstrap: str, groups: dict[str, str], ends: Topi
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        committed = await asyncio.gather(*(admin.list_consumer_group_offsets(group) for group in groups))
+        committed = await asyncio.gather(*(_committed_offsets(admin, group) for group in groups))
     finally:
         await admin.close()
     new = {
@@ -120,3 +120,22 @@ async def start_new_groups_at(bootstrap: str, groups: dict[str, str], ends: Topi
 
     done = await asyncio.gather(*(start_at_end(group, topic) for group, topic in new.items()))
     return sorted(group for group in done if group)
+
+
+async def _committed_offsets(admin: Any, group: str, within: float = 60) -> dict[Any, Any]:
+    """The offsets `group` has committed, asked again while the broker has no coordinator for it
+    yet: a fresh broker creates its offsets topic on the first group's request and answers
+    GroupCoordinatorNotAvailable (a retriable error) until it has."""
+    import asyncio
+
+    from aiokafka.errors import KafkaError
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return dict(await admin.list_consumer_group_offsets(group))
+        except KafkaError as error:
+            if not error.retriable or loop.time() > deadline:
+                raise
+        await asyncio.sleep(0.2)
