@@ -78,7 +78,7 @@ demo: deps
 
 # The console's and the driver app's end-to-end tests, keeping their screenshots in docs/screenshots/ (committed).
 screenshots: deps
-	ROADBRANCH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(RUN) pytest tests/console tests/driver -q
+	ROADBRANCH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(RUN) pytest tests/seed -q
 
 bench: deps
 	$(RUN) python bench/run.py

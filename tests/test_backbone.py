@@ -274,7 +274,7 @@ async def test_bad_records_go_to_the_dead_letter_topic_and_the_next_one_is_proce
         metrics = (await http.get("/metrics")).text
     assert 'roadbranch_dead_letters_total{reason="not_json",topic="test.tally.v1"}' in metrics
     # Every backbone metric the Grafana dashboards query is one a running service really exports
-    # (the services' own metrics are checked against the five running services in test_pilot.py).
+    # (the services' own metrics are checked against the five running services in tests/seed/test_figures.py).
     exported = {line.split("{")[0].split(" ")[0] for line in metrics.splitlines() if not line.startswith("#")}
     backbone = ("faststream_", "roadbranch_outbox_", "roadbranch_dead_letters")
     queried = {

@@ -1,5 +1,6 @@
 """Unit tests of JWT verification (no servers): the key set is fetched through a callable here; the
-real path, over HTTP from a running identity service, is in tests/test_identity.py and test_pilot.py."""
+real path, over HTTP from a running identity service, is in tests/test_identity.py and
+tests/seed/test_figures.py."""
 
 from __future__ import annotations
 

@@ -122,15 +122,16 @@ def console_stack(
     stack_info: StackInfo,
     run_dir: Path,
     *,
+    notifications: bool = False,
     extra_env: dict[str, str] | None = None,
     driver_dist: Path | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The seed pilot played (no notifications settled: the pages do not need them), the demo
-    sign-ins made, the gateway in front (with the driver app under /driver/ when `driver_dist` is
-    given) and one Chromium; all stopped after."""
+    """The seed pilot played (its notifications settled only when asked: the pages do not need
+    them), the demo sign-ins made, the gateway in front (with the driver app under /driver/ when
+    `driver_dist` is given) and one Chromium; all stopped after."""
     # The roster's scans may be run "as of" a later day, so a test can find members out of contact.
     env = {"ROADBRANCH_ROSTER_CLOCK_CONTROL": "true", **(extra_env or {})}
-    with played(stack_info, run_dir, SEED_PLAN, notifications=False, extra_env=env) as run:
+    with played(stack_info, run_dir, SEED_PLAN, notifications=notifications, extra_env=env) as run:
         services = run["services"]
         sign_in_api = SignIn(services.urls["identity"])
         state = run["pilot"].state

@@ -117,6 +117,11 @@ def station_of(console: dict[str, Any]) -> dict[str, Any]:
     return dict(api(console, "welfare", "GET", f"/v1/stations/{station_id}", "quanyi"))
 
 
+def set_hours(station: dict[str, Any]) -> dict[str, Any]:
+    """A station's hours without the ones not set (an all-day station has no opening time)."""
+    return {k: v for k, v in station["hours"].items() if v is not None}
+
+
 def test_station_staff_check_a_driver_in_and_out_and_the_free_beds_follow(console: dict[str, Any]) -> None:
     driver_id = console["pilot"].state["drivers"][0]
     before = station_of(console)
@@ -186,6 +191,12 @@ def test_an_officer_changes_a_stations_beds_facilities_and_hours(console: dict[s
     assert after["amenities"]["hot_water"] is True  # what was not touched stays
     assert after["hours"]["open_all_day"] is False
     assert (after["hours"]["opens"][:5], after["hours"]["closes"][:5]) == ("07:00", "23:30")
+    # The seed county goes on to the driver app's tests: the station is as the pilot left it again.
+    restore = {"amenities": before["amenities"], "hours": before["hours"]}
+    api(console, "welfare", "PATCH", f"/v1/stations/{before['station_id']}", "quanyi", json=restore)
+    again = station_of(console)
+    assert again["amenities"] == before["amenities"]
+    assert set_hours(again) == set_hours(before)
 
 
 def test_an_officer_runs_a_campaign_from_stock_to_close(console: dict[str, Any]) -> None:

@@ -1,0 +1,1 @@
+"""The driver app's end-to-end tests, on the seed county of the folder above."""
