@@ -10,13 +10,11 @@ from pathlib import Path
 from roadbranch_shared.devstack.process import (
     HERE,
     DevstackError,
+    LocalServer,
     cache_dir,
     free_port,
     inputs_digest,
     run_checked,
-    spawn,
-    terminate,
-    wait_until_ready,
 )
 
 FERRETDB_VERSION = "1.24.2"
@@ -95,7 +93,9 @@ def mongo_answers(uri: str) -> bool:
 
 
 @dataclass
-class FerretDBServer:
+class FerretDBServer(LocalServer):
+    PORT_TAKEN = ("address already in use",)
+
     folder: Path
     port: int = field(default_factory=free_port)
     pid: int | None = None
@@ -111,7 +111,7 @@ class FerretDBServer:
     def start(self, *, timeout: float = 60.0) -> None:
         binary = ferretdb_binary()
         self.folder.mkdir(parents=True, exist_ok=True)
-        proc = spawn(
+        self._run(
             [
                 str(binary),
                 "-listen-addr",
@@ -125,30 +125,7 @@ class FerretDBServer:
                 "normal",
             ],
             cwd=self.folder,
-            log=self.log,
+            ready=lambda: mongo_answers(self.uri),
+            what=f"FerretDB on port {self.port}",
+            timeout=timeout,
         )
-        self.pid = proc.pid
-        try:
-            wait_until_ready(
-                lambda: mongo_answers(self.uri),
-                pid=proc.pid,
-                log=self.log,
-                what=f"FerretDB on port {self.port}",
-                timeout=timeout,
-            )
-        except DevstackError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        if self.pid is not None:
-            terminate(self.pid)
-            self.pid = None
-
-    def lost_port_race(self) -> bool:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "address already in use" in text
-
-    def new_ports(self) -> None:
-        self.log.unlink(missing_ok=True)
-        self.port = free_port()

@@ -16,14 +16,12 @@ from pathlib import Path
 from roadbranch_shared.devstack.process import (
     HERE,
     DevstackError,
+    LocalServer,
     cache_dir,
     free_port,
     inputs_digest,
     port_open,
     run_checked,
-    spawn,
-    terminate,
-    wait_until_ready,
 )
 
 KAFKA_VERSION = "4.4.0"
@@ -118,7 +116,7 @@ def broker_answers(bootstrap: str) -> bool:
 
 
 @dataclass
-class KafkaServer:
+class KafkaServer(LocalServer):
     """One KRaft node; keeps its ports and data across stop()/start() so a restart loses nothing."""
 
     folder: Path
@@ -126,6 +124,7 @@ class KafkaServer:
     controller_port: int = field(default_factory=free_port)
     pid: int | None = None
     jvm_options: Sequence[str] = ()  # e.g. SHORT_RUN_JVM_OPTIONS
+    PORT_TAKEN = ("Unable to start acceptor", "Address already in use")
 
     @property
     def bootstrap(self) -> str:
@@ -190,30 +189,17 @@ class KafkaServer:
             )
         cmd = java_cmd(lib, "kafka.Kafka", str(props), options=self.jvm_options)
         cmd.insert(1, f"-Dlog4j2.configurationFile={self.folder / 'log4j2.properties'}")
-        proc = spawn(cmd, cwd=self.folder, log=self.log)
-        self.pid = proc.pid
-        try:
-            wait_until_ready(
-                lambda: broker_answers(self.bootstrap),
-                pid=proc.pid,
-                log=self.log,
-                what=f"Kafka on {self.bootstrap}",
-                timeout=timeout,
-            )
-        except DevstackError:
-            self.stop()
-            raise
+        self._run(
+            cmd,
+            cwd=self.folder,
+            ready=lambda: broker_answers(self.bootstrap),
+            what=f"Kafka on {self.bootstrap}",
+            timeout=timeout,
+        )
 
-    def stop(self) -> None:
-        if self.pid is not None:
-            terminate(self.pid)
-            self.pid = None
-
-    def lost_port_race(self) -> bool:
-        """Whether the last start failed because another process took one of our ports first."""
-        log = self.folder / "kafka.log"
-        text = log.read_text(errors="replace") if log.exists() else ""
-        return "Unable to start acceptor" in text or "Address already in use" in text
+    @property
+    def startup_log(self) -> Path:
+        return self.folder / "kafka.log"  # log4j's, where the broker says it could not bind
 
     def new_ports(self) -> None:
         """Fresh ports and storage (the controller's address is written into the storage at format)."""

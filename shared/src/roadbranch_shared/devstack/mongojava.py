@@ -18,13 +18,11 @@ from roadbranch_shared.devstack.ferretdb import mongo_answers
 from roadbranch_shared.devstack.process import (
     HERE,
     DevstackError,
+    LocalServer,
     cache_dir,
     free_port,
     inputs_digest,
     run_checked,
-    spawn,
-    terminate,
-    wait_until_ready,
 )
 
 MONGO_JAVA_SERVER_VERSION = "1.47.0"
@@ -93,7 +91,7 @@ def mongo_java_classpath() -> str:
 
 
 @dataclass
-class MongoJavaServer:
+class MongoJavaServer(LocalServer):
     """One in-memory mongo-java-server; a stop loses its data (unlike FerretDB, which keeps its folder)."""
 
     folder: Path
@@ -125,29 +123,10 @@ class MongoJavaServer:
             MAIN_CLASS,
             str(self.port),
         ]
-        proc = spawn(cmd, cwd=self.folder, log=self.log)
-        self.pid = proc.pid
-        try:
-            wait_until_ready(
-                lambda: mongo_answers(self.uri),
-                pid=proc.pid,
-                log=self.log,
-                what=f"mongo-java-server on port {self.port}",
-                timeout=timeout,
-            )
-        except DevstackError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        if self.pid is not None:
-            terminate(self.pid)
-            self.pid = None
-
-    def lost_port_race(self) -> bool:
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "Address already in use" in text
-
-    def new_ports(self) -> None:
-        self.log.unlink(missing_ok=True)
-        self.port = free_port()
+        self._run(
+            cmd,
+            cwd=self.folder,
+            ready=lambda: mongo_answers(self.uri),
+            what=f"mongo-java-server on port {self.port}",
+            timeout=timeout,
+        )

@@ -139,3 +139,49 @@ def wait_until_ready(
             return
         time.sleep(0.2)
     raise DevstackError(f"{what} was not ready after {timeout:.0f}s. Its log ({log}):\n{tail(log)}")
+
+
+class LocalServer:
+    """What the dev stack's servers (Kafka, FerretDB, mongo-java-server) share: a process started
+    in its own session and waited for until a real client call answers, stopped on a failed start
+    and by `stop`; a start lost to another process taking the port first is told by its log."""
+
+    pid: int | None
+    port: int
+    # What the server's log says when its port was taken between our pick and its bind.
+    PORT_TAKEN: tuple[str, ...] = ("Address already in use",)
+
+    @property
+    def log(self) -> Path:
+        raise NotImplementedError
+
+    @property
+    def startup_log(self) -> Path:
+        """The log that tells a lost port race (the process's own output unless said otherwise)."""
+        return self.log
+
+    def _run(
+        self, cmd: list[str], *, cwd: Path, ready: Callable[[], bool], what: str, timeout: float
+    ) -> None:
+        proc = spawn(cmd, cwd=cwd, log=self.log)
+        self.pid = proc.pid
+        try:
+            wait_until_ready(ready, pid=proc.pid, log=self.log, what=what, timeout=timeout)
+        except DevstackError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            terminate(self.pid)
+            self.pid = None
+
+    def lost_port_race(self) -> bool:
+        """Whether the last start failed because another process took our port first."""
+        log = self.startup_log
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return any(mark in text for mark in self.PORT_TAKEN)
+
+    def new_ports(self) -> None:
+        self.log.unlink(missing_ok=True)
+        self.port = free_port()
