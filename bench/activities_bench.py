@@ -23,9 +23,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import shutil
-import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,11 +30,11 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from harness import bench_stack, print_report, run_main
 from roadbranch_shared.contracts.roster import MemberAssignedToBranch, MemberVerified, OrganisationCreated
-from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.events import EventPayload, encode_envelope, kafka_headers, new_event
-from roadbranch_shared.topics import ensure_topics
 from stats import progress, rate
 
 TOKEN = secrets.token_urlsafe(24)
@@ -165,29 +162,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="activities_bench")
     parser.add_argument("--members", type=int, default=2000)
     args = parser.parse_args(argv)
-    run_dir = Path(tempfile.mkdtemp(prefix="activities-bench-"))
-    stack = Stack(run_dir)
-    service: ServiceProcess | None = None
-    try:
-        info = stack.up()
-        asyncio.run(ensure_topics(info.kafka_bootstrap))
-        service = start_activities(info, run_dir / "activities.log")
+    with bench_stack("roadbranch-activities-bench-") as run:
+        service = run.started(start_activities(run.info, run.folder / "activities.log"))
         headers = {"Authorization": f"Bearer {TOKEN}"}
         with httpx.Client(base_url=service.url, headers=headers, timeout=600) as client:
             figures = {
                 "members": args.members,
                 "date": date.today().isoformat(),
-                "projection": projection(client, info, args.members),
+                "projection": projection(client, run.info, args.members),
                 "meeting": meeting(client, args.members),
             }
-        print(json.dumps(figures, ensure_ascii=False, indent=2))
-        return 0
-    finally:
-        if service is not None:
-            service.stop()
-        stack.down()
-        shutil.rmtree(run_dir, ignore_errors=True)
+    print_report(figures)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

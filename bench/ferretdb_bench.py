@@ -98,6 +98,54 @@ def sqlite_plan(data_dir: Path, database: str, collection: str) -> dict[str, Any
     return {"id_indexes": indexes, "statements": lookups, "plans": plans}
 
 
+Call = Callable[[int], Awaitable[None]]
+
+
+async def insert_aggregates(collection: Any, documents: int, batch: int, now: datetime) -> float:
+    """`documents` aggregate-shaped documents by insert_many in batches; the seconds it took."""
+    start = time.perf_counter()
+    for first in range(0, documents, batch):
+        docs = [aggregate_document(i, now) for i in range(first, min(first + batch, documents))]
+        await collection.insert_many(docs, ordered=False)
+    seconds = time.perf_counter() - start
+    count = await collection.count_documents({})
+    if count != documents:
+        raise RuntimeError(f"inserted {documents} documents, found {count}")
+    return seconds
+
+
+def single_document_calls(
+    collection: Any, documents: int, calls: int, now: datetime
+) -> list[tuple[str, Call, list[int]]]:
+    """The one-document operations the services make, each with the document numbers to call it on."""
+    ids = random.Random(7).sample(range(documents), min(calls, documents))
+    change = {"$set": {"status": "active"}, "$push": {"history": {"at": now, "what": "active"}}}
+
+    async def find_by_id(i: int) -> None:
+        await collection.find_one({"_id": member_id(i)})
+
+    async def update_by_id(i: int) -> None:
+        await collection.update_one({"_id": member_id(i)}, change)
+
+    async def update_by_id_and_version(i: int) -> None:
+        # The form update_aggregate and apply_once use: _id plus a condition in the filter.
+        await collection.update_one({"_id": member_id(i), "version": 3}, {**change, "$inc": {"version": 1}})
+
+    async def relay_outbox_query(_: int) -> None:
+        found = await collection.find(
+            {"outbox.0": {"$exists": True}}, {"outbox.created_at": 1}, limit=500
+        ).to_list()
+        if found:
+            raise RuntimeError("no document of this collection should have an outbox entry")
+
+    return [
+        ("find_one_by_id", find_by_id, ids),
+        ("update_one_by_id", update_by_id, ids),
+        ("update_one_by_id_and_version", update_by_id_and_version, ids[::-1]),
+        ("relay_outbox_query_idle", relay_outbox_query, ids),
+    ]
+
+
 async def ferretdb_bulk_insert(
     mongo_uri: str,
     ferretdb_pid: int | None,
@@ -116,46 +164,11 @@ async def ferretdb_bulk_insert(
         now = datetime.now(UTC)
         progress(f"ferretdb_bulk_insert: insert_many of {documents} documents in batches of {batch}")
         cpu.start()
-        start = time.perf_counter()
-        for first in range(0, documents, batch):
-            docs = [aggregate_document(i, now) for i in range(first, min(first + batch, documents))]
-            await collection.insert_many(docs, ordered=False)
-        insert_s = time.perf_counter() - start
+        insert_s = await insert_aggregates(collection, documents, batch, now)
         insert_cpu = cpu.stop()
-        count = await collection.count_documents({})
-        if count != documents:
-            raise RuntimeError(f"inserted {documents} documents, found {count}")
-
-        ids = random.Random(7).sample(range(documents), min(calls, documents))
-        change = {"$set": {"status": "active"}, "$push": {"history": {"at": now, "what": "active"}}}
-
-        async def find_by_id(i: int) -> None:
-            await collection.find_one({"_id": member_id(i)})
-
-        async def update_by_id(i: int) -> None:
-            await collection.update_one({"_id": member_id(i)}, change)
-
-        async def update_by_id_and_version(i: int) -> None:
-            # The form update_aggregate and apply_once use: _id plus a condition in the filter.
-            await collection.update_one(
-                {"_id": member_id(i), "version": 3}, {**change, "$inc": {"version": 1}}
-            )
-
-        async def relay_outbox_query(_: int) -> None:
-            found = await collection.find(
-                {"outbox.0": {"$exists": True}}, {"outbox.created_at": 1}, limit=500
-            ).to_list()
-            if found:
-                raise RuntimeError("no document of this collection should have an outbox entry")
-
         plan = sqlite_plan(data_dir, collection.database.name, collection.name)
         figures: dict[str, Any] = {}
-        for label, call, idle in [
-            ("find_one_by_id", find_by_id, ids),
-            ("update_one_by_id", update_by_id, ids),
-            ("update_one_by_id_and_version", update_by_id_and_version, ids[::-1]),
-            ("relay_outbox_query_idle", relay_outbox_query, ids),
-        ]:
+        for label, call, idle in single_document_calls(collection, documents, calls, now):
             cpu.start()
             figures[label] = await timed(label, call, idle, budget_s)
             figures[label]["ferretdb_cpu_s"] = cpu.stop()["ferretdb"]

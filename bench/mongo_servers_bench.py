@@ -28,20 +28,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
-import random
-import shutil
-import signal
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ferretdb_bench import aggregate_document, member_id, timed
+from ferretdb_bench import insert_aggregates, single_document_calls, timed
+from harness import run_folder, run_main, save_report
 from procstat import CpuMeter
 from pymongo import AsyncMongoClient
 from roadbranch_shared.devstack.contention import MODES, contend
@@ -78,44 +73,10 @@ async def operations(server: Server, name: str, args: argparse.Namespace) -> dic
         now = datetime.now(UTC)
         progress(f"{name}: insert_many of {args.documents} documents in batches of 1000")
         cpu.start()
-        start = time.perf_counter()
-        for first in range(0, args.documents, 1000):
-            docs = [aggregate_document(i, now) for i in range(first, min(first + 1000, args.documents))]
-            await collection.insert_many(docs, ordered=False)
-        insert_s = time.perf_counter() - start
+        insert_s = await insert_aggregates(collection, args.documents, 1000, now)
         insert_cpu = cpu.stop()["server"]
-        count = await collection.count_documents({})
-        if count != args.documents:
-            raise RuntimeError(f"{name}: inserted {args.documents} documents, found {count}")
-
-        ids = random.Random(7).sample(range(args.documents), min(1000, args.documents))
-        change = {"$set": {"status": "active"}, "$push": {"history": {"at": now, "what": "active"}}}
-
-        async def find_by_id(i: int) -> None:
-            await collection.find_one({"_id": member_id(i)})
-
-        async def update_by_id(i: int) -> None:
-            await collection.update_one({"_id": member_id(i)}, change)
-
-        async def update_by_id_and_version(i: int) -> None:
-            await collection.update_one(
-                {"_id": member_id(i), "version": 3}, {**change, "$inc": {"version": 1}}
-            )
-
-        async def relay_outbox_query(_: int) -> None:
-            found = await collection.find(
-                {"outbox.0": {"$exists": True}}, {"outbox.created_at": 1}, limit=500
-            ).to_list()
-            if found:
-                raise RuntimeError("no document of this collection should have an outbox entry")
-
         figures: dict[str, Any] = {}
-        for label, call, order in [
-            ("find_one_by_id", find_by_id, ids),
-            ("update_one_by_id", update_by_id, ids),
-            ("update_one_by_id_and_version", update_by_id_and_version, ids[::-1]),
-            ("relay_outbox_query_idle", relay_outbox_query, ids),
-        ]:
+        for label, call, order in single_document_calls(collection, args.documents, 1000, now):
             cpu.start()
             figures[label] = await timed(label, call, order, args.call_seconds, bench=name)
             figures[label]["server_cpu_s"] = cpu.stop()["server"]
@@ -196,14 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the run folder (servers' data and logs)")
     args = parser.parse_args(argv)
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    run_dir = Path(tempfile.mkdtemp(prefix="roadbranch-mongo-bench-"))
     started = time.perf_counter()
-    ok = False
-    try:
+    with run_folder("roadbranch-mongo-bench-", keep=args.keep) as run_dir:
         results = {
             "ferretdb": run_on(FerretDBServer(run_dir / "ferretdb"), "ferretdb", args),
             "mongo_java_server": run_on(MongoJavaServer(run_dir / "mongojava"), "mongo_java_server", args),
@@ -223,24 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             **results,
             "total_wall_seconds": round(time.perf_counter() - started, 1),
         }
-        ok = True
-    finally:
-        if ok and not args.keep:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        else:
-            progress(f"kept the run folder with the servers' logs: {run_dir}")
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"mongo-servers-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    text = json.dumps(report, indent=2)
-    path.write_text(text + "\n")
-    print(text)
-    progress(f"wrote {path.relative_to(BENCH.parent)} in {time.perf_counter() - started:.0f}s")
+    save_report(report, "mongo-servers-")
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("bench interrupted; every process it started is stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -30,10 +30,7 @@ import argparse
 import asyncio
 import json
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -44,15 +41,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "apps"))
 
+from harness import bench_stack, print_report, run_main
 from notify_support import SMS_API_KEY, EventPublisher, SmsProviderServer
 from procstat import CpuMeter
 from pymongo import AsyncMongoClient
 from roadbranch_shared.contracts.activities import MeetingScheduled
 from roadbranch_shared.contracts.roster import ContactPointChanged
-from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.pii import generate_key
-from roadbranch_shared.topics import ensure_topics
 from stats import progress, rate
 
 NOTIFY_DB = "notify_bench"
@@ -109,7 +106,9 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, give_up_afte
     return time.perf_counter() - start
 
 
-async def run(info: StackInfo, notify: ServiceProcess, sms: SmsProviderServer, cpu: CpuMeter, n: int) -> Any:
+async def run_reminder(
+    info: StackInfo, notify: ServiceProcess, sms: SmsProviderServer, cpu: CpuMeter, n: int
+) -> Any:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(info.mongo_uri, tz_aware=True)
     db = client[NOTIFY_DB]
     drivers = [f"drv_bench_{i:06d}" for i in range(n)]
@@ -218,27 +217,17 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.recipients <= 40_000:
         raise SystemExit("--recipients must be between 1 and 40000 (one meeting event must fit in 1 MB)")
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
-    run_dir = Path(tempfile.mkdtemp(prefix="roadbranch-notify-bench-"))
     started = time.perf_counter()
-    stack = Stack(run_dir / "stack")
-    sms = SmsProviderServer(honour_keys=True)
-    notify: ServiceProcess | None = None
-    ok = False
-    try:
-        progress(f"run folder {run_dir}; starting Kafka and FerretDB")
-        info = stack.up()
-        asyncio.run(ensure_topics(info.kafka_bootstrap))
+    with bench_stack("roadbranch-notify-bench-", keep=args.keep) as run:
+        info = run.info
+        sms = run.started(SmsProviderServer(honour_keys=True))
         sms.start()
         progress("starting the notify service")
-        notify = start_notify(info, sms, run_dir / "notify.log", args)
+        notify = run.started(start_notify(info, sms, run.folder / "notify.log", args))
         assert notify.proc is not None
         pid = notify.proc.pid
         cpu = CpuMeter({"notify": pid, "ferretdb": info.ferretdb_pid, "kafka": info.kafka_pid})
-        figures = asyncio.run(run(info, notify, sms, cpu, args.recipients))
+        figures = asyncio.run(run_reminder(info, notify, sms, cpu, args.recipients))
         report = {
             "recipients": args.recipients,
             "batch_size": args.batch_size,
@@ -249,23 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             "notify_rss_mb": rss_mb(pid),
             "total_wall_seconds": round(time.perf_counter() - started, 1),
         }
-        ok = True
-    finally:
-        if notify is not None:
-            notify.stop()
-        sms.stop()
-        stack.down()
-        if ok and not args.keep:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        else:
-            progress(f"kept the run folder with the servers' logs: {run_dir}")
-    print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    print_report(report)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("bench interrupted; every process it started is stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -27,22 +27,18 @@ import argparse
 import asyncio
 import json
 import secrets
-import shutil
-import signal
-import sys
-import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import bench_stack, print_report, run_main
 from procstat import CpuMeter
 from pymongo import AsyncMongoClient
-from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.pii import generate_key, make_synthetic_id_number
-from roadbranch_shared.topics import ensure_topics
 from stats import progress, rate
 
 AREA = "990000"  # not a real area code: the numbers can never be a real person's
@@ -278,21 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     if max(args.drivers, args.members) > 200_000:
         raise SystemExit("at most 200000 rows per file (the roster's own limit)")
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)  # SIGTERM takes the clean way out, like Ctrl-C
-    run_dir = Path(tempfile.mkdtemp(prefix="roadbranch-roster-bench-"))
     started = time.perf_counter()
-    stack = Stack(run_dir / "stack")
-    roster: ServiceProcess | None = None
-    ok = False
-    try:
-        progress(f"run folder {run_dir}; starting Kafka and FerretDB")
-        info = stack.up()
-        asyncio.run(ensure_topics(info.kafka_bootstrap))
+    with bench_stack("roadbranch-roster-bench-", keep=args.keep) as run:
+        info = run.info
         progress("starting the roster service")
-        roster = start_roster(info, run_dir / "roster.log")
+        roster = run.started(start_roster(info, run.folder / "roster.log"))
         assert roster.proc is not None
         cpu = CpuMeter({"roster": roster.proc.pid, "ferretdb": info.ferretdb_pid, "kafka": info.kafka_pid})
         with httpx.Client(base_url=roster.url, timeout=httpx.Timeout(1800, connect=10)) as client:
@@ -308,22 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             "ferretdb_raw_insert": raw,
             "total_wall_seconds": round(time.perf_counter() - started, 1),
         }
-        ok = True
-    finally:
-        if roster is not None:
-            roster.stop()
-        stack.down()
-        if ok and not args.keep:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        else:
-            progress(f"kept the run folder with the servers' logs: {run_dir}")
-    print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    print_report(report)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("bench interrupted; every process it started is stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -49,24 +49,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
 import platform
-import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from backbone_bench import backbone, start_sink
 from ferretdb_bench import ferretdb_bulk_insert
+from harness import bench_stack, run_main, save_report
 from kafka_bench import aiokafka_raw, broker_ceiling
 from pymongo import MongoClient
 from roadbranch_shared.devstack import Stack, StackInfo
@@ -75,8 +68,6 @@ from roadbranch_shared.devstack.kafka import KAFKA_VERSION, java_cmd, kafka_lib
 from roadbranch_shared.devstack.services import ServiceProcess
 from stats import progress
 
-BENCH = Path(__file__).resolve().parent
-RESULTS = BENCH / "results"
 BENCHMARKS = ("broker_ceiling", "aiokafka_raw", "ferretdb_bulk_insert", "backbone")
 
 
@@ -181,20 +172,6 @@ def _library_versions() -> dict[str, str]:
     return {name: version(name) for name in ("aiokafka", "faststream", "pymongo", "pydantic")}
 
 
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM takes the same clean way out as Ctrl-C, so every server is stopped."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 async def run_benchmarks(
     selected: tuple[str, ...], params: Parameters, stack: Stack, sink: ServiceProcess | None
 ) -> dict[str, Any]:
@@ -245,47 +222,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     params = parameters(args)
     selected = tuple(b for b in BENCHMARKS if not args.only or b in args.only)
-    run_dir = Path(tempfile.mkdtemp(prefix="roadbranch-bench-"))
     started = time.perf_counter()
-    stack = Stack(run_dir / "stack")
-    sink: ServiceProcess | None = None
-    ok = False
-    with terminate_as_interrupt():
-        try:
-            progress(f"run folder {run_dir}; starting Kafka {KAFKA_VERSION} and FerretDB {FERRETDB_VERSION}")
-            info = stack.up()
-            progress(f"Kafka on {info.kafka_bootstrap}, FerretDB on {info.mongo_uri}")
-            if "backbone" in selected:
-                progress("starting the sink service (bench/apps/sink.py) in its own process")
-                sink = start_sink(info, run_dir / "sink.log")
-            results = asyncio.run(run_benchmarks(selected, params, stack, sink))
-            report = {
-                "machine": machine(info),
-                "parameters": {"quick": args.quick, "benchmarks": list(selected), **asdict(params)},
-                **results,
-                "total_wall_seconds": round(time.perf_counter() - started, 1),
-            }
-            ok = True
-        finally:
-            if sink is not None:
-                sink.stop()
-            stack.down()
-            if ok and not args.keep:
-                shutil.rmtree(run_dir, ignore_errors=True)
-            else:
-                progress(f"kept the run folder with the servers' logs: {run_dir}")
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    text = json.dumps(report, indent=2)
-    path.write_text(text + "\n")
-    print(text)
-    progress(f"wrote {path.relative_to(BENCH.parent)} in {time.perf_counter() - started:.0f}s")
+    progress(f"Kafka {KAFKA_VERSION} and FerretDB {FERRETDB_VERSION}")
+    with bench_stack("roadbranch-bench-", keep=args.keep) as run:
+        sink: ServiceProcess | None = None
+        if "backbone" in selected:
+            progress("starting the sink service (bench/apps/sink.py) in its own process")
+            sink = run.started(start_sink(run.info, run.folder / "sink.log"))
+        results = asyncio.run(run_benchmarks(selected, params, run.stack, sink))
+        report = {
+            "machine": machine(run.info),
+            "parameters": {"quick": args.quick, "benchmarks": list(selected), **asdict(params)},
+            **results,
+            "total_wall_seconds": round(time.perf_counter() - started, 1),
+        }
+    save_report(report)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("bench interrupted; every process it started is stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

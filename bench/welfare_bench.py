@@ -20,9 +20,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import shutil
-import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -31,11 +28,11 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from harness import bench_stack, print_report, run_main
 from roadbranch_shared.contracts.roster import DriverRegistered
-from roadbranch_shared.devstack import Stack, StackInfo
+from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.events import encode_envelope, kafka_headers, new_event
-from roadbranch_shared.topics import ensure_topics
 from stats import latency_summary, progress, rate
 
 TOKEN = secrets.token_urlsafe(24)
@@ -156,32 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="concurrent requests per step (200)")
     parser.add_argument("--beds", type=int, default=50, help="beds of the station (50)")
     args = parser.parse_args(argv)
-    run_dir = Path(tempfile.mkdtemp(prefix="roadbranch-welfare-bench-"))
-    stack = Stack(run_dir / "stack")
-    welfare: ServiceProcess | None = None
-    ok = False
-    try:
-        progress(f"run folder {run_dir}; starting Kafka and FerretDB")
-        info = stack.up()
-        asyncio.run(ensure_topics(info.kafka_bootstrap))
-        welfare = start_welfare(info, run_dir / "welfare.log")
+    with bench_stack("roadbranch-welfare-bench-") as run:
+        welfare = run.started(start_welfare(run.info, run.folder / "welfare.log"))
         report = {
             "requests": args.requests,
             "beds": args.beds,
-            **asyncio.run(measure(info.kafka_bootstrap, welfare.url, args.requests, args.beds)),
+            **asyncio.run(measure(run.info.kafka_bootstrap, welfare.url, args.requests, args.beds)),
         }
-        ok = True
-    finally:
-        if welfare is not None:
-            welfare.stop()
-        stack.down()
-        if ok:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        else:
-            progress(f"kept the run folder with the servers' logs: {run_dir}")
-    print(json.dumps(report, indent=2, ensure_ascii=False))
+    print_report(report)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)
