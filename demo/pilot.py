@@ -110,6 +110,25 @@ class Person:
     phone: str
 
 
+# The warm-heart station of the briefing, at the road maintenance station of 峨曲古乡 on S208.
+SEED_STATION: dict[str, Any] = {
+    "name": "峨曲古乡公路养护站暖心之家",
+    "road": "S208",
+    "km_marker": 112.5,
+    "latitude": 28.33,
+    "longitude": 103.13,
+    "operator_contact": "养护站值班室",
+    "hours": {"open_all_day": True},
+    "amenities": {
+        "rest_room": True,
+        "drinking_water": True,
+        "hot_water": True,
+        "beds": 4,
+        "parking_spaces": 10,
+    },
+}
+
+
 def synthetic_people(count: int, *, offset: int = 0) -> list[Person]:
     people = []
     for i in range(offset, offset + count):
@@ -515,22 +534,7 @@ class Pilot:
             "POST",
             "/v1/stations",
             "officer",
-            json={
-                "name": "峨曲古乡公路养护站暖心之家",
-                "road": "S208",
-                "km_marker": 112.5,
-                "latitude": 28.33,
-                "longitude": 103.13,
-                "operator_contact": "养护站值班室",
-                "hours": {"open_all_day": True},
-                "amenities": {
-                    "rest_room": True,
-                    "drinking_water": True,
-                    "hot_water": True,
-                    "beds": 4,
-                    "parking_spaces": 10,
-                },
-            },
+            json=SEED_STATION,
         )["station_id"]
         self.state["station"] = station
         self.tokens.add("station", "station_staff", "staff-station-1", org_scope=station)

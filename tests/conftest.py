@@ -1,7 +1,9 @@
-"""Cross-service tests: the test-only apps under tests/apps are importable from here."""
+"""Cross-service tests: the test-only apps under tests/apps, and the demo's pilot (demo/pilot.py),
+are importable from here."""
 
 import sys
 from pathlib import Path
 
-APPS = Path(__file__).parent / "apps"
-sys.path.insert(0, str(APPS))
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE / "apps"))
+sys.path.insert(0, str(HERE.parent / "demo"))

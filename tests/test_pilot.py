@@ -6,15 +6,10 @@ are checked on the seed county the console's and the driver app's tests share
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from console_support import played
-from roadbranch_shared.devstack import StackInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "demo"))
 from pilot import PilotPlan, differences
+from roadbranch_shared.devstack import StackInfo
 
 pytestmark = pytest.mark.integration
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
-from roadbranch_shared.devstack import StackInfo
-from roadbranch_shared.devstack.gateway import Gateway
-from roadbranch_shared.testing import reading_from_now
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "demo"))
-from pilot import (  # noqa: E402
+from pilot import (
     DEMO_PASSWORD,
     SEED_PLAN,
     Pilot,
@@ -29,6 +21,12 @@ from pilot import (  # noqa: E402
     settle,
     settle_notifications,
 )
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.gateway import Gateway
+from roadbranch_shared.testing import reading_from_now
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # The built console the gateway serves; another build (e.g. one made aside while the tree changes)
 # can be tested with ROADBRANCH_CONSOLE_DIST.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pilot import SEED_STATION
 from roadbranch_shared.contracts.roster import DriverRegistered
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess, run_aside
@@ -164,23 +165,7 @@ class Welfare:
 
     def open_station(self, station_id: str | None = None, **details: Any) -> dict[str, Any]:
         """A station like the briefing's at 峨曲古乡公路养护站 unless `details` say otherwise."""
-        body: dict[str, Any] = {
-            "name": "峨曲古乡公路养护站暖心之家",
-            "road": "S208",
-            "km_marker": 112.5,
-            "latitude": 28.33,
-            "longitude": 103.13,
-            "operator_contact": "养护站值班室",
-            "hours": {"open_all_day": True},
-            "amenities": {
-                "rest_room": True,
-                "drinking_water": True,
-                "hot_water": True,
-                "beds": 4,
-                "parking_spaces": 10,
-            },
-            **details,
-        }
+        body: dict[str, Any] = {**SEED_STATION, **details}
         if station_id:
             body["station_id"] = station_id
         return self.ok("POST", "/v1/stations", json=body)
