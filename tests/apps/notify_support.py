@@ -7,6 +7,7 @@ server (aiosmtpd) — plus publishing the input events with the real broker and 
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import json
 import re
@@ -120,7 +121,8 @@ class SmsProviderServer(_JsonServer):
     message's id and nothing is sent again; without it every request sends. `fail_next` holds HTTP
     statuses to answer before succeeding; `fail_numbers` a status per phone number; with `hold` set,
     each request (to the `hold_only` numbers, if any) is recorded as sent and then its answer waits
-    until `hold` is cleared (slow answers, and the crash window between the send and the mark)."""
+    until `hold` is cleared (slow answers, and the crash window between the send and the mark);
+    `delay` slows every answer alike."""
 
     def __init__(self, *, honour_keys: bool = True) -> None:
         super().__init__()
@@ -131,6 +133,7 @@ class SmsProviderServer(_JsonServer):
         self.fail_numbers: dict[str, int] = {}
         self.hold = threading.Event()  # set: answers wait (only to `hold_only` numbers, if any)
         self.hold_only: set[str] = set()
+        self.delay = 0.0  # seconds each answer takes (a provider that is slow but answers)
         self._ids: dict[str, str] = {}
         self._counter = itertools.count(1)
 
@@ -162,6 +165,7 @@ class SmsProviderServer(_JsonServer):
             self.sent.append(Sms(body["to"], body["text"], key))
         while self.hold.is_set() and (not self.hold_only or body["to"] in self.hold_only):
             time.sleep(0.05)
+        time.sleep(self.delay)
         return 201, {"message_id": message_id, "status": "accepted"}, {}
 
     def stop(self) -> None:
@@ -376,6 +380,13 @@ class Notify:
     def start(self) -> Notify:
         self.process.start()
         return self
+
+    def replica(self, log: Path) -> Notify:
+        """Another process of the same service: the same settings, database, consumer group and
+        tokens (started with `start`)."""
+        other = copy.copy(self)
+        other.process = ServiceProcess("notify.main:create_app", env=dict(self.process.env), log=log)
+        return other
 
     def stop(self) -> None:
         self.process.stop()

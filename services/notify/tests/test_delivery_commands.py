@@ -154,6 +154,12 @@ class World:
             metrics=NotifyMetrics(self.registry),
         )
 
+    def restart_after_crash(self) -> None:
+        """A process started again after one died mid-pass: the messages that pass had taken are
+        leased to it until their lease ends, and only then taken up again."""
+        self.clock.set(self.clock.now() + self.queue.lease)
+        self.restart()
+
     def message(
         self,
         recipient: str = "drv-1",
@@ -442,7 +448,7 @@ async def test_a_crash_between_send_and_mark_sends_again_under_the_same_key_once
     assert (line["status"], line["attempts"]) == ("sending", 1)
     assert message in world.queue.documents
 
-    world.restart()
+    world.restart_after_crash()
     await world.run()
     line = world.ledger(message)["sms"]
     assert (line["status"], line["attempts"], line["version"]) == ("sent", 2, 1)
@@ -466,12 +472,42 @@ async def test_a_crash_after_the_mark_sends_nothing_again(
     with pytest.raises(Crash):
         await world.run()
     monkeypatch.undo()
-    world.restart()
+    world.restart_after_crash()
     await world.run()
     assert len(world.sms.taken) == 1
     assert world.ledger(message)["sms"]["status"] == "sent"
     assert len(world.deliveries.events(SENT_TYPE)) == 1
     assert world.queue.documents == {}
+
+
+async def test_a_message_taken_by_one_pass_is_left_alone_by_another_until_its_lease_ends(
+    world: World,
+) -> None:
+    """Two replicas on one queue: the second's pass finds nothing the first holds; once the first
+    has died and the lease has ended, the message is taken up (the ledger says what was sent)."""
+    world.sms.answers = [Crash()]
+    message = world.message()
+    with pytest.raises(Crash):
+        await world.run()  # the first replica took the message and died before the mark
+    world.restart()  # another replica's dispatcher on the same stores
+    assert await world.run() == 0
+    assert len(world.sms.taken) == 1, "not sent again while the first replica's lease holds"
+    world.clock.set(world.clock.now() + world.queue.lease - timedelta(seconds=1))
+    assert await world.run() == 0
+    world.clock.set(world.clock.now() + timedelta(seconds=1))
+    assert await world.run() == 1
+    assert world.ledger(message)["sms"]["status"] == "sent"
+    assert world.queue.documents == {}
+
+
+async def test_every_next_step_ends_the_lease(world: World) -> None:
+    """A transient failure is due again at its retry time, not when the pass's lease would end."""
+    world.sms.answers = [BUSY]
+    message = world.message()
+    await world.run()
+    left = world.queue.documents[message]
+    assert not {"lease_until", "lease"} & left.keys()
+    assert left["due_at"] - world.clock.now() < world.queue.lease
 
 
 async def test_quiet_hours_hold_a_message_for_the_morning_and_write_no_ledger_line(world: World) -> None:

@@ -5,8 +5,9 @@ from the environment only; lists are JSON, e.g. `ROADBRANCH_NOTIFY_REMINDER_OFFS
 """
 
 from datetime import time
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from roadbranch_shared.settings import ServiceSettings, settings_for
 
 
@@ -31,6 +32,12 @@ class Settings(settings_for("notify")):  # type: ignore[misc]
     batch_size: int = Field(default=500, ge=1, le=5000, description="due messages taken per worker pass")
     send_concurrency: int = Field(default=32, ge=1, le=500, description="sends in flight at once")
     send_timeout_seconds: float = Field(default=10, gt=0)
+    lease_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="how long a worker pass holds the messages it took: no other replica takes them "
+        "meanwhile, and a crashed replica's are taken up after it",
+    )
     fanout_batch_size: int = Field(default=500, ge=1, le=5000, description="recipients queued per write")
     metrics_interval_seconds: float = Field(default=5, gt=0, description="how often the gauges are recounted")
     controllable_clock: bool = Field(
@@ -58,6 +65,17 @@ class Settings(settings_for("notify")):  # type: ignore[misc]
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_from: str = "notify@roadbranch.invalid"
+
+    @model_validator(mode="after")
+    def _a_lease_outlasts_a_pass(self) -> Self:
+        rounds = -(-self.batch_size // self.send_concurrency)  # sends of a full batch, in turns
+        if self.lease_seconds <= self.send_timeout_seconds * rounds:
+            raise ValueError(
+                f"lease_seconds must be longer than a full pass can take, send_timeout_seconds × "
+                f"batch_size / send_concurrency = {self.send_timeout_seconds * rounds:g} s: a message's "
+                "lease may not end while its send can still be answered"
+            )
+        return self
 
 
 __all__ = ["ServiceSettings", "Settings"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.clock import Clock
@@ -46,7 +48,7 @@ class Notifier:
         self.meetings = Meetings(db, self.queue, self.clock, settings.reminder_offsets_minutes)
         self.dispatcher = Dispatcher(
             deliveries=mongo_deliveries(db),
-            queue=MongoDueQueue(db.queue),
+            queue=MongoDueQueue(db.queue, lease=timedelta(seconds=settings.lease_seconds)),
             places=MongoDailyPlaces(db.daily_counts),
             view=self.view,
             senders=self._senders(),

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import copy
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -124,10 +125,11 @@ async def insert_new(collection: Any, docs: list[Document]) -> int:
 
 
 class DueQueue(Protocol):
-    """The queue as the dispatcher works it."""
+    """The queue as the dispatcher works it. Several replicas may work one queue: what a pass takes
+    is leased to it, and every next step below ends the lease."""
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
-        """Up to `limit` messages due at `now`."""
+        """Up to `limit` messages due at `now` and leased to no other pass, leased to this one."""
         ...
 
     async def retry_at(self, message_id: str, at: datetime) -> None:
@@ -154,23 +156,55 @@ class DueQueue(Protocol):
         ...
 
 
+# What ends a pass's lease on a message: any next step written for it.
+END_LEASE = {"$unset": {"lease_until": "", "lease": ""}}
+DEFAULT_LEASE = timedelta(seconds=300)
+
+
+def free_at(now: datetime) -> Document:
+    """Due at `now` and leased to no pass (never, or a lease that has ended)."""
+    return {"due_at": {"$lte": now}, "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}]}
+
+
 class MongoDueQueue:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    """The queue in its collection. A pass leases the messages it takes (`lease_until`, and `lease`:
+    a token of its own) with one conditional update, which MongoDB applies to each document
+    atomically: of two replicas' passes only one takes a message, and a replica killed mid-pass
+    leaves its messages to the others once their lease ends (the ledger's claim then says what was
+    sent). On FerretDB, whose filtered updates are not atomic, one process per service stays the rule."""
+
+    def __init__(self, collection: AsyncCollection[Document], *, lease: timedelta = DEFAULT_LEASE) -> None:
         self.collection = collection
+        self.lease = lease
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
-        return await self.collection.find({"due_at": {"$lte": now}}).to_list(limit)
+        free = free_at(now)
+        ids = [d["_id"] for d in await self.collection.find(free, {"_id": 1}).to_list(limit)]
+        if not ids:
+            return []
+        token = uuid.uuid4().hex
+        await self.collection.update_many(
+            {**free, "_id": {"$in": ids}}, {"$set": {"lease_until": now + self.lease, "lease": token}}
+        )
+        return await self.collection.find({"lease": token}).to_list(limit)
 
     async def retry_at(self, message_id: str, at: datetime) -> None:
-        await update_if(self.collection, message_id, {}, {"$set": {"due_at": at, "attempted": True}})
+        await update_if(
+            self.collection, message_id, {}, {"$set": {"due_at": at, "attempted": True}, **END_LEASE}
+        )
 
     async def try_next_channel(self, message_id: str, failed: str, now: datetime) -> None:
         await update_if(
-            self.collection, message_id, {}, {"$push": {"tried": failed}, "$set": {"due_at": now}}
+            self.collection,
+            message_id,
+            {},
+            {"$push": {"tried": failed}, "$set": {"due_at": now}, **END_LEASE},
         )
 
     async def hold(self, message_id: str, until: datetime) -> None:
-        await update_if(self.collection, message_id, {}, {"$set": {"due_at": until, "held_until": until}})
+        await update_if(
+            self.collection, message_id, {}, {"$set": {"due_at": until, "held_until": until}, **END_LEASE}
+        )
 
     async def merge_into_digest(self, digest: Document, message_id: str, text: str | None) -> None:
         merged = {"$push": {"items": text, "merged": message_id}}
@@ -189,10 +223,11 @@ class MongoDueQueue:
 
 
 class InMemoryDueQueue:
-    """The same queue in a dict (times kept to the millisecond, as BSON keeps them)."""
+    """The same queue in a dict (times kept to the millisecond, as BSON keeps them), leased alike."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, lease: timedelta = DEFAULT_LEASE) -> None:
         self.documents: dict[str, Document] = {}
+        self.lease = lease
 
     def add(self, *messages: Document) -> None:
         """Queue messages as `NoticeQueue` does (one already queued stays as it is)."""
@@ -200,12 +235,22 @@ class InMemoryDueQueue:
             self.documents.setdefault(message["_id"], as_bson_keeps(message))
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
-        due = [copy.deepcopy(d) for d in self.documents.values() if d["due_at"] <= now]
-        return due[:limit]
+        free = [
+            d
+            for d in self.documents.values()
+            if d["due_at"] <= now and (d.get("lease_until") is None or d["lease_until"] <= now)
+        ][:limit]
+        token = uuid.uuid4().hex
+        for doc in free:
+            doc.update(as_bson_keeps({"lease_until": now + self.lease, "lease": token}))
+        return [copy.deepcopy(d) for d in free]
 
     def _set(self, message_id: str, **fields: Any) -> None:
+        """A next step: its fields set, the lease ended."""
         if message_id in self.documents:
             self.documents[message_id].update(as_bson_keeps(fields))
+            self.documents[message_id].pop("lease_until", None)
+            self.documents[message_id].pop("lease", None)
 
     async def retry_at(self, message_id: str, at: datetime) -> None:
         self._set(message_id, due_at=at, attempted=True)
