@@ -179,13 +179,16 @@ class MongoDueQueue:
 
     async def due(self, now: datetime, limit: int) -> list[Document]:
         free = free_at(now)
-        ids = [d["_id"] for d in await self.collection.find(free, {"_id": 1}).to_list(limit)]
-        if not ids:
+        found = await self.collection.find(free).to_list(limit)
+        if not found:
             return []
         token = uuid.uuid4().hex
-        await self.collection.update_many(
-            {**free, "_id": {"$in": ids}}, {"$set": {"lease_until": now + self.lease, "lease": token}}
+        lease = {"lease_until": now + self.lease, "lease": token}
+        leased = await self.collection.update_many(
+            {**free, "_id": {"$in": [d["_id"] for d in found]}}, {"$set": lease}
         )
+        if leased.modified_count == len(found):  # no other pass took any of them meanwhile
+            return [{**d, **lease} for d in found]
         return await self.collection.find({"lease": token}).to_list(limit)
 
     async def retry_at(self, message_id: str, at: datetime) -> None:
