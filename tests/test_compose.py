@@ -82,6 +82,7 @@ ONE_SHOT_SERVICES = frozenset({"topics"})
 # nginx in front of the app services (web/Dockerfile, deploy/nginx/gateway.conf.template).
 GATEWAY = "gateway"
 APP_PORT = 8000
+REPLICA_SET = "rs0"
 PII_KEYS = ("ROADBRANCH_PII_BLIND_INDEX_KEY", "ROADBRANCH_PII_ENCRYPTION_KEY", "ROADBRANCH_PII_CONTACT_KEY")
 # Files the operator creates before `docker compose up` and never commits
 # (repo-relative path -> the committed file that tells how to make it).
@@ -363,7 +364,7 @@ def test_app_services_get_their_settings(services: dict[str, dict[str, Any]]) ->
         prefix = f"ROADBRANCH_{name.upper()}_"
         expected = {
             "KAFKA_BOOTSTRAP": "kafka:9092",
-            "MONGO_URI": "mongodb://mongo:27017",
+            "MONGO_URI": f"mongodb://mongo:27017/?replicaSet={REPLICA_SET}",
             "MONGO_DB": name,
         }
         for key, value in expected.items():
@@ -375,10 +376,35 @@ def test_app_services_get_their_settings(services: dict[str, dict[str, Any]]) ->
             problems.append(f"{name}: {prefix}TOKENS_FILE={tokens!r} is not a mounted secret {mounted}")
         if not service.get("env_file"):
             problems.append(f"{name}: has no env_file for the PII keys")
-        ports = [str(p) for p in service.get("ports") or []]
-        if not any(p.endswith(f":{APP_PORT}") for p in ports):
-            problems.append(f"{name}: does not publish its port {APP_PORT}: {ports}")
     assert not problems, "\n".join(problems)
+
+
+def test_only_the_gateway_publishes_a_fixed_host_port(services: dict[str, dict[str, Any]]) -> None:
+    """A service with a fixed host port cannot run as several replicas (`--scale`): the app services
+    publish none (the gateway reaches them inside the network), the operators' servers only an
+    ephemeral one on 127.0.0.1, and nothing sets a container_name."""
+    fixed = {
+        name: [port for spec in service.get("ports") or [] for port, _ in _published_ports(spec)]
+        for name, service in services.items()
+    }
+    assert {name: ports for name, ports in fixed.items() if ports} == {GATEWAY: [8080]}
+    for name in APP_SERVICES:
+        assert not services[name].get("ports"), f"{name} publishes a host port: it could not be scaled"
+    named = [name for name, service in services.items() if "container_name" in service]
+    assert not named, f"a container_name keeps a service from being scaled: {named}"
+    for name, service in services.items():
+        for spec in service.get("ports") or []:
+            if name != GATEWAY:
+                assert str(spec).startswith("127.0.0.1::"), f"{name}: {spec} is not on 127.0.0.1 only"
+
+
+def test_mongo_runs_as_the_replica_set_the_services_name(services: dict[str, dict[str, Any]]) -> None:
+    mongo = services["mongo"]
+    command = [str(part) for part in mongo.get("command") or []]
+    assert command[command.index("--replSet") + 1] == REPLICA_SET
+    check = " ".join(str(part) for part in mongo["healthcheck"]["test"])
+    assert f"rs.initiate({{_id: '{REPLICA_SET}'" in check, "the health check initiates the set"
+    assert "host: 'mongo:27017'" in check, "its member is named as the services reach it"
 
 
 def test_pii_keys_are_never_literal_in_compose(compose: dict[str, Any]) -> None:
@@ -472,13 +498,20 @@ def test_the_service_dockerfile_installs_and_runs_the_service_it_is_given() -> N
 
 
 def test_app_services_are_scraped_by_prometheus(services: dict[str, dict[str, Any]]) -> None:
+    """Every app service's replicas, found by DNS (one A record a replica), on their port."""
     config = _load_yaml(PROMETHEUS_FILE)
     targets: set[str] = set()
     for job in config.get("scrape_configs") or []:
         if job.get("metrics_path", "/metrics") != "/metrics":
             continue
-        for static in job.get("static_configs") or []:
-            targets.update(static.get("targets") or [])
+        for found in job.get("dns_sd_configs") or []:
+            assert found.get("type", "SRV") == "A", "Docker's DNS answers a service's name with A records"
+            targets.update(f"{name}:{found.get('port')}" for name in found.get("names") or [])
+        relabels = job.get("relabel_configs") or []
+        if job.get("dns_sd_configs"):
+            assert {"source_labels": ["__meta_dns_name"], "target_label": "service"} in relabels, (
+                "the dashboards group by `service`: it must be the name asked"
+            )
     missing = [f"{name}:{APP_PORT}" for name in APP_SERVICES if f"{name}:{APP_PORT}" not in targets]
     assert not missing, f"deploy/prometheus/prometheus.yml does not scrape /metrics of {missing}"
     mounted = {
