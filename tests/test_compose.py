@@ -67,6 +67,7 @@ ALLOWED_METRICS = frozenset(
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "compose.yaml"
+CLUSTER_FILE = ROOT / "compose.cluster.yaml"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
 DATASOURCES_FILE = ROOT / "deploy" / "grafana" / "provisioning" / "datasources" / "prometheus.yaml"
@@ -746,3 +747,91 @@ def test_promtool_parses_the_dashboard_queries(tmp_path: Path) -> None:
     assert result.returncode == 0, (
         f"promtool rejects a dashboard query (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
     )
+
+
+# ------------------------------------------------------------------ the cluster overlay
+
+BROKERS = ("kafka", "kafka-2", "kafka-3")
+MEMBERS = ("mongo", "mongo-2", "mongo-3")
+
+
+def _merged(base: Any, overlay: Any) -> Any:
+    """`overlay` on `base` as Compose merges files: mappings key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        return {k: _merged(base[k], v) if k in base else v for k, v in overlay.items()} | {
+            k: v for k, v in base.items() if k not in overlay
+        }
+    return overlay
+
+
+def _named_volumes(services: dict[str, Any], names: tuple[str, ...]) -> list[str | None]:
+    mounts = [mount for name in names for mount in _volume_mounts(services[name])]
+    return [source for kind, source, _ in mounts if kind == "volume"]
+
+
+@pytest.fixture(scope="module")
+def cluster(compose: dict[str, Any]) -> dict[str, Any]:
+    merged = _merged(compose, _load_yaml(CLUSTER_FILE))
+    assert isinstance(merged, dict)
+    return merged
+
+
+def test_the_cluster_overlay_validates_against_the_compose_spec() -> None:
+    exe = Path(sys.executable).parent / "check-jsonschema"
+    result = _run([str(exe), "--builtin-schema", "vendor.compose-spec", str(CLUSTER_FILE)])
+    assert result.returncode == 0, (
+        f"compose.cluster.yaml does not validate:\n{result.stdout}\n{result.stderr}"
+    )
+
+
+def test_the_cluster_has_three_brokers_in_one_quorum_keeping_three_copies(cluster: dict[str, Any]) -> None:
+    services = cluster["services"]
+    envs = {name: services[name]["environment"] for name in BROKERS}
+    assert sorted(int(env["KAFKA_NODE_ID"]) for env in envs.values()) == [1, 2, 3]
+    voters = {f"{env['KAFKA_NODE_ID']}@{name}:9093" for name, env in envs.items()}
+    for name, env in envs.items():
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters, name
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"INTERNAL://{name}:9092", name
+        assert env["CLUSTER_ID"] == envs["kafka"]["CLUSTER_ID"], f"{name}: one cluster"
+        for key in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG", "SHARE_COORDINATOR_STATE_TOPIC"):
+            assert int(env[f"KAFKA_{key}_REPLICATION_FACTOR"]) == 3, (name, key)
+        assert int(env["KAFKA_DEFAULT_REPLICATION_FACTOR"]) == 3, name
+        assert int(env["KAFKA_MIN_INSYNC_REPLICAS"]) == 2, name
+    topics = services["topics"]["environment"]
+    assert (
+        topics["ROADBRANCH_KAFKA_REPLICATION_FACTOR"],
+        topics["ROADBRANCH_KAFKA_MIN_INSYNC_REPLICAS"],
+    ) == (
+        "3",
+        "2",
+    ), "the topics job makes every topic with three copies, two in sync"
+    volumes = [
+        source for name in BROKERS for kind, source, _ in _volume_mounts(services[name]) if kind == "volume"
+    ]
+    assert len(set(volumes)) == 3, f"each broker keeps its own log: {volumes}"
+    assert set(volumes) <= set(cluster["volumes"])
+
+
+def test_the_cluster_has_a_replica_set_of_three_the_services_name(cluster: dict[str, Any]) -> None:
+    services = cluster["services"]
+    for name in MEMBERS:
+        command = [str(part) for part in services[name]["command"]]
+        assert command[command.index("--replSet") + 1] == REPLICA_SET, name
+    check = " ".join(str(part) for part in services["mongo"]["healthcheck"]["test"])
+    for number, name in enumerate(MEMBERS):
+        assert f"{{_id: {number}, host: '{name}:27017'}}" in check, f"{name} is not in the set it initiates"
+    depends = services["mongo"].get("depends_on") or {}
+    assert set(MEMBERS[1:]) <= set(depends), "the first member initiates the set once the others are up"
+    uri = f"mongodb://{','.join(f'{m}:27017' for m in MEMBERS)}/?replicaSet={REPLICA_SET}"
+    bootstrap = ",".join(f"{b}:9092" for b in BROKERS)
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        prefix = f"ROADBRANCH_{name.upper()}_"
+        assert env[prefix + "MONGO_URI"] == uri, name
+        assert env[prefix + "KAFKA_BOOTSTRAP"] == bootstrap, name
+    assert services["topics"]["environment"]["ROADBRANCH_KAFKA_BOOTSTRAP"] == bootstrap
+    volumes = [
+        source for name in MEMBERS for kind, source, _ in _volume_mounts(services[name]) if kind == "volume"
+    ]
+    assert len(set(volumes)) == 3, f"each member keeps its own data: {volumes}"
+    assert set(volumes) <= set(cluster["volumes"])
