@@ -1,28 +1,35 @@
 """Welfare as two processes on one database (mongo-java-server, whose filtered updates are atomic as
 on MongoDB): visits and check-ins sent to both at once never hand out more than the stock or more
-beds than there are, and every one either lands whole or is refused naming the reason."""
+beds than there are, and every one either lands whole or is refused naming the reason; with one
+replica killed with -9 mid-run and its callers trying again on the other, every need and every
+stay is there once, and every need's event is on its topic."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
 from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.events import decode_envelope
+from roadbranch_shared.kafka_tools import read_topic
+from roadbranch_shared.testing import eventually
+from roadbranch_shared.topics import WELFARE_NEED
 from welfare_support import Welfare
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def replicas(
-    stack_info: StackInfo, mongo_java: MongoJavaServer, tmp_path_factory: pytest.TempPathFactory
+def two_replicas(
+    stack_info: StackInfo, mongo_java: MongoJavaServer, log_dir: Path, **settings: str
 ) -> Iterator[tuple[Welfare, ServiceProcess]]:
-    log_dir = tmp_path_factory.mktemp("welfare-replicas")
-    first = Welfare(stack_info, log_dir, mongo_uri=mongo_java.uri).start()
+    first = Welfare(stack_info, log_dir, mongo_uri=mongo_java.uri, **settings).start()
     # The same settings, database, consumer group and tokens: a second replica of the same service.
     second = ServiceProcess(
         "welfare.main:create_app", env=dict(first.process.env), log=log_dir / "second.log"
@@ -33,6 +40,22 @@ def replicas(
     finally:
         second.stop()
         first.stop()
+
+
+@pytest.fixture(scope="module")
+def replicas(
+    stack_info: StackInfo, mongo_java: MongoJavaServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Welfare, ServiceProcess]]:
+    yield from two_replicas(stack_info, mongo_java, tmp_path_factory.mktemp("welfare-replicas"))
+
+
+@pytest.fixture
+def killable(
+    stack_info: StackInfo, mongo_java: MongoJavaServer, tmp_path: Path
+) -> Iterator[tuple[Welfare, ServiceProcess]]:
+    """A pair of its own: one of them is killed. A request the killed one was running holds its
+    Idempotency-Key for 3 s (30 by default) before the other may run it again."""
+    yield from two_replicas(stack_info, mongo_java, tmp_path, idempotency_lease_seconds="3")
 
 
 async def post_to_both(
@@ -86,3 +109,104 @@ async def test_check_ins_on_two_replicas_never_give_more_beds_than_there_are(
     assert station["occupied"] == 3
     guests = {a.json()["driver_id"] for a in answers if a.status_code == 201}
     assert len(guests) == 3
+
+
+async def send_through_a_crash(
+    pair: tuple[Welfare, ServiceProcess],
+    path: str,
+    calls: list[tuple[dict[str, object], dict[str, str]]],
+    *,
+    kill_after: int,
+    landed: Callable[[httpx.Response], bool],
+) -> tuple[list[httpx.Response], int]:
+    """Each (body, headers) POSTed to the two replicas in turn, four at a time; once `kill_after`
+    have been answered the second replica is killed with SIGKILL, and a call that got no answer
+    (the connection reset or refused) is sent again, the same, to the first, as a phone with bad
+    signal would, and one refused as retryable (its key still held) again after a pause. The
+    answers, one a call, in order, and how many calls were sent again."""
+    welfare, second = pair
+    urls = [welfare.process.url, second.url]
+    token = {"Authorization": f"Bearer {welfare.tokens['welfare_officer']}"}
+    answered = retried = 0
+    limit = asyncio.Semaphore(4)
+
+    async def one(n: int, body: dict[str, object], headers: dict[str, str], client: httpx.AsyncClient) -> Any:
+        nonlocal answered, retried
+        async with limit:
+            url = urls[n % 2]
+            while True:
+                try:
+                    answer = await client.post(url + path, json=body, headers={**token, **headers})
+                except httpx.TransportError:
+                    url = urls[0]  # no answer: the same call again, on the replica still up
+                    retried += 1
+                    continue
+                if answer.status_code == 409 and answer.json()["error"].get("retryable"):
+                    # The killed replica's claim on the key has not run out yet: again in a while,
+                    # as the driver app does.
+                    retried += 1
+                    await asyncio.sleep(0.5)
+                    continue
+                answered += 1
+                if answered == kill_after:
+                    second.kill()
+                assert landed(answer), answer.text
+                return answer
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        answers = await asyncio.gather(*(one(n, b, h, client) for n, (b, h) in enumerate(calls)))
+    return list(answers), retried
+
+
+async def test_a_replica_killed_mid_run_loses_no_need_or_stay_and_doubles_none(
+    stack_info: StackInfo, killable: tuple[Welfare, ServiceProcess]
+) -> None:
+    welfare, second = killable
+    run = secrets.token_hex(3)
+    drivers = [f"drv_kill_{run}_{i:02d}" for i in range(40)]
+    welfare.register(*drivers)
+    needs = [
+        (
+            {"driver_id": d, "category": "road_traffic", "urgency": "normal", "description": f"抛锚求助 {d}"},
+            {"Idempotency-Key": f"need-{d}"},
+        )
+        for d in drivers
+    ]
+    answers, retried = await send_through_a_crash(
+        killable, "/v1/needs", needs, kill_after=12, landed=lambda a: a.status_code == 201
+    )
+    assert second.proc is None, "the second replica was killed during the run"
+    assert retried > 0, "calls meant for the killed replica were sent again"
+    filed = {a.json()["driver_id"]: a.json()["need_id"] for a in answers}
+    assert sorted(filed) == sorted(drivers)
+    stored = [n for n in welfare.ok("GET", "/v1/needs?limit=500")["needs"] if n["driver_id"] in filed]
+    assert sorted(n["need_id"] for n in stored) == sorted(filed.values()), "each need once"
+
+    station_id = welfare.open_station(amenities={"rest_room": True, "beds": 60})["station_id"]
+    stays = [({"driver_id": d}, {}) for d in drivers]
+
+    def checked_in(answer: httpx.Response) -> bool:
+        # 201, or 409 already_checked_in: an earlier try landed and only its answer was lost.
+        return answer.status_code == 201 or (
+            answer.status_code == 409 and answer.json()["error"]["reason"] == "already_checked_in"
+        )
+
+    # The killed replica started again, as an orchestrator would, and killed again mid-run: a stay
+    # whose answer was lost is found there when it is sent again (already_checked_in).
+    second.start()
+    _, retried = await send_through_a_crash(
+        killable, f"/v1/stations/{station_id}/check-ins", stays, kill_after=12, landed=checked_in
+    )
+    assert retried > 0
+    station = welfare.ok("GET", f"/v1/stations/{station_id}")
+    assert station["occupied"] == len(drivers), "each driver's stay once"
+    assert sorted(station["guests"]) == sorted(drivers)
+
+    async def every_need_published() -> bool:
+        records = await read_topic(stack_info.kafka_bootstrap, WELFARE_NEED.name)
+        published = {decode_envelope(r.value).subject for r in records if r.value is not None}
+        return set(filed.values()) <= published
+
+    # The outbox relays publish at least once: a need staged on the killed replica is published by
+    # the survivor's relay; consumers drop a repeat by the event's id.
+    await eventually(every_need_published, timeout=120, message="every need's NeedFiled on its topic")
