@@ -21,6 +21,7 @@ from roadbranch_shared.contracts.activities import (
 from roadbranch_shared.contracts.roster import (
     DriverErased,
     MemberAssignedToBranch,
+    MemberContactLost,
     MemberVerified,
     OrganisationCreated,
     SeatAssigned,
@@ -471,6 +472,16 @@ async def test_content_for_a_branch_reaches_its_members_and_an_overdue_requireme
         await sent(notify, member, "content_published")
     await handled(notify, events, outsider)
     assert notify.sent(outsider, "content_published") == []
+
+    # Contact with a member of the branch lost: its secretary is told which record to look up.
+    async with EventPublisher(events.bootstrap, source="/tests/roster") as roster:
+        await roster.publish(
+            MemberContactLost(member_id=f"mem-{RUN}-0", driver_id=members[0], raised_at=now), f"mem-{RUN}-0"
+        )
+    [lost] = await sent(notify, "secretary-3", "member_contact_lost")
+    assert f"档案编号尾号{f'mem-{RUN}-0'[-6:]}" in lost["text"]
+    assert [m for m in sms.to("13900000303") if "【失联提醒】" in m.text]
+    assert notify.sent(members[0], "member_contact_lost") == [], "told to his secretary, not to him"
 
 
 async def test_a_secretary_whose_term_ended_is_told_nothing_more_of_the_branch(

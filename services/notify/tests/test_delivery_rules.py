@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from notify.app.templates import Templates
 from notify.domain.channels import Recipient, channel_plan
-from notify.domain.rules import AudienceKind, member_welcome, notices_for
+from notify.domain.rules import Audience, AudienceKind, member_welcome, notices_for
 from notify.domain.timing import QuietHours, backoff, reminder_times
 from roadbranch_shared.contracts import activities, roster, welfare
 
@@ -139,6 +139,7 @@ def test_every_rule_renders_its_template_without_a_missing_field() -> None:
         roster.PairingContactOverdue(
             organisation_id="br1", pairing_id="p1", committee_person_id="c1", member_id="m1", raised_at=now
         ),
+        roster.MemberContactLost(member_id="mem_0000a1", driver_id="d1", raised_at=now),
         activities.ContentPublished(content_id="c1", category="other", title="冬季防滑", published_at=now),
         activities.ComplianceOverdue(
             organisation_id="br1",
@@ -179,3 +180,40 @@ def test_a_stored_address_that_does_not_open_leaves_its_channel_out() -> None:
     assert view._open("contacts", {"_id": "drv_2", "phone": sealed}, "phone") is None, "another person's"
     assert view._open("contacts", {"_id": "drv_1", "phone": "13900000001"}, "phone") is None, "plain text"
     assert view._open("contacts", {"_id": "drv_1"}, "phone") is None
+
+
+def test_the_notices_people_act_on_say_whom_and_where_to_look() -> None:
+    """A pairing reminder and a lost-contact notice name the member by his record's number (no name
+    or phone) and where his contact is; lost contact goes to his secretaries; a learning push links
+    to the item when the driver app's address is set."""
+    now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    templates = Templates("Asia/Shanghai")
+    overdue = roster.PairingContactOverdue(
+        organisation_id="br1",
+        pairing_id="p1",
+        committee_person_id="c1",
+        member_id="mem_00ab12",
+        last_contact_at=now - timedelta(days=40),
+        raised_at=now,
+    )
+    [reminder] = notices_for(overdue)
+    text = templates.render(reminder.template, reminder.context)
+    assert "档案编号尾号00ab12" in text
+    assert "10月22日以来" in text
+    assert "“结对帮带”中查看他的联系方式" in text
+    lost = roster.MemberContactLost(member_id="mem_00cd34", driver_id="drv-7", raised_at=now)
+    [notice] = notices_for(lost)
+    assert notice.audience == Audience(AudienceKind.SECRETARIES_OF_DRIVERS, ids=("drv-7",))
+    text = templates.render(notice.template, notice.context)
+    assert "档案编号尾号00cd34" in text
+    assert "一直没有联系记录" in text
+    assert "“失联党员”中查看他的联系方式" in text
+    content = activities.ContentPublished(
+        content_id="cnt_42", category="road_safety", title="冬季防滑", published_at=now
+    )
+    [push] = notices_for(content)
+    assert "cnt_42" not in templates.render(push.template, push.context)
+    linked = Templates("Asia/Shanghai", driver_app="https://dangjian.example.invalid/driver/")
+    assert "点开 https://dangjian.example.invalid/driver/learn/cnt_42 即可阅读" in linked.render(
+        push.template, push.context
+    )

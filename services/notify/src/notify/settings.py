@@ -40,6 +40,12 @@ class Settings(settings_for("notify")):  # type: ignore[misc]
     )
     fanout_batch_size: int = Field(default=500, ge=1, le=5000, description="recipients queued per write")
     metrics_interval_seconds: float = Field(default=5, gt=0, description="how often the gauges are recounted")
+    driver_app_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+$",
+        description="the driver app's address as drivers open it (e.g. https://<the county's site>/driver): "
+        "learning pushes link to the item",
+    )
     controllable_clock: bool = Field(
         default=False, description="let an operator set the service's 'now' (tests and drills only)"
     )

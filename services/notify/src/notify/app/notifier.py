@@ -31,7 +31,7 @@ class Notifier:
         self.db = db
         self.settings = settings
         self.clock = Clock(controllable=settings.controllable_clock)
-        self.templates = Templates(settings.timezone)
+        self.templates = Templates(settings.timezone, driver_app=settings.driver_app_url)
         self.view = RecipientView(db, keys)
         self.http = httpx.AsyncClient(
             timeout=settings.send_timeout_seconds,

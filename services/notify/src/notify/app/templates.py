@@ -10,7 +10,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 
 class Templates:
-    def __init__(self, zone: str) -> None:
+    def __init__(self, zone: str, *, driver_app: str | None = None) -> None:
+        """`driver_app`: the driver app's address as drivers open it; a push links into it when set."""
         self.zone = ZoneInfo(zone)
         self.env = Environment(
             loader=PackageLoader("notify", "templates"),
@@ -20,6 +21,7 @@ class Templates:
         )
         self.env.filters["local"] = self._local
         self.env.filters["local_date"] = self._local_date
+        self.env.globals["driver_app"] = driver_app.rstrip("/") if driver_app else None
 
     def names(self) -> list[str]:
         return sorted(n.removesuffix(".txt.j2") for n in self.env.list_templates(extensions=["j2"]))

@@ -226,23 +226,45 @@ class RecipientView:
             for start in range(0, len(members), batch_size):
                 yield RecipientKind.DRIVER, members[start : start + batch_size]
         elif audience.kind == AudienceKind.ORGANISATION_SECRETARY:
-            org = await self.db.organisations.find_one({"_id": audience.organisation_id}) or {}
-            seats = org.get("secretary_seats")
-            # Documents written before seats were kept name the secretary only.
-            secretary = secretary_on(seats.values(), on) if seats else org.get("secretary_id")
+            secretary = await self._secretary_of(audience.organisation_id, on)
             if secretary:
                 yield RecipientKind.PERSON, [secretary]
+        elif audience.kind == AudienceKind.SECRETARIES_OF_DRIVERS:
+            if secretaries := await self._secretaries_of_drivers(audience.ids, on):
+                yield RecipientKind.PERSON, secretaries
         elif audience.kind == AudienceKind.ALL_DRIVERS:
-            batch: list[str] = []
-            async for doc in self.db.contacts.find({}, {"_id": 1, "erased": 1}):
-                if doc.get("erased"):
-                    continue
-                batch.append(doc["_id"])
-                if len(batch) == batch_size:
-                    yield RecipientKind.DRIVER, batch
-                    batch = []
-            if batch:
+            async for batch in self._all_drivers(batch_size):
                 yield RecipientKind.DRIVER, batch
+
+    async def _all_drivers(self, batch_size: int) -> AsyncIterator[list[str]]:
+        batch: list[str] = []
+        async for doc in self.db.contacts.find({}, {"_id": 1, "erased": 1}):
+            if doc.get("erased"):
+                continue
+            batch.append(doc["_id"])
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    async def _secretaries_of_drivers(self, driver_ids: tuple[str, ...], on: date) -> list[str]:
+        """The secretaries of every organisation the drivers are placed in, each once."""
+        secretaries: dict[str, None] = {}
+        for driver_id in dict.fromkeys(driver_ids):
+            placement = await self.db.placements.find_one({"_id": driver_id}) or {}
+            for organisation_id in placement.get("organisations", []):
+                if secretary := await self._secretary_of(organisation_id, on):
+                    secretaries[secretary] = None
+        return list(secretaries)
+
+    async def _secretary_of(self, organisation_id: str | None, on: date) -> str | None:
+        """Whom the organisation's secretary seat holds on the local day `on`."""
+        org = await self.db.organisations.find_one({"_id": organisation_id}) or {}
+        seats = org.get("secretary_seats")
+        # Documents written before seats were kept name the secretary only.
+        found = secretary_on(seats.values(), on) if seats else org.get("secretary_id")
+        return str(found) if found else None
 
     async def erased(self, driver_id: str) -> bool:
         doc = await self.db.contacts.find_one({"_id": driver_id})

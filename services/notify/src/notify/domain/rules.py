@@ -31,6 +31,8 @@ class AudienceKind:
     ORGANISATION_MEMBERS = "organisation_members"  # the drivers in an organisation (branch, group)
     ALL_DRIVERS = "all_drivers"
     ORGANISATION_SECRETARY = "organisation_secretary"
+    # The secretaries of the organisations the listed drivers belong to (their branch, their group).
+    SECRETARIES_OF_DRIVERS = "secretaries_of_drivers"
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,12 @@ def _content_published(e: activities.ContentPublished) -> list[Notice]:
         audience = Audience(AudienceKind.ALL_DRIVERS)
     else:
         audience = Audience(AudienceKind.ORGANISATION_MEMBERS, organisation_id=e.organisation_id)
-    context = {"title": e.title, "category": label(CONTENT_CATEGORIES, e.category)}
+    # The item's id: with the driver app's address set, the push links to the item itself.
+    context = {
+        "title": e.title,
+        "category": label(CONTENT_CATEGORIES, e.category),
+        "content_id": e.content_id,
+    }
     return [Notice("content_published", audience, context)]
 
 
@@ -135,9 +142,21 @@ def _need_resolved(e: welfare.NeedResolved) -> list[Notice]:
     return [Notice("need_resolved", drivers(e.driver_id), _need_context(e.need_id, e.category))]
 
 
+def _member_context(member_id: str, last_contact_at: datetime | None) -> dict[str, Any]:
+    # Which member, by the tail of his record's number (as the ledger shows it); his name and phone
+    # stay in the roster, where the console shows them to those who may see them.
+    return {"member_ref": member_id[-6:], "last_contact_at": last_contact_at}
+
+
 def _pairing_contact_overdue(e: roster.PairingContactOverdue) -> list[Notice]:
-    context = {"last_contact_at": e.last_contact_at}
+    context = _member_context(e.member_id, e.last_contact_at)
     return [Notice("pairing_contact_overdue", people(e.committee_person_id), context)]
+
+
+def _member_contact_lost(e: roster.MemberContactLost) -> list[Notice]:
+    """Lost contact: his branch's secretary (and his group's) is told, to follow it up."""
+    audience = Audience(AudienceKind.SECRETARIES_OF_DRIVERS, ids=(e.driver_id,))
+    return [Notice("member_contact_lost", audience, _member_context(e.member_id, e.last_contact_at))]
 
 
 def member_welcome(e: roster.MemberVerified, branch_name: str | None) -> list[Notice]:
@@ -155,6 +174,7 @@ RULES: dict[type[EventPayload], Callable[[Any], list[Notice]]] = {
     welfare.NeedEscalated: _need_escalated,
     welfare.NeedResolved: _need_resolved,
     roster.PairingContactOverdue: _pairing_contact_overdue,
+    roster.MemberContactLost: _member_contact_lost,
 }
 
 

@@ -76,7 +76,7 @@ def _recipients(group: str, notifier: Notifier) -> list[EventSubscription]:
 
 
 def _members(group: str, notifier: Notifier) -> EventSubscription:
-    """Where each member belongs, and his welcome."""
+    """Where each member belongs, his welcome, and his secretary told when contact with him is lost."""
     member = EventSubscription(ROSTER_MEMBER, group_id=group)
 
     @member.on(roster.MemberVerified)
@@ -90,6 +90,7 @@ def _members(group: str, notifier: Notifier) -> EventSubscription:
     async def member_assigned(e: roster.MemberAssignedToBranch, envelope: Envelope) -> None:
         await notifier.view.place(e.driver_id, [o for o in (e.branch_id, e.group_id) if o])
 
+    member.on(roster.MemberContactLost)(_publishing_by_rules(notifier))
     return member
 
 
