@@ -32,6 +32,13 @@ def staff_needs(app: dict[str, Any], text: str) -> list[dict[str, Any]]:
     return [n for n in needs if n["description"] == text]
 
 
+def publish_to_the_branch(app: dict[str, Any], title: str, body: str) -> dict[str, Any]:
+    """A road-safety item published by staff to the pilot's branch (pushed to its members)."""
+    branch = app["pilot"].state["branch"]
+    item = {"organisation_id": branch, "category": "road_safety", "title": title, "body": body}
+    return dict(app["pilot"].api["activities"].call("POST", "/v1/contents", "staff", json=item))
+
+
 def phone_context(app: dict[str, Any]) -> BrowserContext:
     return app["browser"].new_context(  # type: ignore[no-any-return]
         viewport=PHONE_VIEW,

@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from driver_support import go_offline, phone_context, shoot, sign_in, staff_needs, wait_for
+from driver_support import (
+    go_offline,
+    phone_context,
+    publish_to_the_branch,
+    shoot,
+    sign_in,
+    staff_needs,
+    wait_for,
+)
 from pilot import synthetic_people
 from playwright.sync_api import Route, expect
 
@@ -44,16 +52,8 @@ def test_a_driver_acts_without_signal_and_each_action_lands_once(driver_app: dic
     app = driver_app
     acts = app["pilot"].api["activities"]
     phone = synthetic_people(1)[0].phone  # the first of the pilot's member drivers
-    item = acts.call(
-        "POST",
-        "/v1/contents",
-        "staff",
-        json={
-            "organisation_id": app["pilot"].state["branch"],
-            "category": "road_safety",
-            "title": "冬季山区道路安全行车要点",
-            "body": "下长坡提前降挡，切勿空挡滑行；\n遇团雾开启雾灯、减速慢行。",
-        },
+    item = publish_to_the_branch(
+        app, "冬季山区道路安全行车要点", "下长坡提前降挡，切勿空挡滑行；\n遇团雾开启雾灯、减速慢行。"
     )
     meeting, code = schedule_lesson(app)
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from driver_support import phone_context, shoot, sign_in, wait_for
+from driver_support import phone_context, publish_to_the_branch, shoot, sign_in, wait_for
 from pilot import synthetic_people
 from playwright.sync_api import Page, expect
 
@@ -216,7 +216,7 @@ def test_a_driver_not_yet_known_as_a_member_declares_himself(driver_app: dict[st
 
 def test_a_learning_push_reaches_his_inbox_and_opening_it_marks_it_read(driver_app: dict[str, Any]) -> None:
     app = driver_app
-    acts, notify = app["pilot"].api["activities"], app["pilot"].api["notify"]
+    notify = app["pilot"].api["notify"]
     phone = synthetic_people(3)[2].phone  # the third of the pilot's member drivers
     context = phone_context(app)
     page = context.new_page()
@@ -237,17 +237,7 @@ def test_a_learning_push_reaches_his_inbox_and_opening_it_marks_it_read(driver_a
 
     wait_for("his choice on notify", chosen, page=page)
     title = f"货车司机冬季防滑链使用要点（{driver_id[-4:]}）"
-    acts.call(
-        "POST",
-        "/v1/contents",
-        "staff",
-        json={
-            "organisation_id": app["pilot"].state["branch"],
-            "category": "road_safety",
-            "title": title,
-            "body": "上山前检查防滑链，遇冰雪路面提前安装。",
-        },
-    )
+    publish_to_the_branch(app, title, "上山前检查防滑链，遇冰雪路面提前安装。")
 
     tab(page, "消息")
     messages = page.get_by_role("list", name="消息列表")
