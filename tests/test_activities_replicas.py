@@ -5,15 +5,14 @@ on the one meeting document, none lost to another's write, none twice, and the f
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from activities_support import Activities, assign, build_pilot, verified_members
+from replicas import Call, post_through_a_crash
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
 from roadbranch_shared.devstack.services import ServiceProcess
@@ -71,39 +70,21 @@ async def test_check_ins_through_two_replicas_one_killed_all_land_once(
     meeting_id = lesson["meeting_id"]
     assert set(pilot["drivers"]) <= set(lesson["invitees"])
     code = activities.ok("POST", f"/v1/meetings/{meeting_id}/check-in-code", "branch_secretary")["code"]
-    urls = [activities.process.url, second.url]
-    answered = retried = 0
-    limit = asyncio.Semaphore(4)
-
-    async def check_in(n: int, driver_id: str, client: httpx.AsyncClient) -> dict[str, Any]:
-        """As the driver app sends it: his key, again on no answer or a retryable refusal."""
-        nonlocal answered, retried
-        headers = {
-            "Authorization": f"Bearer {activities.driver_tokens[driver_id]}",
-            "Idempotency-Key": f"check-in-{meeting_id}-{driver_id}",
-        }
-        async with limit:
-            url = urls[n % 2]
-            while True:
-                try:
-                    answer = await client.post(
-                        f"{url}/v1/meetings/{meeting_id}/check-in", json={"code": code}, headers=headers
-                    )
-                except httpx.TransportError:
-                    url, retried = urls[0], retried + 1
-                    continue
-                if answer.status_code == 409 and answer.json()["error"].get("retryable"):
-                    retried += 1
-                    await asyncio.sleep(0.5)
-                    continue
-                answered += 1
-                if answered == 6:
-                    second.kill()  # SIGKILL mid-run
-                assert answer.status_code == 200, answer.text
-                return dict(answer.json())
-
-    async with httpx.AsyncClient(timeout=60) as client:
-        answers = await asyncio.gather(*(check_in(n, d, client) for n, d in enumerate(pilot["drivers"])))
+    calls: list[Call] = [
+        (
+            f"/v1/meetings/{meeting_id}/check-in",
+            {"code": code},
+            {  # as the driver app sends it: his token, and a key for the check-in
+                "Authorization": f"Bearer {activities.driver_tokens[driver_id]}",
+                "Idempotency-Key": f"check-in-{meeting_id}-{driver_id}",
+            },
+        )
+        for driver_id in pilot["drivers"]
+    ]
+    replies, retried = await post_through_a_crash(
+        activities.process.url, second, calls, kill_after=6, landed=lambda a: a.status_code == 200
+    )
+    answers = [a.json() for a in replies]
     assert second.proc is None, "the second replica was killed during the run"
     assert retried > 0, "calls meant for the killed replica were sent again"
     assert {a["attendance"]["status"] for a in answers} == {"on_site"}

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from replicas import Call, post_through_a_crash
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
 from roadbranch_shared.devstack.services import ServiceProcess
@@ -111,53 +111,6 @@ async def test_check_ins_on_two_replicas_never_give_more_beds_than_there_are(
     assert len(guests) == 3
 
 
-async def send_through_a_crash(
-    pair: tuple[Welfare, ServiceProcess],
-    path: str,
-    calls: list[tuple[dict[str, object], dict[str, str]]],
-    *,
-    kill_after: int,
-    landed: Callable[[httpx.Response], bool],
-) -> tuple[list[httpx.Response], int]:
-    """Each (body, headers) POSTed to the two replicas in turn, four at a time; once `kill_after`
-    have been answered the second replica is killed with SIGKILL, and a call that got no answer
-    (the connection reset or refused) is sent again, the same, to the first, as a phone with bad
-    signal would, and one refused as retryable (its key still held) again after a pause. The
-    answers, one a call, in order, and how many calls were sent again."""
-    welfare, second = pair
-    urls = [welfare.process.url, second.url]
-    token = {"Authorization": f"Bearer {welfare.tokens['welfare_officer']}"}
-    answered = retried = 0
-    limit = asyncio.Semaphore(4)
-
-    async def one(n: int, body: dict[str, object], headers: dict[str, str], client: httpx.AsyncClient) -> Any:
-        nonlocal answered, retried
-        async with limit:
-            url = urls[n % 2]
-            while True:
-                try:
-                    answer = await client.post(url + path, json=body, headers={**token, **headers})
-                except httpx.TransportError:
-                    url = urls[0]  # no answer: the same call again, on the replica still up
-                    retried += 1
-                    continue
-                if answer.status_code == 409 and answer.json()["error"].get("retryable"):
-                    # The killed replica's claim on the key has not run out yet: again in a while,
-                    # as the driver app does.
-                    retried += 1
-                    await asyncio.sleep(0.5)
-                    continue
-                answered += 1
-                if answered == kill_after:
-                    second.kill()
-                assert landed(answer), answer.text
-                return answer
-
-    async with httpx.AsyncClient(timeout=60) as client:
-        answers = await asyncio.gather(*(one(n, b, h, client) for n, (b, h) in enumerate(calls)))
-    return list(answers), retried
-
-
 async def test_a_replica_killed_mid_run_loses_no_need_or_stay_and_doubles_none(
     stack_info: StackInfo, killable: tuple[Welfare, ServiceProcess]
 ) -> None:
@@ -165,15 +118,17 @@ async def test_a_replica_killed_mid_run_loses_no_need_or_stay_and_doubles_none(
     run = secrets.token_hex(3)
     drivers = [f"drv_kill_{run}_{i:02d}" for i in range(40)]
     welfare.register(*drivers)
-    needs = [
+    officer = {"Authorization": f"Bearer {welfare.tokens['welfare_officer']}"}
+    needs: list[Call] = [
         (
+            "/v1/needs",
             {"driver_id": d, "category": "road_traffic", "urgency": "normal", "description": f"抛锚求助 {d}"},
-            {"Idempotency-Key": f"need-{d}"},
+            {**officer, "Idempotency-Key": f"need-{d}"},
         )
         for d in drivers
     ]
-    answers, retried = await send_through_a_crash(
-        killable, "/v1/needs", needs, kill_after=12, landed=lambda a: a.status_code == 201
+    answers, retried = await post_through_a_crash(
+        welfare.process.url, second, needs, kill_after=12, landed=lambda a: a.status_code == 201
     )
     assert second.proc is None, "the second replica was killed during the run"
     assert retried > 0, "calls meant for the killed replica were sent again"
@@ -183,7 +138,7 @@ async def test_a_replica_killed_mid_run_loses_no_need_or_stay_and_doubles_none(
     assert sorted(n["need_id"] for n in stored) == sorted(filed.values()), "each need once"
 
     station_id = welfare.open_station(amenities={"rest_room": True, "beds": 60})["station_id"]
-    stays = [({"driver_id": d}, {}) for d in drivers]
+    stays: list[Call] = [(f"/v1/stations/{station_id}/check-ins", {"driver_id": d}, officer) for d in drivers]
 
     def checked_in(answer: httpx.Response) -> bool:
         # 201, or 409 already_checked_in: an earlier try landed and only its answer was lost.
@@ -194,8 +149,8 @@ async def test_a_replica_killed_mid_run_loses_no_need_or_stay_and_doubles_none(
     # The killed replica started again, as an orchestrator would, and killed again mid-run: a stay
     # whose answer was lost is found there when it is sent again (already_checked_in).
     second.start()
-    _, retried = await send_through_a_crash(
-        killable, f"/v1/stations/{station_id}/check-ins", stays, kill_after=12, landed=checked_in
+    _, retried = await post_through_a_crash(
+        welfare.process.url, second, stays, kill_after=12, landed=checked_in
     )
     assert retried > 0
     station = welfare.ok("GET", f"/v1/stations/{station_id}")
