@@ -375,15 +375,40 @@ async def test_two_overlapping_imports_of_a_new_driver_keep_both_lists(
     assert await db.drivers.count_documents({"identity.id_number_index": index}) == 1
 
 
-async def test_a_live_import_says_so_and_only_one_whose_process_stopped_is_marked_interrupted(
+class _DiesAfterItsWrites(DriverImports):
+    """A writer whose process stops after writing a chunk's drivers and before recording its
+    progress: its task hangs there until the test cancels it, as if killed."""
+
+    async def _write_chunk(self, *args: Any, **kwargs: Any) -> dict[str, int]:
+        await super()._write_chunk(*args, **kwargs)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_a_live_import_is_left_alone_and_one_whose_process_stopped_is_resumed_by_another(
     roster: ServiceProcess, stack_info: StackInfo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Another replica's check (here a second importer on the same database) leaves an import whose
-    process is alive alone, however long it runs, and marks one silent for three heartbeats."""
+    process is alive alone, however long it runs; takes over one silent for three heartbeats and
+    writes the rest of its stored rows, counting the chunk its process wrote without recording it as
+    that process would have; and marks `interrupted` one that cannot be resumed (from before
+    imports stored their rows, or whose rows are gone)."""
     person = ("心跳司机", make_synthetic_id_number("513436", date(1972, 7, 8), 953), "13900005953")
+    orphan = ("续导司机", make_synthetic_id_number("513436", date(1972, 8, 9), 954), "13900005954")
     keys = PiiKeys.from_env(environ=roster.env)
-    db = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)[roster.env["ROADBRANCH_ROSTER_MONGO_DB"]]
+    # A database of its own: no other test's import is there to be taken over.
+    db = AsyncMongoClient(stack_info.mongo_uri, tz_aware=True)[f"roster_resume_{secrets.token_hex(4)}"]
     running_here, other_replica = (DriverImports(db, keys, heartbeat_seconds=0.2) for _ in range(2))
+    dying = _DiesAfterItsWrites(db, keys, heartbeat_seconds=0.2)
+
+    dead = await dying.start(_request("进程停了的导入"), _one_row(orphan))
+    driver_id = await _driver_of(db, keys, orphan[1])
+    await eventually(lambda: db.drivers.find_one({"_id": driver_id}), message="the chunk's driver written")
+    for task in list(dying._tasks):
+        task.cancel()
+    await dying.wait()
+    assert await db.driver_import_rows.count_documents({"batch_id": dead["_id"]}) == 1, "its rows stored"
+
     release = asyncio.Event()
     real_insert = imports_module.insert_aggregates
 
@@ -403,33 +428,42 @@ async def test_a_live_import_says_so_and_only_one_whose_process_stopped_is_marke
         )
 
     await eventually(beaten, message="the running import's heartbeat, three beats on")
-    await other_replica.interrupt_leftovers()  # (an earlier test's import left silent may be marked)
-    still = await db.driver_imports.find_one({"_id": live["_id"]})
-    assert still is not None
-    assert still["status"] == "running", "alive: its heartbeat is fresh"
-
+    monkeypatch.setattr(imports_module, "insert_aggregates", real_insert)
     now = datetime.now(UTC)
-    silent = {**live, "_id": "imp_silent", "heartbeat_at": now - timedelta(seconds=5)}
-    before_heartbeats = {
-        k: v for k, v in {**live, "_id": "imp_old"}.items() if k not in ("owner", "heartbeat_at")
+    silent = {**live, "_id": "imp_silent", "heartbeat_at": now - timedelta(seconds=5)}  # rows not stored
+    before_rows_were_stored = {
+        k: v
+        for k, v in {**live, "_id": "imp_old"}.items()
+        if k not in ("owner", "heartbeat_at", "chunks", "next_chunk", "resumed")
     }
-    before_heartbeats["started_at"] = now - timedelta(hours=1)
+    before_rows_were_stored["started_at"] = now - timedelta(hours=1)
     finished = {**silent, "_id": "imp_done", "status": "completed"}
-    await db.driver_imports.insert_many([silent, before_heartbeats, finished])
-    assert await other_replica.interrupt_leftovers() == 2, "the silent one and the one from before heartbeats"
+    await db.driver_imports.insert_many([silent, before_rows_were_stored, finished])
+    taken = await other_replica.take_over_leftovers()
+    assert taken == {"resumed": 1, "interrupted": 1}, "the dead one resumed; the one before stored rows"
+    await other_replica.wait()
     statuses = {
         d["_id"]: d["status"]
         async for d in db.driver_imports.find(
-            {"_id": {"$in": [live["_id"], "imp_silent", "imp_old", "imp_done"]}}
+            {"_id": {"$in": [live["_id"], dead["_id"], "imp_silent", "imp_old", "imp_done"]}}
         )
     }
     assert statuses == {
         live["_id"]: "running",
+        dead["_id"]: "completed",
         "imp_silent": "interrupted",
         "imp_old": "interrupted",
         "imp_done": "completed",
     }
+    resumed = await db.driver_imports.find_one({"_id": dead["_id"]})
+    assert (resumed["owner"], resumed["resumed"]) == (other_replica.owner, 1)
+    assert (resumed["processed_rows"], resumed["registered"], resumed["unchanged"]) == (1, 1, 0)
+    driver = await db.drivers.find_one({"_id": driver_id})
+    assert [s["batch_id"] for s in driver["sources"]] == [dead["_id"]], "its row on the driver once"
+    assert await db.driver_import_rows.count_documents({"batch_id": dead["_id"]}) == 0, "sealed rows deleted"
+
     release.set()
     await running_here.wait()
     done = await db.driver_imports.find_one({"_id": live["_id"]})
     assert (done["status"], done["registered"]) == ("completed", 1)
+    assert await db.driver_import_rows.count_documents({"batch_id": live["_id"]}) == 0

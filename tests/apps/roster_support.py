@@ -78,10 +78,13 @@ class Roster:
         self.process.env["ROADBRANCH_ROSTER_TOKENS"] = self._token_table(driver_id)
         self.process.start()
 
-    def call(self, method: str, path: str, role: str = "work_group_staff", **kwargs: Any) -> httpx.Response:
+    def call(
+        self, method: str, path: str, role: str = "work_group_staff", *, at: str = "", **kwargs: Any
+    ) -> httpx.Response:
+        """A call with `role`'s token, to this process or (`at`) another replica's address."""
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
         headers.update(kwargs.pop("headers", None) or {})  # e.g. an Idempotency-Key
-        return httpx.request(method, self.process.url + path, headers=headers, timeout=120, **kwargs)
+        return httpx.request(method, (at or self.process.url) + path, headers=headers, timeout=120, **kwargs)
 
     def import_drivers(
         self, people: list[tuple[str, str, str]], source: str = "individual"

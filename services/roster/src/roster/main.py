@@ -104,9 +104,9 @@ def create_app(
             figures.refresh, settings.figures_interval_seconds, name="roster figures", first_after=0
         )
         imports.start_housekeeping(search.create_indexes, audit.create_indexes)
-        # An import whose replica died is marked interrupted by whichever replica looks next.
+        # An import whose replica died is resumed by whichever replica looks next.
         state.stale_import_check = start_periodically(
-            imports.interrupt_leftovers,
+            imports.take_over_leftovers,
             3 * settings.import_heartbeat_seconds,
             name="stale import check",
             once_across=service.period_claims,

@@ -14,7 +14,7 @@ class Settings(settings_for("roster")):  # type: ignore[misc]
         gt=0,
         le=300,
         description="how often a running import says it is alive; one silent for three of these is "
-        "marked interrupted by any replica",
+        "taken over and resumed by any replica",
     )
     default_county: str = "meigu"
     clock_control: bool = Field(

@@ -3,11 +3,17 @@
 A driver is identified by the blind index of his ID number: a re-import or an overlapping list
 adds the new list to the driver's provenance instead of creating a second driver. Rows are
 written in batches, and the import's progress and report are kept on its own document.
+
+An import is a durable job: its valid rows are stored sealed, a chunk per batch
+(`driver_import_rows`), before the import is answered, so whichever replica finds it silent
+resumes it from the first chunk not yet written; the sealed rows are deleted when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 from roadbranch_shared.contracts.roster import DriverRegistered, DriverUpdated
@@ -100,8 +107,10 @@ class DriverImports:
     """Runs imports against the roster's database; one instance per service process.
 
     A running import's document carries the process that writes it (`owner`) and a `heartbeat_at`
-    it refreshes every `heartbeat_seconds`; an import silent for three heartbeats lost its process
-    and any replica marks it `interrupted` (never one whose process is alive elsewhere).
+    it refreshes every `heartbeat_seconds`; an import silent for three heartbeats lost its process,
+    and any replica takes it over (a conditional write: one of them) and resumes it from its stored
+    rows, never one whose process is alive elsewhere. A writer whose import was taken over (it was
+    silent too long, not dead) stops at its next chunk: its progress write finds another owner.
     """
 
     def __init__(
@@ -123,9 +132,15 @@ class DriverImports:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, request: ImportRequest, checked: CheckedTable) -> Document:
-        """Record the import with its row problems and write its valid rows in the background."""
+        """Store the valid rows sealed, record the import with its row problems, and write the rows
+        in the background. Once this returns, the import finishes even if this process dies."""
         batch_id = f"imp_{uuid.uuid4().hex[:16]}"
         now = datetime.now(UTC)
+        chunks = [checked.rows[i : i + self.batch_size] for i in range(0, len(checked.rows), self.batch_size)]
+        if chunks:
+            await self.db.driver_import_rows.insert_many(
+                [self._sealed_chunk(batch_id, n, chunk, now) for n, chunk in enumerate(chunks)]
+            )
         batch = {
             "_id": batch_id,
             "source": request.source,
@@ -138,6 +153,9 @@ class DriverImports:
             "status": "running",
             "owner": self.owner,
             "heartbeat_at": now,
+            "chunks": len(chunks),
+            "next_chunk": 0,
+            "resumed": 0,
             "total_rows": checked.total_rows,
             "blank_rows": checked.blank_rows,
             "valid_rows": len(checked.rows),
@@ -151,9 +169,11 @@ class DriverImports:
         await self.db.driver_imports.insert_one(batch)
         if self.on_row is not None:
             self.on_row("invalid", request.source, batch["invalid_rows"])
-        task = asyncio.create_task(self._write(batch_id, request, checked.rows), name=f"import-{batch_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        async def in_memory(n: int) -> list[DriverRow]:
+            return chunks[n]
+
+        self._run(batch, in_memory)
         return batch
 
     async def wait(self) -> None:
@@ -161,30 +181,56 @@ class DriverImports:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def interrupt_leftovers(self, now: datetime | None = None) -> int:
-        """Mark `interrupted` the imports whose process stopped: running, and silent for three
-        heartbeats (or, written before imports had heartbeats, started that long ago). Importing
-        the file again is safe (dedupe)."""
+    async def take_over_leftovers(self, now: datetime | None = None) -> dict[str, int]:
+        """Take over the imports whose process stopped (running, and silent for three heartbeats)
+        and resume each from its first chunk not written. One written before imports stored their
+        rows (or whose rows are not all there) cannot be resumed: it is marked `interrupted`;
+        importing the file again is safe (dedupe). Sealed rows left by a process that died before
+        recording its import are deleted. How many were resumed and how many marked."""
         now = now or datetime.now(UTC)
         silent_since = now - timedelta(seconds=3 * self.heartbeat_seconds)
-        result = await self.db.driver_imports.update_many(
-            {
-                "status": "running",
-                "$or": [
-                    {"heartbeat_at": {"$lt": silent_since}},
-                    {"heartbeat_at": {"$exists": False}, "started_at": {"$lt": silent_since}},
-                ],
-            },
+        silent = {
+            "status": "running",
+            "$or": [
+                {"heartbeat_at": {"$lt": silent_since}},
+                {"heartbeat_at": {"$exists": False}, "started_at": {"$lt": silent_since}},
+            ],
+        }
+        resumed = 0
+        while True:
+            batch = await self.db.driver_imports.find_one_and_update(
+                {**silent, "chunks": {"$exists": True}},
+                {"$set": {"owner": self.owner, "heartbeat_at": now}, "$inc": {"resumed": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if batch is None:
+                break
+            stored = await self.db.driver_import_rows.count_documents({"batch_id": batch["_id"]})
+            if stored < batch["chunks"]:
+                await self._end(batch["_id"], {"status": "interrupted", "finished_at": now})
+                continue
+            log.warning(
+                "an import whose process stopped is resumed",
+                extra={"batch_id": batch["_id"], "next_chunk": batch["next_chunk"]},
+            )
+            self._run(batch, self._stored_chunk(batch["_id"]))
+            resumed += 1
+        marked = await self.db.driver_imports.update_many(
+            {**silent, "chunks": {"$exists": False}},
             {"$set": {"status": "interrupted", "finished_at": now}},
         )
-        if result.modified_count:
+        if marked.modified_count:
             log.warning(
-                "imports whose process stopped marked interrupted", extra={"count": result.modified_count}
+                "imports whose process stopped marked interrupted", extra={"count": marked.modified_count}
             )
-        return result.modified_count
+        running = await self.db.driver_imports.distinct("_id", {"status": "running"})
+        await self.db.driver_import_rows.delete_many(
+            {"batch_id": {"$nin": running}, "stored_at": {"$lt": silent_since}}
+        )
+        return {"resumed": resumed, "interrupted": marked.modified_count}
 
     def start_housekeeping(self, *first: Callable[[], Awaitable[object]]) -> None:
-        """Run the start-up steps `first` (e.g. creating indexes), then mark leftovers, in the
+        """Run the start-up steps `first` (e.g. creating indexes), then take over leftovers, in the
         background, retrying while the database is unreachable, so the service starts (and reports
         itself unready) without its database. The steps must be safe to repeat."""
 
@@ -194,54 +240,89 @@ class DriverImports:
                 try:
                     for step in first:
                         await step()
-                    await self.interrupt_leftovers()
+                    await self.db.driver_import_rows.create_index("batch_id")
+                    await self.take_over_leftovers()
                     return
                 except ConnectionFailure:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30)
 
-        task = asyncio.create_task(housekeeping(), name="import-housekeeping")
+        self._track(asyncio.create_task(housekeeping(), name="import-housekeeping"))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _sealed_chunk(self, batch_id: str, n: int, rows: Sequence[DriverRow], now: datetime) -> Document:
+        plain = json.dumps([dataclasses.astuple(row) for row in rows], ensure_ascii=False)
+        return {
+            "_id": f"{batch_id}.{n:06d}",
+            "batch_id": batch_id,
+            "n": n,
+            "rows": encrypt(self.keys, plain, aad=f"driver-import-rows:{batch_id}:{n}"),
+            "stored_at": now,
+        }
+
+    def _stored_chunk(self, batch_id: str) -> Callable[[int], Awaitable[list[DriverRow]]]:
+        async def load(n: int) -> list[DriverRow]:
+            doc = await self.db.driver_import_rows.find_one({"_id": f"{batch_id}.{n:06d}"})
+            if doc is None:
+                raise LookupError(f"chunk {n} of import {batch_id} is not stored")
+            plain = decrypt(self.keys, doc["rows"], aad=f"driver-import-rows:{batch_id}:{n}")
+            return [DriverRow(*fields) for fields in json.loads(plain)]
+
+        return load
+
+    def _run(self, batch: Document, chunk: Callable[[int], Awaitable[list[DriverRow]]]) -> None:
+        self._track(asyncio.create_task(self._write(batch, chunk), name=f"import-{batch['_id']}"))
 
     async def _heartbeat(self, batch_id: str) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
                 await self.db.driver_imports.update_one(
-                    {"_id": batch_id, "status": "running"}, {"$set": {"heartbeat_at": datetime.now(UTC)}}
+                    {"_id": batch_id, "status": "running", "owner": self.owner},
+                    {"$set": {"heartbeat_at": datetime.now(UTC)}},
                 )
             except ConnectionFailure:
                 log.warning("an import's heartbeat could not be written", extra={"batch_id": batch_id})
 
-    async def _write(self, batch_id: str, request: ImportRequest, rows: Sequence[DriverRow]) -> None:
+    async def _write(self, batch: Document, chunk: Callable[[int], Awaitable[list[DriverRow]]]) -> None:
+        batch_id = batch["_id"]
         heartbeat = asyncio.create_task(self._heartbeat(batch_id), name=f"import-heartbeat-{batch_id}")
+        request = ImportRequest(**{f.name: batch.get(f.name, "") for f in dataclasses.fields(ImportRequest)})
+        mine = {"_id": batch_id, "status": "running", "owner": self.owner}
         try:
-            await self._write_rows(batch_id, request, rows)
+            for n in range(batch["next_chunk"], batch["chunks"]):
+                rows = await chunk(n)
+                counts = await self._write_chunk(batch_id, request, rows)
+                progress = await self.db.driver_imports.update_one(
+                    mine,
+                    {
+                        "$inc": {"processed_rows": len(rows), **counts},
+                        "$set": {"next_chunk": n + 1, "heartbeat_at": datetime.now(UTC)},
+                    },
+                )
+                if not progress.matched_count:
+                    log.warning("an import was taken over by another process", extra={"batch_id": batch_id})
+                    return
+            await self._end(batch_id, {"status": "completed", "finished_at": datetime.now(UTC)}, mine)
+        except ConnectionFailure:
+            # Left running: silent from now on, it is resumed by whichever process looks next.
+            log.warning("an import stopped: the database is unreachable", extra={"batch_id": batch_id})
+        except Exception as e:
+            log.exception("driver import failed", extra={"batch_id": batch_id})
+            ended = {"status": "failed", "error": type(e).__name__, "finished_at": datetime.now(UTC)}
+            await self._end(batch_id, ended, mine)
         finally:
             heartbeat.cancel()
 
-    async def _write_rows(self, batch_id: str, request: ImportRequest, rows: Sequence[DriverRow]) -> None:
-        try:
-            for start in range(0, len(rows), self.batch_size):
-                chunk = rows[start : start + self.batch_size]
-                counts = await self._write_chunk(batch_id, request, chunk)
-                await self.db.driver_imports.update_one(
-                    {"_id": batch_id},
-                    {
-                        "$inc": {"processed_rows": len(chunk), **counts},
-                        "$set": {"heartbeat_at": datetime.now(UTC)},
-                    },
-                )
-            await self.db.driver_imports.update_one(
-                {"_id": batch_id}, {"$set": {"status": "completed", "finished_at": datetime.now(UTC)}}
-            )
-        except Exception as e:
-            log.exception("driver import failed", extra={"batch_id": batch_id})
-            await self.db.driver_imports.update_one(
-                {"_id": batch_id},
-                {"$set": {"status": "failed", "error": type(e).__name__, "finished_at": datetime.now(UTC)}},
-            )
+    async def _end(self, batch_id: str, outcome: Document, condition: Document | None = None) -> None:
+        """Record how the import ended and delete its sealed rows, if it is still `condition`'s
+        (a process that took it over meanwhile reads them)."""
+        ended = await self.db.driver_imports.update_one(condition or {"_id": batch_id}, {"$set": outcome})
+        if ended.matched_count:
+            await self.db.driver_import_rows.delete_many({"batch_id": batch_id})
 
     async def _write_chunk(
         self, batch_id: str, request: ImportRequest, chunk: Sequence[DriverRow]
@@ -368,8 +449,11 @@ class DriverImports:
                 return "registered"
             if doc.get("status") == "erased":
                 return "unchanged"
-            if any(s["batch_id"] == batch_id for s in doc.get("sources", [])):
-                return "unchanged"
+            sources = doc.get("sources", [])
+            if any(s["batch_id"] == batch_id for s in sources):
+                # Written by this import before its process stopped (it is being resumed): counted
+                # as it was then, since the progress counts of an unfinished chunk are not stored.
+                return "registered" if sources[0]["batch_id"] == batch_id else "updated"
             changes = {k: v for k, v in _details(row).items() if v and doc.get(k) != v}
             phone_changed = doc["identity"].get("phone_index") != blind_index(
                 self.keys, row.phone, purpose=IndexPurpose.PHONE
