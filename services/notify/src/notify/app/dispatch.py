@@ -15,9 +15,9 @@ each with a MongoDB and an in-memory implementation, so every step runs in proce
 
 A crash between 2 and 3 leaves the delivery `sending`: the next pass finds the claim and sends
 again under the same key. A provider that honours the key drops the repeat; on other channels it is
-at most one duplicate, counted in `roadbranch_notify_duplicates_after_crash_total`. One dispatcher
-runs per service (the same rule as for FerretDB writes), so a `sending` delivery seen at the start
-of a pass can only be a crash's leftover.
+at most one duplicate, counted in `roadbranch_notify_duplicates_after_crash_total`. Several
+replicas may run passes on one queue: a pass leases the messages it takes (`DueQueue`, ADR 0024),
+so a `sending` delivery whose message it holds can only be a crash's leftover, its lease run out.
 """
 
 from __future__ import annotations
