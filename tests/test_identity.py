@@ -16,13 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from identity_support import ADMIN, ISSUER, Identity
+from identity_support import ADMIN, ISSUER, Identity, publish_contact
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from notify_support import EventPublisher, SmsProviderServer, _JsonServer, running
-from roadbranch_shared.contracts.roster import ContactPointChanged, DriverErased
+from roadbranch_shared.contracts.roster import DriverErased
 from roadbranch_shared.devstack import StackInfo
-from roadbranch_shared.pii import PiiKeys, seal_contact_point
 from roadbranch_shared.testing import eventually
 from roadbranch_shared.topics import IDENTITY_AUDIT
 
@@ -267,23 +266,6 @@ def test_a_refresh_token_shown_after_the_grace_is_taken_as_stolen(
         identity.stop()
 
 
-async def _publish_contact(stack_info: StackInfo, driver_id: str, phone: str) -> None:
-    keys = PiiKeys(
-        blind_index_key=secrets.token_bytes(32),
-        encryption_key=secrets.token_bytes(32),
-        contact_key=__import__("base64").b64decode(stack_info.contact_key),
-    )
-    async with EventPublisher(stack_info.kafka_bootstrap, source="/roster") as events:
-        await events.publish(
-            ContactPointChanged(
-                driver_id=driver_id,
-                phone_sealed=seal_contact_point(keys, driver_id, "phone", phone),
-                changed_at=datetime.now(UTC),
-            ),
-            driver_id,
-        )
-
-
 async def _ask_until_sent(
     identity: Identity, sms: SmsProviderServer, phone: str, pause: float = 0.0, within: float = 60
 ) -> None:
@@ -321,7 +303,7 @@ async def test_a_driver_signs_in_with_a_code_once_and_an_unknown_phone_gets_the_
     identity: Identity, sms: SmsProviderServer, stack_info: StackInfo
 ) -> None:
     driver_id, phone = f"drv_{secrets.token_hex(4)}", f"139{secrets.randbelow(10**8):08d}"
-    await _publish_contact(stack_info, driver_id, phone)
+    await publish_contact(stack_info, driver_id, phone)
 
     await _ask_until_sent(identity, sms, phone)
     code = _code_for(sms, phone, len(sms.to(phone)))
@@ -383,9 +365,9 @@ async def test_of_two_drivers_with_one_phone_the_numbers_newest_record_signs_in(
     roster changed last holds it."""
     phone = f"139{secrets.randbelow(10**8):08d}"
     older, newer = f"drv_{secrets.token_hex(4)}", f"drv_{secrets.token_hex(4)}"
-    await _publish_contact(stack_info, older, phone)
+    await publish_contact(stack_info, older, phone)
     await asyncio.sleep(0.05)
-    await _publish_contact(stack_info, newer, phone)
+    await publish_contact(stack_info, newer, phone)
 
     async def signs_in() -> str | None:
         await _ask_until_sent(identity, sms, phone)
@@ -453,7 +435,7 @@ async def test_a_code_past_its_five_minutes_is_refused(
     ).start()
     try:
         driver_id, phone = f"drv_{secrets.token_hex(4)}", f"135{secrets.randbelow(10**8):08d}"
-        await _publish_contact(stack_info, driver_id, phone)
+        await publish_contact(stack_info, driver_id, phone)
 
         await _ask_until_sent(identity, sms, phone, pause=1.1, within=180)  # past the resend limit
         code = _code_for(sms, phone, len(sms.to(phone)))

@@ -4,14 +4,18 @@ need to verify its tokens."""
 
 from __future__ import annotations
 
+import base64
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from notify_support import EventPublisher
+from roadbranch_shared.contracts.roster import ContactPointChanged
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.services import ServiceProcess
-from roadbranch_shared.pii import generate_key
+from roadbranch_shared.pii import PiiKeys, generate_key, seal_contact_point
 
 ADMIN = "admin"
 ADMIN_PASSWORD = "Kaishi-2026-guanli"
@@ -105,3 +109,21 @@ class Identity:
         assert response.status_code == 200, response.text
         records: list[dict[str, Any]] = response.json()["records"]
         return records
+
+
+async def publish_contact(stack_info: StackInfo, driver_id: str, phone: str) -> None:
+    """Publish his phone on roster.contact.v1, sealed as roster seals it (the stack's contact key)."""
+    keys = PiiKeys(
+        blind_index_key=secrets.token_bytes(32),
+        encryption_key=secrets.token_bytes(32),
+        contact_key=base64.b64decode(stack_info.contact_key),
+    )
+    async with EventPublisher(stack_info.kafka_bootstrap, source="/roster") as events:
+        await events.publish(
+            ContactPointChanged(
+                driver_id=driver_id,
+                phone_sealed=seal_contact_point(keys, driver_id, "phone", phone),
+                changed_at=datetime.now(UTC),
+            ),
+            driver_id,
+        )

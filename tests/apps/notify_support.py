@@ -61,17 +61,12 @@ class _JsonServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    body = None
-                self._answer(body)
+                self._answer(self.rfile.read(length))
 
-            def _answer(self, body: Any) -> None:
+            def _answer(self, raw: bytes | None) -> None:
                 parsed = urlparse(self.path)
-                status, answer, headers = outer.answer(
-                    parsed.path, parse_qs(parsed.query), self.headers, body
+                status, answer, headers = outer.respond(
+                    parsed.path, parse_qs(parsed.query), self.headers, raw
                 )
                 data = json.dumps(answer).encode()
                 self.send_response(status)
@@ -100,6 +95,19 @@ class _JsonServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def respond(
+        self, path: str, query: dict[str, list[str]], headers: Any, raw: bytes | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        """The request as it came (`raw`: a POST's body, None for a GET); by default its body is
+        read as JSON (None if it is not) and `answer` answers."""
+        body = None
+        if raw is not None:
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = None
+        return self.answer(path, query, headers, body)
 
     def answer(
         self, path: str, query: dict[str, list[str]], headers: Any, body: Any

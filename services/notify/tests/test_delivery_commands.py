@@ -6,6 +6,7 @@ with SIGKILL between the send and the mark)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
@@ -81,10 +82,21 @@ class Provider:
         self.channel = channel
         self.deduplicates = deduplicates
         self.taken: list[tuple[str, str, str]] = []  # address, text, key
+        self.templates: list[tuple[str, dict[str, str]]] = []  # template, its SMS variables
         self.answers: list[SendResult | BaseException] = []
 
-    async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult:
+    async def send(
+        self,
+        address: str,
+        text: str,
+        *,
+        key: str,
+        at: datetime,
+        template: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> SendResult:
         self.taken.append((address, text, key))
+        self.templates.append((template, dict(params or {})))
         answer = self.answers.pop(0) if self.answers else SENT
         if isinstance(answer, BaseException):
             raise answer
@@ -173,7 +185,15 @@ class World:
         self.queued += 1
         text = f"【诉求受理】您的诉求已受理（编号 00012{self.queued}）。"
         queued = queued_message(
-            f"evt-{self.queued}", template, recipient, kind, text, urgent, meeting, now=self.clock.now()
+            f"evt-{self.queued}",
+            template,
+            recipient,
+            kind,
+            text,
+            urgent,
+            meeting,
+            now=self.clock.now(),
+            params={"category": "证件审验", "need": f"00012{self.queued}"},
         )
         self.queue.add(queued)
         return str(queued["_id"])
@@ -357,6 +377,9 @@ async def test_a_message_is_claimed_sent_under_its_key_marked_and_dequeued(world
     line = world.ledger(message)["sms"]
     assert (address, key) == ("13800000001", line["_id"])
     assert "00012" in text
+    assert world.sms.templates == [("need_filed", {"category": "证件审验", "need": "000121"})], (
+        "with its variables"
+    )
     assert set(line) == LEDGER_FIELDS | {"attempted_at", "sent_at", "provider_ref"}
     assert (line["status"], line["attempts"], line["provider_ref"], line["version"]) == ("sent", 1, "p-1", 1)
     assert (line["recipient"], line["recipient_kind"], line["cause"]) == ("drv-1", "driver", "evt-1")

@@ -96,7 +96,7 @@ def test_content_for_every_driver_or_one_organisation_and_compliance_to_its_secr
     assert notices_for(overdue)[0].audience.kind == AudienceKind.ORGANISATION_SECRETARY
 
 
-def test_every_rule_renders_its_template_without_a_missing_field() -> None:
+def test_every_rule_renders_its_template_and_its_sms_variables_without_a_missing_field() -> None:
     templates = Templates("Asia/Shanghai")
     now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     meeting = activities.MeetingScheduled(
@@ -167,6 +167,15 @@ def test_every_rule_renders_its_template_without_a_missing_field() -> None:
     assert "12月1日10:00" in rendered[0], "times are shown in local time"
     assert "还有1小时" in rendered[-3]
     assert set(templates.names()) >= {"meeting_reminder", "meeting_cancelled", "compliance_overdue", "digest"}
+
+    # Each message's SMS template variables (for the providers that send approved templates only):
+    # every template has them, and none is empty or carries a link.
+    assert set(templates.sms) == set(templates.names())
+    params = [templates.sms_params(n.template, n.context) for e in events for n in notices_for(e)]
+    params.append(templates.sms_params("digest", {"items": ["甲", "乙"]}))
+    assert all(p and all(v and "http" not in v for v in p.values()) for p in params)
+    assert params[0]["time"] == "12月1日10:00", "a meeting's time in local time"
+    assert params[-1] == {"count": "2"}
 
 
 def test_a_stored_address_that_does_not_open_leaves_its_channel_out() -> None:

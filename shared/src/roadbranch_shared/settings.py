@@ -42,5 +42,6 @@ def settings_for(service: str) -> type[ServiceSettings]:
     return type(
         f"{service.title()}Settings",
         (ServiceSettings,),
-        {"model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore")},
+        # Errors name the field and the reason, never the values given (secrets among them).
+        {"model_config": SettingsConfigDict(env_prefix=prefix, extra="ignore", hide_input_in_errors=True)},
     )

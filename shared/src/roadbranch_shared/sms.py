@@ -5,6 +5,7 @@ Notify sends its messages through it, and the identity service its sign-in codes
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +25,8 @@ class SendResult:
     outcome: Outcome
     reason: str = ""
     provider_ref: str | None = None
+    # The provider refused the number itself (not valid, barred): another SMS provider would too.
+    refused_recipient: bool = False
 
 
 def http_outcome(response: httpx.Response) -> SendResult | None:
@@ -65,7 +68,18 @@ class SmsProvider:
         self.sign = sign
         self.deduplicates = honours_keys
 
-    async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult:
+    async def send(
+        self,
+        address: str,
+        text: str,
+        *,
+        key: str,
+        at: datetime,
+        template: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> SendResult:
+        """Sends `text` as it is (this API takes free text; `template` and `params` are for the
+        providers that send approved templates only)."""
         response = await post_for_outcome(
             self.client,
             self.url,

@@ -8,9 +8,10 @@ signing keys; `ROADBRANCH_PII_CONTACT_KEY` opens the contact points roster publi
 
 from pydantic import Field, SecretStr
 from roadbranch_shared.settings import ServiceSettings, settings_for
+from roadbranch_shared.sms_cloud import CloudSmsSettings
 
 
-class Settings(settings_for("identity")):  # type: ignore[misc]
+class Settings(settings_for("identity"), CloudSmsSettings):  # type: ignore[misc]
     consumer_group: str = Field(default="identity", description="Kafka consumer group of the roster views")
     access_token_minutes: int = Field(default=10, ge=1, le=60, description="lifetime of an access token")
     refresh_token_days: int = Field(default=14, ge=1, le=90, description="a session ends this long unused")

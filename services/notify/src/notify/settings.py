@@ -9,9 +9,10 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 from roadbranch_shared.settings import ServiceSettings, settings_for
+from roadbranch_shared.sms_cloud import CloudSmsSettings
 
 
-class Settings(settings_for("notify")):  # type: ignore[misc]
+class Settings(settings_for("notify"), CloudSmsSettings):  # type: ignore[misc]
     consumer_group: str = Field(default="notify", description="Kafka consumer group of the subscriptions")
     timezone: str = Field(default="Asia/Shanghai", description="drivers' local time: quiet hours, days")
     quiet_start: time = Field(default=time(22, 0), description="from this local time non-urgent waits")

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
-from roadbranch_shared.sms import Outcome, SmsProvider
+from roadbranch_shared.sms import Outcome
+from roadbranch_shared.sms_cloud import TemplateSms
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,17 @@ class CodePolicy:
     per_address_hour: int
 
 
+# The sign-in code's message template: ${code} and ${minutes} at Aliyun, {1} and {2} at Tencent.
+SIGN_IN_CODE = "sign_in_code"
+
+
 def code_text(code: str, minutes: int) -> str:
     return f"您的登录验证码是 {code}，{minutes} 分钟内有效。如非本人操作，请忽略本短信，切勿告诉他人。"
 
 
 class DriverSignIn:
     def __init__(
-        self, db: AsyncDatabase[Document], pii: PiiKeys, sms: SmsProvider | None, policy: CodePolicy
+        self, db: AsyncDatabase[Document], pii: PiiKeys, sms: TemplateSms | None, policy: CodePolicy
     ):
         self.drivers = db.drivers
         self.codes = db.sign_in_codes
@@ -119,7 +124,14 @@ class DriverSignIn:
         assert self.sms is not None
         minutes = max(1, int(self.policy.ttl.total_seconds() // 60))
         for attempt in range(3):
-            result = await self.sms.send(phone, code_text(code, minutes), key=key, at=now)
+            result = await self.sms.send(
+                phone,
+                code_text(code, minutes),
+                key=key,
+                at=now,
+                template=SIGN_IN_CODE,
+                params={"code": code, "minutes": str(minutes)},
+            )
             if result.outcome is Outcome.SENT:
                 return
             log.warning("sign-in code not sent (%s), attempt %d", result.reason, attempt + 1)

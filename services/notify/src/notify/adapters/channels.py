@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -22,11 +23,23 @@ from notify.domain.channels import Channel
 
 
 class Sender(Protocol):
+    """A channel. `text` is the message as the person reads it; `template` (its template's name)
+    and `params` (its variables) are for the SMS providers that send approved templates only."""
+
     channel: str
     # True if a resend of the same message (same key) after a crash cannot reach the person twice.
     deduplicates: bool
 
-    async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult: ...
+    async def send(
+        self,
+        address: str,
+        text: str,
+        *,
+        key: str,
+        at: datetime,
+        template: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> SendResult: ...
 
 
 # errcodes of the WeChat Work API that pass with time: system busy, frequency limits.
@@ -84,7 +97,16 @@ class WeChatWorkApp:
             self._token = (str(answer["access_token"]), time.monotonic() + max(lifetime - 60, 0))
             return self._token[0]
 
-    async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult:
+    async def send(
+        self,
+        address: str,
+        text: str,
+        *,
+        key: str,
+        at: datetime,
+        template: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> SendResult:
         body = {"touser": address, "msgtype": "text", "agentid": self.agent_id, "text": {"content": text}}
         for fresh in (False, True):
             token = await self._access_token(fresh=fresh)
@@ -150,7 +172,16 @@ class SmtpMail:
         self.starttls = starttls
         self.timeout = timeout
 
-    async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult:
+    async def send(
+        self,
+        address: str,
+        text: str,
+        *,
+        key: str,
+        at: datetime,
+        template: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> SendResult:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = address
@@ -194,7 +225,16 @@ class Inbox:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
 
-    async def send(self, address: str, text: str, *, key: str, at: datetime) -> SendResult:
+    async def send(
+        self,
+        address: str,
+        text: str,
+        *,
+        key: str,
+        at: datetime,
+        template: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> SendResult:
         message = {"id": key, "text": text, "at": at}
         await update_if(
             self.db.inboxes,

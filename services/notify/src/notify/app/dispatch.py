@@ -227,12 +227,20 @@ class Dispatcher:
     # ---- the send
 
     async def _send(
-        self, channel: str, recipient: Recipient, text: str, key: str, now: datetime
+        self, channel: str, recipient: Recipient, notice: Document, key: str, now: datetime
     ) -> SendResult:
         sender = self.senders[channel]
+        template, params = self._template(notice)
         try:
             return await asyncio.wait_for(
-                sender.send(recipient.addresses[channel], text, key=key, at=now),
+                sender.send(
+                    recipient.addresses[channel],
+                    self._text(notice),
+                    key=key,
+                    at=now,
+                    template=template,
+                    params=params,
+                ),
                 timeout=self.policy.send_timeout_seconds,
             )
         except TimeoutError:
@@ -244,7 +252,7 @@ class Dispatcher:
     async def _attempt(self, notice: Document, step: Send, delivery: Delivery, now: datetime) -> None:
         """Send under the claim's key and mark what came of it (`Delivery.answered`)."""
         channel = delivery.channel
-        result = await self._send(channel, step.recipient, self._text(notice), delivery.id, now)
+        result = await self._send(channel, step.recipient, notice, delivery.id, now)
         marked = await self._change(delivery, lambda d: d.answered(result, now=now, policy=self.policy))
         if marked.status == SENT:
             self.metrics.deliveries.labels(channel, "sent").inc()
@@ -320,6 +328,12 @@ class Dispatcher:
         await self.queue.remove(notice["_id"])
 
     # ---- helpers
+
+    def _template(self, notice: Document) -> tuple[str, dict[str, str]]:
+        """The message's template and its SMS variables (a digest's: how many it holds)."""
+        if notice["template"] == DIGEST:
+            return DIGEST, {"count": str(len(notice.get("items", [])))}
+        return notice["template"], dict(notice.get("params") or {})
 
     def _text(self, notice: Document) -> str:
         if notice["template"] == DIGEST:

@@ -10,6 +10,7 @@ from roadbranch_shared.clock import Clock
 from roadbranch_shared.documents import Document
 from roadbranch_shared.pii import PiiKeys
 from roadbranch_shared.sms import SmsProvider
+from roadbranch_shared.sms_cloud import cloud_sms
 
 from notify.adapters.channels import Inbox, Sender, SmtpMail, WeChatWorkApp
 from notify.app.caps import MongoDailyPlaces
@@ -76,7 +77,9 @@ class Notifier:
         """The channels that are configured; a channel without settings is never planned."""
         s = self.settings
         senders: list[Sender] = [Inbox(self.db)]
-        if s.sms_url and s.sms_api_key:
+        if cloud := cloud_sms(self.http, s, s.sms_sign):
+            senders.append(cloud)  # Aliyun and/or Tencent, approved templates
+        elif s.sms_url and s.sms_api_key:
             senders.append(
                 SmsProvider(
                     self.http,

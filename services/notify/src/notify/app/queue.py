@@ -57,6 +57,7 @@ class NoticeQueue:
     async def publish(self, notice: Notice, *, cause: str, meeting_starts_at: datetime | None = None) -> int:
         """Queue `notice` for each of its recipients; returns how many were newly queued."""
         text = self.templates.render(notice.template, notice.context)
+        params = self.templates.sms_params(notice.template, notice.context)
         now = self.clock.now()
         meeting = (
             {"id": notice.meeting_id, "starts_at": meeting_starts_at}
@@ -71,7 +72,15 @@ class NoticeQueue:
             audience_size += len(recipients)
             docs = [
                 queued_message(
-                    cause, notice.template, recipient_id, kind, text, notice.urgent, meeting, now=now
+                    cause,
+                    notice.template,
+                    recipient_id,
+                    kind,
+                    text,
+                    notice.urgent,
+                    meeting,
+                    now=now,
+                    params=params,
                 )
                 for recipient_id in recipients
             ]
@@ -93,8 +102,10 @@ def queued_message(
     meeting: Document | None,
     *,
     now: datetime,
+    params: dict[str, str] | None = None,
 ) -> Document:
-    """A message as it is queued for one recipient, due at once."""
+    """A message as it is queued for one recipient, due at once; `params`: its SMS template's
+    variables (for the providers that send approved templates only)."""
     return {
         "_id": notice_id(cause, template, recipient_id),
         "cause": cause,
@@ -102,6 +113,7 @@ def queued_message(
         "recipient": recipient_id,
         "kind": kind,
         "text": text,
+        "params": params or {},
         "urgent": urgent,
         "meeting": meeting,
         "tried": [],

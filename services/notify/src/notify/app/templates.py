@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
+from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,12 +24,21 @@ class Templates:
         self.env.filters["local"] = self._local
         self.env.filters["local_date"] = self._local_date
         self.env.globals["driver_app"] = driver_app.rstrip("/") if driver_app else None
+        raw = resources.files("notify").joinpath("templates/sms_params.toml").read_text(encoding="utf-8")
+        self.sms = {
+            name: {param: self.env.from_string(source) for param, source in params.items()}
+            for name, params in tomllib.loads(raw).items()
+        }
 
     def names(self) -> list[str]:
         return sorted(n.removesuffix(".txt.j2") for n in self.env.list_templates(extensions=["j2"]))
 
     def render(self, template: str, context: dict[str, Any]) -> str:
         return self.env.get_template(f"{template}.txt.j2").render(**context).strip()
+
+    def sms_params(self, template: str, context: dict[str, Any]) -> dict[str, str]:
+        """The variables of `template`'s approved SMS template, in their order (`sms_params.toml`)."""
+        return {param: t.render(**context).strip() for param, t in self.sms.get(template, {}).items()}
 
     def _local(self, moment: datetime | str | None) -> str:
         return self._format(moment, "%-m月%-d日%H:%M")

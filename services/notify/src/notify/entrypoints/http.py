@@ -90,6 +90,7 @@ def delivery_view(doc: dict[str, Any]) -> dict[str, Any]:
         "status": doc["status"],
         "attempts": doc.get("attempts", 0),
         "reason": doc.get("reason"),
+        "provider_ref": doc.get("provider_ref"),  # e.g. aliyun:<BizId>, tencent:<SerialNo>
         "created_at": doc.get("created_at"),
         "sent_at": doc.get("sent_at"),
         "failed_at": doc.get("failed_at"),
