@@ -53,12 +53,7 @@ def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> I
 @pytest.fixture(scope="module")
 def phones(roster: Roster) -> dict[str, str]:
     """driver id -> his phone number, in the order of PEOPLE."""
-    assert roster.import_drivers(PEOPLE)["registered"] == len(PEOPLE)
-    by_tail = {phone[-4:]: phone for _, _, phone in PEOPLE}
-    listed = roster.call("GET", "/v1/drivers", params={"limit": 1000}).json()["drivers"]
-    found = {d["driver_id"]: by_tail[d["phone"][-4:]] for d in listed if d["phone"][-4:] in by_tail}
-    order = [p for _, _, p in PEOPLE]
-    return dict(sorted(found.items(), key=lambda item: order.index(item[1])))
+    return roster.phones_of(PEOPLE)
 
 
 @pytest.fixture(scope="module")

@@ -49,12 +49,7 @@ def roster(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory) -> I
 @pytest.fixture(scope="module")
 def phones(roster: Roster) -> dict[str, str]:
     """driver id -> his phone number, for the drivers the roster imported."""
-    assert roster.import_drivers(PEOPLE)["registered"] == len(PEOPLE)
-    by_last_digits = {phone[-4:]: phone for _, _, phone in PEOPLE}
-    listed = roster.call("GET", "/v1/drivers", params={"limit": 1000}).json()["drivers"]
-    return {
-        d["driver_id"]: by_last_digits[d["phone"][-4:]] for d in listed if d["phone"][-4:] in by_last_digits
-    }
+    return roster.phones_of(PEOPLE)
 
 
 @pytest.fixture(scope="module")

@@ -103,6 +103,16 @@ class Roster:
             batch = self.call("GET", f"/v1/driver-imports/{batch['batch_id']}").json()
         return dict(batch)
 
+    def phones_of(self, people: list[tuple[str, str, str]]) -> dict[str, str]:
+        """Import `people` and map each one's driver id to his phone, in the order of `people` (the
+        roster shows phones masked: each is told by its last four digits)."""
+        assert self.import_drivers(people)["registered"] == len(people)
+        by_tail = {phone[-4:]: phone for _, _, phone in people}
+        listed = self.call("GET", "/v1/drivers", params={"limit": 1000}).json()["drivers"]
+        found = {d["driver_id"]: by_tail[d["phone"][-4:]] for d in listed if d["phone"][-4:] in by_tail}
+        order = [phone for _, _, phone in people]
+        return dict(sorted(found.items(), key=lambda item: order.index(item[1])))
+
     def cross_check(
         self, people: list[tuple[str, str, str]], party_status: str = "正式党员"
     ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -27,6 +27,27 @@ class SendResult:
     provider_ref: str | None = None
     # The provider refused the number itself (not valid, barred): another SMS provider would too.
     refused_recipient: bool = False
+
+
+class Sender(Protocol):
+    """A channel (an SMS provider, WeChat Work, e-mail, the inbox). `text` is the message as the
+    person reads it; `template` (its template's name) and `params` (its variables) are for the SMS
+    providers that send approved templates only."""
+
+    channel: str
+    # True if a resend of the same message (same key) after a crash cannot reach the person twice.
+    deduplicates: bool
+
+    async def send(
+        self,
+        address: str,
+        text: str,
+        *,
+        key: str,
+        at: datetime,
+        template: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> SendResult: ...
 
 
 def http_outcome(response: httpx.Response) -> SendResult | None:

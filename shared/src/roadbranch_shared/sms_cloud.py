@@ -22,30 +22,13 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from roadbranch_shared.sms import Outcome, SendResult
-
-
-class TemplateSms(Protocol):
-    channel: str
-    deduplicates: bool
-
-    async def send(
-        self,
-        address: str,
-        text: str,
-        *,
-        key: str,
-        at: datetime,
-        template: str = "",
-        params: Mapping[str, str] | None = None,
-    ) -> SendResult: ...
-
+from roadbranch_shared.sms import Outcome, Sender, SendResult
 
 # ------------------------------------------------------------------ the template map
 
@@ -385,7 +368,7 @@ class FailoverSms:
 
     channel = "sms"
 
-    def __init__(self, providers: Sequence[TemplateSms]) -> None:
+    def __init__(self, providers: Sequence[Sender]) -> None:
         if not providers:
             raise ValueError("at least one SMS provider")
         self.providers = list(providers)
@@ -461,7 +444,7 @@ class CloudSmsSettings(BaseModel):
 def cloud_sms(client: httpx.AsyncClient, settings: CloudSmsSettings, sign_name: str) -> FailoverSms | None:
     """The configured cloud providers, one in front of the other; None if none is configured."""
     templates = SmsTemplates.parse(settings.sms_templates)
-    providers: list[TemplateSms] = []
+    providers: list[Sender] = []
     for provider in settings.sms_providers:
         if provider == "aliyun":
             assert settings.sms_aliyun_access_key_id

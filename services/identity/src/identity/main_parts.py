@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.pii import PiiKeys
-from roadbranch_shared.sms import SmsProvider
-from roadbranch_shared.sms_cloud import TemplateSms, cloud_sms
+from roadbranch_shared.sms import Sender, SmsProvider
+from roadbranch_shared.sms_cloud import cloud_sms
 
 from identity.app.accounts import Accounts, Policy
 from identity.app.audit import Audit
@@ -46,7 +46,7 @@ class Parts:
         limits = Limits(db)
         keyring = Keyring(db, pii, rotate_after=timedelta(days=settings.key_rotation_days))
         http = httpx.AsyncClient(timeout=settings.sms_timeout_seconds)
-        sms: TemplateSms | None = cloud_sms(http, settings, settings.sms_sign)  # Aliyun and/or Tencent
+        sms: Sender | None = cloud_sms(http, settings, settings.sms_sign)  # Aliyun and/or Tencent
         if sms is None and settings.sms_url:
             key = settings.sms_api_key.get_secret_value() if settings.sms_api_key else ""
             sms = SmsProvider(

@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.pii import IndexPurpose, PiiKeys, blind_index
-from roadbranch_shared.sms import Outcome
-from roadbranch_shared.sms_cloud import TemplateSms
+from roadbranch_shared.sms import Outcome, Sender
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +41,7 @@ def code_text(code: str, minutes: int) -> str:
 
 
 class DriverSignIn:
-    def __init__(
-        self, db: AsyncDatabase[Document], pii: PiiKeys, sms: TemplateSms | None, policy: CodePolicy
-    ):
+    def __init__(self, db: AsyncDatabase[Document], pii: PiiKeys, sms: Sender | None, policy: CodePolicy):
         self.drivers = db.drivers
         self.codes = db.sign_in_codes
         self.pii = pii

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any
 
 import aiosmtplib
 import httpx
@@ -20,27 +20,6 @@ from roadbranch_shared.documents import Document, update_if
 from roadbranch_shared.sms import Outcome, SendResult, http_outcome, post_for_outcome
 
 from notify.domain.channels import Channel
-
-
-class Sender(Protocol):
-    """A channel. `text` is the message as the person reads it; `template` (its template's name)
-    and `params` (its variables) are for the SMS providers that send approved templates only."""
-
-    channel: str
-    # True if a resend of the same message (same key) after a crash cannot reach the person twice.
-    deduplicates: bool
-
-    async def send(
-        self,
-        address: str,
-        text: str,
-        *,
-        key: str,
-        at: datetime,
-        template: str = "",
-        params: Mapping[str, str] | None = None,
-    ) -> SendResult: ...
-
 
 # errcodes of the WeChat Work API that pass with time: system busy, frequency limits.
 WECHAT_TRANSIENT = frozenset({-1, 45009, 45033})

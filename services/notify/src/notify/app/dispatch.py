@@ -36,8 +36,8 @@ from roadbranch_shared.aggregates import AggregateStore, Command, MongoAggregate
 from roadbranch_shared.clock import Clock
 from roadbranch_shared.documents import Document
 from roadbranch_shared.events import EventPayload, source_of
+from roadbranch_shared.sms import Sender
 
-from notify.adapters.channels import Sender
 from notify.app.caps import DailyPlaces
 from notify.app.metrics import NotifyMetrics
 from notify.app.queue import DueQueue

@@ -9,10 +9,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.clock import Clock
 from roadbranch_shared.documents import Document
 from roadbranch_shared.pii import PiiKeys
-from roadbranch_shared.sms import SmsProvider
+from roadbranch_shared.sms import Sender, SmsProvider
 from roadbranch_shared.sms_cloud import cloud_sms
 
-from notify.adapters.channels import Inbox, Sender, SmtpMail, WeChatWorkApp
+from notify.adapters.channels import Inbox, SmtpMail, WeChatWorkApp
 from notify.app.caps import MongoDailyPlaces
 from notify.app.dispatch import DeliveryPolicy, Dispatcher, mongo_deliveries
 from notify.app.meetings import Meetings
