@@ -78,10 +78,14 @@ def played(
 
 
 @contextmanager
-def gateway(services: PilotServices, run_dir: Path, driver_dist: Path | None = None) -> Iterator[Gateway]:
+def gateway(
+    services: PilotServices, run_dir: Path, driver_dist: Path | None = None, port: int | None = None
+) -> Iterator[Gateway]:
     if not (CONSOLE_DIST / "index.html").is_file():
         raise RuntimeError(f"the console is not built: run `make web` ({CONSOLE_DIST} is missing)")
-    running = Gateway(services.urls, CONSOLE_DIST, run_dir / "gateway", driver_dist=driver_dist).start()
+    running = Gateway(
+        services.urls, CONSOLE_DIST, run_dir / "gateway", driver_dist=driver_dist, port=port
+    ).start()
     try:
         yield running
     finally:
@@ -123,10 +127,11 @@ def console_stack(
     notifications: bool = False,
     extra_env: dict[str, str] | None = None,
     driver_dist: Path | None = None,
+    gateway_port: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The seed pilot played (its notifications settled only when asked: the pages do not need
     them), the demo sign-ins made, the gateway in front (with the driver app under /driver/ when
-    `driver_dist` is given) and one Chromium; all stopped after."""
+    `driver_dist` is given; on `gateway_port` if given) and one Chromium; all stopped after."""
     # The roster's scans may be run "as of" a later day, so a test can find members out of contact.
     env = {"ROADBRANCH_ROSTER_CLOCK_CONTROL": "true", **(extra_env or {})}
     with played(stack_info, run_dir, SEED_PLAN, notifications=notifications, extra_env=env) as run:
@@ -134,7 +139,7 @@ def console_stack(
         sign_in_api = SignIn(services.urls["identity"])
         state = run["pilot"].state
         sign_in_api.demo_accounts(branch=state["branch"], station=state.get("station"))
-        with gateway(services, run_dir, driver_dist) as front, sync_playwright() as playwright:
+        with gateway(services, run_dir, driver_dist, gateway_port) as front, sync_playwright() as playwright:
             browser = launch(playwright)
             yield {
                 **run,

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from console_support import ROOT, console_stack
 from roadbranch_shared.devstack import StackInfo
+from roadbranch_shared.devstack.process import free_port
 
 HERE = Path(__file__).parent
 FIRST = HERE / "test_figures.py"
@@ -41,9 +42,14 @@ def seed_county(stack_info: StackInfo, tmp_path_factory: pytest.TempPathFactory)
     os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = "1"
     # The pilot plays its months of pushes today, past the daily cap of 5 messages a driver (the
     # rest wait for the next morning's digest): here a driver may get more, so a push reaches him.
-    cap = {"ROADBRANCH_NOTIFY_DAILY_CAP": "100"}
+    # The gateway's port is chosen first, so notify's learning pushes link into the driver app there.
+    port = free_port()
+    env = {
+        "ROADBRANCH_NOTIFY_DAILY_CAP": "100",
+        "ROADBRANCH_NOTIFY_DRIVER_APP_URL": f"http://127.0.0.1:{port}/driver",
+    }
     run_dir = tmp_path_factory.mktemp("seed")
     with console_stack(
-        stack_info, run_dir, notifications=True, extra_env=cap, driver_dist=DRIVER_DIST
+        stack_info, run_dir, notifications=True, extra_env=env, driver_dist=DRIVER_DIST, gateway_port=port
     ) as running:
         yield running

@@ -82,12 +82,12 @@ def test_a_secretary_schedules_a_lesson_and_records_attendance(console: dict[str
     dialog.get_by_role("button", name="推送").click()
     expect(dialog.locator(".el-form-item__error").first).to_be_visible()  # no title
     dialog.get_by_label("标题").fill("冬季山区道路安全驾驶要点")
-    dialog.get_by_text("安全驾驶").click()
+    dialog.get_by_text("道路安全").click()
     choose(page, "党组织", "县个体货车司机流动党员党支部")
     dialog.get_by_label("正文").fill("雨雪天气减速慢行，保持车距。")
     dialog.get_by_role("button", name="推送").click()
     pushed = page.locator("[data-test=contents] tbody tr", has_text="冬季山区道路安全驾驶要点")
-    expect(pushed).to_contain_text("安全驾驶")
+    expect(pushed).to_contain_text("道路安全")
     contents = api(console, "activities", "GET", "/v1/contents?limit=200", "zhuanban")["contents"]
     (content,) = [c for c in contents if c["title"] == "冬季山区道路安全驾驶要点"]
     assert content["category"] == "road_safety"
@@ -137,7 +137,7 @@ def test_a_secretary_keeps_the_question_bank_sets_a_make_up_quiz_and_records_a_d
     dialog.get_by_label("选项 B").fill("50米以内")
     dialog.get_by_role("button", name="加入题库").click()
     bank = page.locator("[data-test=questions] tbody tr", has_text="夜间会车时")
-    expect(bank).to_contain_text("安全驾驶")
+    expect(bank).to_contain_text("道路安全")
     expect(bank).to_contain_text("A. 150米以外")
 
     # The calendar opens on this month; the seed's meeting is on a recent day, a month or two back.

@@ -266,6 +266,17 @@ def test_a_learning_push_reaches_his_inbox_and_opening_it_marks_it_read(driver_a
     page.reload()
     expect(messages.get_by_role("button").filter(has_text=title).get_by_label("未读")).to_have_count(0)
 
+    # The push links into the app (notify knows its address): a button to tap, no address to copy.
+    item = messages.get_by_role("listitem").filter(has_text=title)
+    expect(item).not_to_contain_text("http")
+    expect(item).to_contain_text("停车休息时点开即可阅读")
+    item.get_by_role("button", name="打开：学习园地").click()
+    expect(page).to_have_url(re.compile(r"/driver/learn/[^/]+$"))
+    expect(page.get_by_text(title).first).to_be_visible()
+    shoot(app, page, "driver-inbox-opened")
+    page.go_back()
+    expect(page.locator(".van-nav-bar__title")).to_have_text("消息")
+
     # 学习 lists what was pushed to him, not only what he opened from a link.
     tab(page, "学习")
     pushed = page.get_by_role("button").filter(has_text=title)

@@ -109,7 +109,7 @@ export const ORG_KINDS: Record<string, string> = {
 
 export const CONTENT_CATEGORIES: Record<string, string> = {
   theory_policy: "理论政策",
-  road_safety: "安全驾驶",
+  road_safety: "道路安全",
   laws_regulations: "法律法规",
   other: "其他",
 };
