@@ -15,7 +15,7 @@ from activities_support import Activities, assign, build_pilot, verified_members
 from replicas import Call, post_through_a_crash
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
-from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.devstack.services import ServiceProcess, start_all
 from roster_support import Roster
 
 pytestmark = pytest.mark.integration
@@ -49,11 +49,14 @@ def replicas(
         driver_ids=pilot["drivers"],
         mongo_uri=mongo_java.uri,
         idempotency_lease_seconds="3",
-    ).start()
+        kafka_heartbeat_seconds="0.5",
+        relay_lease_seconds="3",  # the killed replica's outbox is taken over after 3 s, not 30
+    )
     # The same settings, database, consumer group and tokens: a second replica of the service.
     second = ServiceProcess("activities.main:create_app", env=dict(first.process.env), log=tmp_path / "2.log")
     try:
-        second.start()
+        # Together: both join each consumer group at once instead of one rebalance after another.
+        start_all([first.process, second])
         first.wait_for_members(pilot["branch"], pilot["drivers"])
         yield first, second
     finally:

@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 from replicas import Call, post_through_a_crash
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
-from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.devstack.services import ServiceProcess, start_all
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +28,13 @@ PASSWORD = "Fuben-mima-2026"
 def replicas(
     stack_info: StackInfo, mongo_java: MongoJavaServer, tmp_path: Path
 ) -> Iterator[tuple[Identity, ServiceProcess]]:
-    first = Identity(stack_info, tmp_path, mongo_uri=mongo_java.uri).start()
+    first = Identity(
+        stack_info, tmp_path, mongo_uri=mongo_java.uri, relay_lease_seconds="3", kafka_heartbeat_seconds="0.5"
+    )
     # The same settings, database and keys: a second replica of the service.
     second = ServiceProcess("identity.main:create_app", env=dict(first.process.env), log=tmp_path / "2.log")
     try:
-        second.start()
+        start_all([first.process, second])
         yield first, second
     finally:
         second.stop()

@@ -43,6 +43,8 @@ def replicas(
         mongo_uri=mongo_java.uri,
         import_batch_size="50",
         import_heartbeat_seconds="0.5",
+        kafka_heartbeat_seconds="0.5",
+        relay_lease_seconds="3",  # the killed replica's outbox is taken over after 3 s, not 30
     ).start()
     # The same settings, database, consumer group and tokens: a second replica of the service.
     second = ServiceProcess("roster.main:create_app", env=dict(first.process.env), log=tmp_path / "2.log")

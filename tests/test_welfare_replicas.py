@@ -16,7 +16,7 @@ import pytest
 from replicas import Call, post_through_a_crash
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
-from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.devstack.services import ServiceProcess, start_all
 from roadbranch_shared.events import decode_envelope
 from roadbranch_shared.kafka_tools import read_topic
 from roadbranch_shared.testing import eventually
@@ -29,13 +29,15 @@ pytestmark = pytest.mark.integration
 def two_replicas(
     stack_info: StackInfo, mongo_java: MongoJavaServer, log_dir: Path, **settings: str
 ) -> Iterator[tuple[Welfare, ServiceProcess]]:
-    first = Welfare(stack_info, log_dir, mongo_uri=mongo_java.uri, **settings).start()
+    first = Welfare(stack_info, log_dir, mongo_uri=mongo_java.uri, **settings)
     # The same settings, database, consumer group and tokens: a second replica of the same service.
     second = ServiceProcess(
         "welfare.main:create_app", env=dict(first.process.env), log=log_dir / "second.log"
     )
     try:
-        second.start()
+        # Together: both join each consumer group at once instead of one rebalance after another.
+        start_all([first.process, second])
+        first.register(*first.drivers)
         yield first, second
     finally:
         second.stop()
@@ -54,8 +56,16 @@ def killable(
     stack_info: StackInfo, mongo_java: MongoJavaServer, tmp_path: Path
 ) -> Iterator[tuple[Welfare, ServiceProcess]]:
     """A pair of its own: one of them is killed. A request the killed one was running holds its
-    Idempotency-Key for 3 s (30 by default) before the other may run it again."""
-    yield from two_replicas(stack_info, mongo_java, tmp_path, idempotency_lease_seconds="3")
+    Idempotency-Key for 3 s (30 by default) before the other may run it again, and its relay holds
+    an outbox it was publishing for 3 s (30) before the other's relay takes it over."""
+    yield from two_replicas(
+        stack_info,
+        mongo_java,
+        tmp_path,
+        idempotency_lease_seconds="3",
+        relay_lease_seconds="3",
+        kafka_heartbeat_seconds="0.5",
+    )
 
 
 async def post_to_both(

@@ -40,10 +40,13 @@ async def decode_record(msg: StreamMessage[Any]) -> dict[str, Any] | None:
     return decode_envelope(msg.body).model_dump()
 
 
-def consumer_settings(group_id: str) -> dict[str, Any]:
-    """FastStream's Kafka default is at-most-once from `latest`; every subscriber of ours overrides it."""
+def consumer_settings(group_id: str, *, heartbeat_seconds: float = 3.0) -> dict[str, Any]:
+    """FastStream's Kafka default is at-most-once from `latest`; every subscriber of ours overrides it.
+    `heartbeat_seconds`: how often a member tells the group it is alive, which is also how soon it
+    notices that another replica joined and the partitions are shared out again."""
     return {
         "group_id": group_id,
+        "heartbeat_interval_ms": int(heartbeat_seconds * 1000),
         "auto_offset_reset": "earliest",
         # Commit after the handler (and the dead-letter middleware) finished with the record.
         "ack_policy": AckPolicy.ACK,
@@ -97,13 +100,13 @@ class EventSubscription:
             return  # other event types on the topic are not this service's concern
         await handler(payload_of(envelope), envelope)
 
-    def register(self, broker: KafkaBroker) -> None:
+    def register(self, broker: KafkaBroker, *, heartbeat_seconds: float = 3.0) -> None:
         subscriber = broker.subscriber(
             self.topic.name,
             title=self.group_id,
             description=self.description or f"handles {', '.join(self.event_types)}",
             decoder=decode_record,
-            **consumer_settings(self.group_id),
+            **consumer_settings(self.group_id, heartbeat_seconds=heartbeat_seconds),
         )
         subscriber(self.dispatch)
 

@@ -226,7 +226,7 @@ class Service:
         )
 
     def subscribe(self, subscription: EventSubscription) -> None:
-        subscription.register(self.broker)
+        subscription.register(self.broker, heartbeat_seconds=self.settings.kafka_heartbeat_seconds)
 
     def include(self, router: APIRouter) -> None:
         self.app.include_router(router)
@@ -267,6 +267,7 @@ class Service:
                     outbox_publisher(self.broker),
                     metrics=self.metrics.outbox,
                     idle_interval=self.settings.relay_idle_interval,
+                    lease=timedelta(seconds=self.settings.relay_lease_seconds),
                 )
                 self.relay.start()
             log.info("service started", extra={"kafka": self.settings.kafka_bootstrap})

@@ -14,6 +14,13 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROADBRANCH_", extra="ignore")
 
     kafka_bootstrap: str = "localhost:9092"
+    kafka_heartbeat_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=10,
+        description="how often a consumer tells its group it is alive: how soon a replica that joined "
+        "gets its share of the partitions",
+    )
     mongo_uri: str = "mongodb://localhost:27017/"
     mongo_db: str | None = Field(default=None, description="database name; defaults to the service name")
     tokens: SecretStr | None = Field(default=None, description="JSON token table: token -> principal")
@@ -21,6 +28,11 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     relay_idle_interval: float = Field(
         default=1.0, gt=0, description="seconds between outbox polls; local writes wake the relay at once"
+    )
+    relay_lease_seconds: float = Field(
+        default=30,
+        ge=1,
+        description="how long a relay holds an aggregate's outbox; a killed replica's is taken over after it",
     )
     dlq_max_attempts: int = Field(default=3, ge=1)
     dlq_base_delay: float = Field(default=0.2, ge=0)
