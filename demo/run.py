@@ -113,11 +113,20 @@ def main(argv: list[str] | None = None) -> int:
             params={"period": "all", "format": "html"},
             headers={"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"},
         )
+        pdf = pilot.api["briefing"].http.get(
+            "/v1/briefing",
+            params={"period": "all", "format": "pdf"},
+            headers={"Authorization": f"Bearer {pilot.tokens.by_name['staff']}"},
+        )
         (run_dir / "briefing.md").write_text(markdown.text, encoding="utf-8")
         (run_dir / "briefing.html").write_text(html.text, encoding="utf-8")
+        if pdf.status_code == 200:
+            (run_dir / "briefing.pdf").write_bytes(pdf.content)
+        else:
+            step(f"the PDF briefing was not made ({pdf.status_code}): {pdf.text}")
         print()
         print(markdown.text)
-        step(f"briefing written to {(run_dir / 'briefing.md').relative_to(ROOT)} and briefing.html")
+        step(f"briefing written to {(run_dir / 'briefing.md').relative_to(ROOT)}, .html and .pdf")
         tokens = services.tokens_file.relative_to(ROOT)
         step(f"figures: {briefing_url}/v1/figures?period=all (tokens in {tokens})")
         for name, url in services.urls.items():

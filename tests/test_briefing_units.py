@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -373,3 +374,20 @@ def test_the_station_sentence_names_where_it_is_set_up_without_repeating_its_nam
     assert _warm_text(stations=stations("暖心之家")).startswith(
         "打造“暖心之家”1处"
     ) or "。打造“暖心之家”1处" in (_warm_text(stations=stations("暖心之家")))
+
+
+def test_the_briefing_as_a_pdf_holds_its_text_and_a_missing_font_says_which() -> None:
+    import pypdfium2 as pdfium
+    from briefing.adapters.pdf import FontMissing, Fonts, briefing_pdf
+
+    drivers = [{"_id": "d1", "county": "meigu", "source": "individual", "registered_at": at("2026-03-02")}]
+    period = parse_period("2026-03")
+    briefing = compose(compute(view(drivers=drivers), "meigu", period), period, "美姑县")
+    document = pdfium.PdfDocument(briefing_pdf(briefing))
+    printed = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    printed = printed.replace("\r", "").replace("\n", "").replace("\u3000", "")
+    assert "做好货车司机党建宣传工作简报" in printed
+    assert "美姑县 · 2026年3月" in printed
+    assert "共核查货车司机1名" in printed
+    with pytest.raises(FontMissing, match="fonts-noto-cjk"):
+        briefing_pdf(briefing, Fonts(regular=Path("/nonexistent/NotoSerifCJK-Regular.ttc")))

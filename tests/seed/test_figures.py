@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pypdfium2 as pdfium
 import pytest
 from console_support import ROOT
 from pilot import SEED_PLAN, SignIn, differences, synthetic_people
@@ -67,6 +68,47 @@ def test_the_seed_pilot_gives_every_figure_of_the_county_briefing(seed_county: d
     inbox = figures["notify"]["sent_by_channel"].get("inbox", 0)
     assert inbox >= SEED_PLAN.members, figures["notify"]
     assert f"本期共向货车司机发送提醒和学习通知{inbox}条" in text
+
+
+def test_the_seed_briefing_prints_as_a_pdf_with_its_text_and_its_layout(seed_county: dict[str, Any]) -> None:
+    """The same briefing as a PDF: every sentence of the text is on its pages (read back from the
+    PDF), the pages are A4 with the title in bold, red part headings and a page number, and they
+    render (the first page kept as a screenshot)."""
+    staff = {"Authorization": f"Bearer {seed_county['pilot'].tokens.by_name['staff']}"}
+    answer = (
+        seed_county["pilot"]
+        .api["briefing"]
+        .http.get("/v1/briefing", params={"period": "all", "format": "pdf"}, headers=staff)
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/pdf"
+    assert "filename*=UTF-8''" in answer.headers["content-disposition"]
+    document = pdfium.PdfDocument(answer.content)
+    pages = [document[i] for i in range(len(document))]
+    assert len(pages) >= 2
+    assert all(round(p.get_width()) == 595 and round(p.get_height()) == 842 for p in pages), "A4"
+    printed = "".join(p.get_textpage().get_text_range() for p in pages)
+    printed = printed.replace("\r", "").replace("\n", "").replace("\u3000", "")
+    markdown = seed_county["text"]
+    for sentence in (
+        "共核查货车司机64名",
+        "甄别党员货车司机9名",
+        "依托峨曲古乡公路养护站",
+        "第一次在修理厂上党课",
+    ):
+        assert sentence in markdown, sentence
+        assert sentence in printed, sentence
+    for heading in ("全力摸清底数，把党员货车司机“找出来”", "提供精准服务，把党员货车司机“暖起来”"):
+        assert heading in printed
+    assert f"第 1 页 共 {len(pages)} 页" in printed
+    first = pages[0].render(scale=2).to_pil().convert("RGB")
+    path = seed_county["shots"].folder / "briefing-pdf-1.png"
+    first.save(path)
+    pixels = list(first.get_flattened_data())
+    ink = sum(1 for r, g, b in pixels if r + g + b < 200) / len(pixels)
+    red = sum(1 for r, g, b in pixels if r > 140 and g < 60 and b < 60)
+    assert ink > 0.01, "text on the first page"
+    assert red > 500, "a red part heading and its rule"
 
 
 def test_prometheus_scrapes_the_six_services_and_every_dashboard_query_answers(

@@ -32,3 +32,7 @@ def test_the_briefing_page_shows_the_seed_figures(console: dict[str, Any]) -> No
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("#")
     assert "做好货车司机党建宣传工作简报" in text
+    with page.expect_download() as printable:
+        page.get_by_role("button", name="下载（PDF，可打印）").click()
+    assert printable.value.suggested_filename.endswith(".pdf")
+    assert Path(printable.value.path()).read_bytes().startswith(b"%PDF-")

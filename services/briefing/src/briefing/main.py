@@ -9,6 +9,7 @@ from roadbranch_shared.documents import Document
 from roadbranch_shared.periodic import start_periodically
 from roadbranch_shared.service import Service
 
+from briefing.adapters.pdf import Fonts
 from briefing.app.figures import FigureBook
 from briefing.app.projection import Projection
 from briefing.entrypoints.http import router
@@ -33,6 +34,7 @@ def create_app(
     )
     book = FigureBook(service.db, settings.county, settings.county_name, service.metrics.registry)
     service.app.state.figure_book = book
+    service.app.state.pdf_fonts = Fonts(settings.pdf_font_regular, settings.pdf_font_bold)
 
     async def start(_: AsyncDatabase[Document]) -> None:
         service.app.state.figures_task = start_periodically(
