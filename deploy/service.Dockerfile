@@ -32,6 +32,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # ---- run stage: the venv only, as a non-root user ----
 FROM ${PYTHON_IMAGE}
+# Debian's packages a service needs at run time (the briefing: fonts-noto-cjk for its PDF).
+ARG DEBIAN_PACKAGES=""
+RUN if [ -n "${DEBIAN_PACKAGES}" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends ${DEBIAN_PACKAGES} \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN groupadd --system --gid 10001 roadbranch \
  && useradd --system --uid 10001 --gid roadbranch --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin roadbranch
