@@ -291,6 +291,10 @@ async def test_meetings_needs_and_deliveries_are_counted_once_each(
         failed_at=NOW,
     )
     await source.emit(failed.delivery_id, failed)
+    # A notice to a member of staff is not one to a driver, whatever id it names (a secretary may
+    # be a driver too): the briefing leaves it out.
+    to_staff = sent("sms").model_copy(update={"recipient_kind": "staff"})
+    await source.emit(to_staff.delivery_id, to_staff)
 
     gather = await eventually(
         figures_settled(briefing, "gather", {"meetings_held": 2, "content_pushes": 2}),

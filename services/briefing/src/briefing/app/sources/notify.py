@@ -18,6 +18,8 @@ async def _delivery(db: View, e: nt.DeliverySent | nt.DeliveryFailed, envelope: 
         outcome, at = "failed", e.failed_at
     else:
         return  # a transient failure is retried: its outcome comes later
+    if e.recipient_kind != "driver":
+        return  # a notice to staff (a handler, a secretary): the briefing counts what reached drivers
     # Filed under the recipient's county as the view knows it now: a driver is registered long
     # before anything is sent to him, so "unknown" only shows a message to a stranger.
     driver = await db.drivers.find_one({"_id": e.recipient_driver_id}, {"county": 1})
