@@ -3,7 +3,7 @@ county and period under it, the drivers' words set off in red-ruled blocks, each
 heading, paragraphs indented by two characters, the page number at the foot of every page.
 
 Set in Noto Serif CJK (Debian's fonts-noto-cjk, the Simplified Chinese face of its collection) with
-fpdf2, which embeds only the glyphs used: a briefing of a few pages is tens of kilobytes.
+fpdf2, which embeds only the glyphs used: the seed's two pages come to about 140 KB.
 """
 
 from __future__ import annotations
