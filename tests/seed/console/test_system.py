@@ -81,3 +81,19 @@ def test_a_clerk_keeps_a_staff_members_contact_points_in_the_directory(console: 
     # Whether a notice can reach him is notify's answer (this stack has no SMS provider set up).
     expect(row.locator(".el-tag")).to_have_text("能" if entry["reachable"] else "不能")
     console["shots"].take(page, "console-staff")
+
+
+def test_the_delivery_ledger_says_in_words_what_became_of_each_message(console: dict[str, Any]) -> None:
+    """The pilot's welcomes reached the members' in-app inboxes; the ledger page shows them with
+    the channel and status in words (the reasons' words: `web/console/src/deliveries.test.ts`)."""
+    page = new_page(console)
+    sign_in(page, console["url"], "zuzhibu")
+    page.goto(console["url"] + "/notify/deliveries")
+    choose(page, "消息类型", "欢迎回家")
+    page.get_by_role("button", name="查询").click()
+    table = page.locator("[data-test=deliveries]")
+    expect(table.locator("tbody tr").first).to_be_visible()
+    expect(table).to_contain_text("站内消息")
+    expect(table).to_contain_text("已发送")
+    expect(table).not_to_contain_text("inbox")
+    console["shots"].take(page, "console-deliveries")
