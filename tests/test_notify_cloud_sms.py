@@ -123,6 +123,9 @@ async def test_aliyun_refusing_for_its_own_reason_passes_the_message_to_tencent(
     assert "isv.BUSINESS_LIMIT_CONTROL" in aliyun.refusals
     [message] = tencent.to(phone)
     assert (message.template, message.params) == ("2280101", ["就医", "000456"]), "{1}, {2} in order"
+    answers = "roadbranch_notify_sms_provider_answers_total"
+    assert notify.metric(answers, provider="aliyun", outcome="transient") >= 1, "the failover is seen"
+    assert notify.metric(answers, provider="tencent", outcome="sent") >= 1
 
     # A template approved at Tencent only: Aliyun is not asked.
     before = len(aliyun.refusals)

@@ -225,7 +225,10 @@ async def test_the_next_provider_is_tried_for_a_providers_own_refusal_not_for_th
     busy = SendResult(Outcome.TRANSIENT, "aliyun:isv.BUSINESS_LIMIT_CONTROL")
     sent = SendResult(Outcome.SENT, provider_ref="tencent:1")
     first, second = _Stub(busy), _Stub(sent)
-    assert await FailoverSms([first, second]).send("p", "t", key="k", at=NOW) == sent
+    answers: list[tuple[str, Outcome]] = []
+    failover = FailoverSms([first, second], on_answer=lambda name, r: answers.append((name, r.outcome)))
+    assert await failover.send("p", "t", key="k", at=NOW) == sent
+    assert answers == [("sms", Outcome.TRANSIENT), ("sms", Outcome.SENT)], "each answer told (metrics)"
 
     bad_number = SendResult(Outcome.PERMANENT, "aliyun:isv.MOBILE_NUMBER_ILLEGAL", refused_recipient=True)
     first, second = _Stub(bad_number), _Stub(sent)

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -368,10 +368,14 @@ class FailoverSms:
 
     channel = "sms"
 
-    def __init__(self, providers: Sequence[Sender]) -> None:
+    def __init__(
+        self, providers: Sequence[Sender], *, on_answer: Callable[[str, SendResult], None] | None = None
+    ) -> None:
+        """`on_answer(provider, result)` is told each provider's answer (metrics)."""
         if not providers:
             raise ValueError("at least one SMS provider")
         self.providers = list(providers)
+        self.on_answer = on_answer
         # A send tried again after a crash may go out through another provider than the first time.
         self.deduplicates = len(self.providers) == 1 and self.providers[0].deduplicates
 
@@ -388,6 +392,8 @@ class FailoverSms:
         refusals: list[SendResult] = []
         for provider in self.providers:
             result = await provider.send(address, text, key=key, at=at, template=template, params=params)
+            if self.on_answer is not None:
+                self.on_answer(getattr(provider, "provider", provider.channel), result)
             if result.outcome is Outcome.SENT or result.refused_recipient:
                 return result
             refusals.append(result)
@@ -441,7 +447,13 @@ class CloudSmsSettings(BaseModel):
         return self
 
 
-def cloud_sms(client: httpx.AsyncClient, settings: CloudSmsSettings, sign_name: str) -> FailoverSms | None:
+def cloud_sms(
+    client: httpx.AsyncClient,
+    settings: CloudSmsSettings,
+    sign_name: str,
+    *,
+    on_answer: Callable[[str, SendResult], None] | None = None,
+) -> FailoverSms | None:
     """The configured cloud providers, one in front of the other; None if none is configured."""
     templates = SmsTemplates.parse(settings.sms_templates)
     providers: list[Sender] = []
@@ -476,4 +488,4 @@ def cloud_sms(client: httpx.AsyncClient, settings: CloudSmsSettings, sign_name: 
                     region=settings.sms_tencent_region,
                 )
             )
-    return FailoverSms(providers) if providers else None
+    return FailoverSms(providers, on_answer=on_answer) if providers else None

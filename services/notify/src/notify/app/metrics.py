@@ -13,6 +13,7 @@ class NotifyMetrics:
     deliveries: Counter = field(init=False)
     duplicates_after_crash: Counter = field(init=False)
     undeliverable: Counter = field(init=False)
+    sms_provider_answers: Counter = field(init=False)
     queue_depth: Gauge = field(init=False)
     reminders_pending: Gauge = field(init=False)
     oldest_pending_age: Gauge = field(init=False)
@@ -38,6 +39,13 @@ class NotifyMetrics:
             "the recipient; no_channel_left: no configured personal channel; all_channels_failed) and "
             "recipient kind (driver, staff, person: an id known neither as driver nor as staff)",
             ["reason", "recipient_kind"],
+            registry=self.registry,
+        )
+        self.sms_provider_answers = Counter(
+            "roadbranch_notify_sms_provider_answers",
+            "Each cloud SMS provider's answers by outcome (sent, transient, permanent): a failover "
+            "shows as one provider's refusals beside the next one's sends",
+            ["provider", "outcome"],
             registry=self.registry,
         )
         self.queue_depth = Gauge(

@@ -31,6 +31,7 @@ class Notifier:
     ) -> None:
         self.db = db
         self.settings = settings
+        self.metrics = metrics
         self.clock = Clock(controllable=settings.controllable_clock)
         self.templates = Templates(settings.timezone, driver_app=settings.driver_app_url)
         self.view = RecipientView(db, keys)
@@ -77,7 +78,10 @@ class Notifier:
         """The channels that are configured; a channel without settings is never planned."""
         s = self.settings
         senders: list[Sender] = [Inbox(self.db)]
-        if cloud := cloud_sms(self.http, s, s.sms_sign):
+        answers = self.metrics.sms_provider_answers
+        if cloud := cloud_sms(
+            self.http, s, s.sms_sign, on_answer=lambda name, r: answers.labels(name, r.outcome.value).inc()
+        ):
             senders.append(cloud)  # Aliyun and/or Tencent, approved templates
         elif s.sms_url and s.sms_api_key:
             senders.append(
