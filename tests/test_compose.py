@@ -58,6 +58,7 @@ ALLOWED_METRICS = frozenset(
         # notify (services/notify/src/notify/app/metrics.py)
         "roadbranch_notify_deliveries_total",
         "roadbranch_notify_duplicates_after_crash_total",
+        "roadbranch_notify_sms_provider_answers_total",
         "roadbranch_notify_queue_depth",
         "roadbranch_notify_reminders_pending",
         "roadbranch_notify_oldest_pending_age_seconds",
