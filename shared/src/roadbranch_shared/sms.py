@@ -62,15 +62,31 @@ def http_outcome(response: httpx.Response) -> SendResult | None:
     return None
 
 
-async def post_for_outcome(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response | SendResult:
-    """The provider's answer to read, or the outcome already decided (no answer, an HTTP error)."""
+async def post_for_outcome(
+    client: httpx.AsyncClient, url: str, *, body_explains_4xx: bool = False, **kwargs: Any
+) -> httpx.Response | SendResult:
+    """The provider's answer to read, or the outcome already decided (no answer, an HTTP error).
+    With `body_explains_4xx` (a provider whose 4xx body carries its own error code) only 429 and
+    5xx are decided here and a 4xx answer is left to read."""
     try:
         response = await client.post(url, **kwargs)
     except httpx.TimeoutException:
         return SendResult(Outcome.TRANSIENT, "timeout")
     except httpx.TransportError:
         return SendResult(Outcome.TRANSIENT, "unreachable")
-    return http_outcome(response) or response
+    decided = http_outcome(response)
+    if decided is not None and not (body_explains_4xx and decided.outcome is Outcome.PERMANENT):
+        return decided
+    return response
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; {} for anything else (a provider's error page, no body)."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 class SmsProvider:

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from roadbranch_shared.sms import Outcome, Sender, SendResult
+from roadbranch_shared.sms import Outcome, Sender, SendResult, json_object, post_for_outcome
 
 # ------------------------------------------------------------------ the template map
 
@@ -76,26 +76,6 @@ def _refused(provider: str, code: str, *, transient: bool, recipient: bool = Fal
         f"{provider}:{code}",
         refused_recipient=recipient,
     )
-
-
-async def _post(client: httpx.AsyncClient, url: str, **kwargs: Any) -> httpx.Response | SendResult:
-    try:
-        response = await client.post(url, **kwargs)
-    except httpx.TimeoutException:
-        return SendResult(Outcome.TRANSIENT, "timeout")
-    except httpx.TransportError:
-        return SendResult(Outcome.TRANSIENT, "unreachable")
-    if response.status_code == 429 or response.status_code >= 500:
-        return SendResult(Outcome.TRANSIENT, f"http_{response.status_code}")
-    return response
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
 
 
 # ------------------------------------------------------------------ Aliyun
@@ -194,10 +174,10 @@ class AliyunSms:
         signed = self.request(
             address, code, params or {}, key=key, at=datetime.now(UTC), nonce=uuid.uuid4().hex
         )
-        response = await _post(self.client, self.url, data=signed)
+        response = await post_for_outcome(self.client, self.url, body_explains_4xx=True, data=signed)
         if isinstance(response, SendResult):
             return response
-        answer = _json(response)
+        answer = json_object(response)
         result = str(answer.get("Code") or f"http_{response.status_code}")
         if result == "OK":
             return SendResult(Outcome.SENT, provider_ref=f"{self.provider}:{answer.get('BizId') or ''}")
@@ -335,10 +315,12 @@ class TencentSms:
         body, headers = self.request(
             address, code, list((params or {}).values()), key=key, timestamp=timestamp
         )
-        response = await _post(self.client, self.url, content=body, headers=headers)
+        response = await post_for_outcome(
+            self.client, self.url, body_explains_4xx=True, content=body, headers=headers
+        )
         if isinstance(response, SendResult):
             return response
-        answer = _json(response).get("Response") or {}
+        answer = json_object(response).get("Response") or {}
         error = answer.get("Error") if isinstance(answer, dict) else None
         if isinstance(error, dict):
             result = str(error.get("Code") or "error")

@@ -17,7 +17,7 @@ import aiosmtplib
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 from roadbranch_shared.documents import Document, update_if
-from roadbranch_shared.sms import Outcome, SendResult, http_outcome, post_for_outcome
+from roadbranch_shared.sms import Outcome, SendResult, http_outcome, json_object, post_for_outcome
 
 from notify.domain.channels import Channel
 
@@ -67,7 +67,7 @@ class WeChatWorkApp:
                 return SendResult(Outcome.TRANSIENT, "unreachable")
             if (decided := http_outcome(response)) is not None:
                 return decided
-            answer = _json_object(response)
+            answer = json_object(response)
             if not answer.get("access_token"):
                 errcode = _errcode(answer)
                 outcome = Outcome.TRANSIENT if errcode in WECHAT_TRANSIENT else Outcome.PERMANENT
@@ -96,7 +96,7 @@ class WeChatWorkApp:
             )
             if isinstance(response, SendResult):
                 return response
-            answer = _json_object(response)
+            answer = json_object(response)
             errcode = _errcode(answer)
             if errcode in WECHAT_TOKEN_EXPIRED and not fresh:
                 continue
@@ -115,14 +115,6 @@ def _errcode(answer: dict[str, Any]) -> int:
         return int(answer.get("errcode", -1))
     except (TypeError, ValueError):
         return -1
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        answer = response.json()
-    except ValueError:
-        return {}
-    return answer if isinstance(answer, dict) else {}
 
 
 class SmtpMail:
