@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from activities_support import Activities, assign, build_pilot, verified_members
-from replicas import Call, post_through_a_crash
+from replicas import Call, post_through_a_crash, with_a_replica
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
-from roadbranch_shared.devstack.services import ServiceProcess, start_all
+from roadbranch_shared.devstack.services import ServiceProcess
 from roster_support import Roster
 
 pytestmark = pytest.mark.integration
@@ -52,16 +52,9 @@ def replicas(
         kafka_heartbeat_seconds="0.5",
         relay_lease_seconds="3",  # the killed replica's outbox is taken over after 3 s, not 30
     )
-    # The same settings, database, consumer group and tokens: a second replica of the service.
-    second = ServiceProcess("activities.main:create_app", env=dict(first.process.env), log=tmp_path / "2.log")
-    try:
-        # Together: both join each consumer group at once instead of one rebalance after another.
-        start_all([first.process, second])
+    with with_a_replica(first.process, tmp_path / "2.log") as second:
         first.wait_for_members(pilot["branch"], pilot["drivers"])
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 async def test_check_ins_through_two_replicas_one_killed_all_land_once(

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 from briefing_support import Briefing, EventSource
+from replicas import with_a_replica
 from roadbranch_shared.contracts.roster import DriverRegistered
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
-from roadbranch_shared.devstack.services import ServiceProcess, start_all
+from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.testing import eventually, read_topic
 
 pytestmark = pytest.mark.integration
@@ -40,15 +41,8 @@ def replicas(
         mongo_uri=mongo_java.uri,
         kafka_heartbeat_seconds="0.5",
     )
-    # The same settings, database, consumer group and tokens: a second replica of the service.
-    second = ServiceProcess("briefing.main:create_app", env=dict(first.process.env), log=tmp_path / "2.log")
-    # Together: both join each consumer group at once instead of one rebalance after another.
-    start_all([first.process, second])
-    try:
+    with with_a_replica(first.process, tmp_path / "2.log") as second:
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 @pytest.fixture

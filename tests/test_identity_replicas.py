@@ -14,10 +14,10 @@ import httpx
 import pytest
 from identity_support import Identity
 from pymongo import AsyncMongoClient
-from replicas import Call, post_through_a_crash
+from replicas import Call, post_through_a_crash, with_a_replica
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
-from roadbranch_shared.devstack.services import ServiceProcess, start_all
+from roadbranch_shared.devstack.services import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +31,8 @@ def replicas(
     first = Identity(
         stack_info, tmp_path, mongo_uri=mongo_java.uri, relay_lease_seconds="3", kafka_heartbeat_seconds="0.5"
     )
-    # The same settings, database and keys: a second replica of the service.
-    second = ServiceProcess("identity.main:create_app", env=dict(first.process.env), log=tmp_path / "2.log")
-    try:
-        start_all([first.process, second])
+    with with_a_replica(first.process, tmp_path / "2.log") as second:
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 async def test_one_keyring_and_one_lockout_across_two_replicas(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
+from replicas import with_a_replica
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
 from roadbranch_shared.devstack.services import ServiceProcess
@@ -45,15 +46,9 @@ def replicas(
         import_heartbeat_seconds="0.5",
         kafka_heartbeat_seconds="0.5",
         relay_lease_seconds="3",  # the killed replica's outbox is taken over after 3 s, not 30
-    ).start()
-    # The same settings, database, consumer group and tokens: a second replica of the service.
-    second = ServiceProcess("roster.main:create_app", env=dict(first.process.env), log=tmp_path / "2.log")
-    try:
-        second.start()
+    )
+    with with_a_replica(first.process, tmp_path / "2.log") as second:
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 def _csv(people: list[tuple[str, str, str]]) -> bytes:

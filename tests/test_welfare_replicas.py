@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from replicas import Call, post_through_a_crash
+from replicas import Call, post_through_a_crash, with_a_replica
 from roadbranch_shared.devstack import StackInfo
 from roadbranch_shared.devstack.mongojava import MongoJavaServer
-from roadbranch_shared.devstack.services import ServiceProcess, start_all
+from roadbranch_shared.devstack.services import ServiceProcess
 from roadbranch_shared.events import decode_envelope
 from roadbranch_shared.kafka_tools import read_topic
 from roadbranch_shared.testing import eventually
@@ -30,18 +30,9 @@ def two_replicas(
     stack_info: StackInfo, mongo_java: MongoJavaServer, log_dir: Path, **settings: str
 ) -> Iterator[tuple[Welfare, ServiceProcess]]:
     first = Welfare(stack_info, log_dir, mongo_uri=mongo_java.uri, **settings)
-    # The same settings, database, consumer group and tokens: a second replica of the same service.
-    second = ServiceProcess(
-        "welfare.main:create_app", env=dict(first.process.env), log=log_dir / "second.log"
-    )
-    try:
-        # Together: both join each consumer group at once instead of one rebalance after another.
-        start_all([first.process, second])
+    with with_a_replica(first.process, log_dir / "second.log") as second:
         first.register(*first.drivers)
         yield first, second
-    finally:
-        second.stop()
-        first.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,31 @@
-"""Calls through two replicas of a service while one of them is killed: the client side of the
-several-replica tests (welfare's, activities')."""
+"""Two replicas of a service, and calls through them while one of them is killed: the shared parts
+of the several-replica tests."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
-from roadbranch_shared.devstack.services import ServiceProcess
+from roadbranch_shared.devstack.services import ServiceProcess, start_all
+
+
+@contextmanager
+def with_a_replica(first: ServiceProcess, log: Path) -> Iterator[ServiceProcess]:
+    """`first` and a second process of the same service (the same app, settings, database,
+    consumer group and tokens), started together so both join each consumer group at once instead
+    of one rebalance after another; both stopped after."""
+    second = ServiceProcess(first.app, env=dict(first.env), log=log)
+    try:
+        start_all([first, second])
+        yield second
+    finally:
+        second.stop()
+        first.stop()
+
 
 # (path, JSON body, headers) of one POST.
 Call = tuple[str, dict[str, Any], dict[str, str]]
